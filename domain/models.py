@@ -1,0 +1,222 @@
+"""The data that crosses Temporal boundaries: workflow, activity, signal, update and query
+inputs and results.
+
+Every model is pydantic v2 and travels through `pydantic_data_converter`. New fields must get
+defaults so histories recorded by older code still decode.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEFAULT_CURRENCY = "EUR"
+
+
+class Money(BaseModel):
+    """An amount of money. Never a float: float arithmetic loses cents."""
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: Decimal
+    currency: str = DEFAULT_CURRENCY
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 3 or not code.isalpha():
+            raise ValueError(f"'{value}' is not a three-letter currency code such as EUR")
+        return code
+
+    def __str__(self) -> str:
+        return f"{self.amount:.2f} {self.currency}"
+
+
+# --- the request -------------------------------------------------------------------------
+
+
+class PurchaseRequest(BaseModel):
+    """A validated purchase request, built by intake from what the employee typed plus the
+    company directory (department, manager)."""
+
+    request_id: str
+    requester: str = Field(description="Slack user id of the employee asking")
+    employee_id: str
+    department: str
+    manager: str = Field(description="Slack user id of the approver")
+    product_url: str
+    quantity: int = 1
+    amount: Money
+    justification: str = ""
+    requested_at: datetime | None = None
+
+
+class PurchaseWorkflowInput(BaseModel):
+    request: PurchaseRequest
+
+
+# --- product validation -------------------------------------------------------------------
+
+
+class ProductInfo(BaseModel):
+    asin: str
+    title: str
+    category: str
+    unit_price: Money
+    vendor: str = Field(description="Marketplace domain, e.g. amazon.es")
+    url: str
+
+
+class ValidationInput(BaseModel):
+    request: PurchaseRequest
+
+
+class ValidationResult(BaseModel):
+    valid: bool
+    reason: str = ""
+    product: ProductInfo | None = None
+
+
+# --- automated review ---------------------------------------------------------------------
+
+
+class AutomatedReviewInput(BaseModel):
+    request: PurchaseRequest
+    product: ProductInfo
+    strictness: str = "standard"
+
+
+class AutomatedReviewResult(BaseModel):
+    auto_approved: bool
+    confidence: float
+    reason: str
+    risk_score: float
+    reviewed_by: str = "automated_system"
+    review_time: datetime
+    rules_version: str
+
+
+# --- approval -------------------------------------------------------------------------------
+
+
+class ApprovalDecision(BaseModel):
+    """Input of the `approval_decision` signal and the `decide` update."""
+
+    approved: bool
+    decided_by: str = Field(description="Slack user id of whoever clicked")
+    comments: str = ""
+
+
+class ApprovalResult(BaseModel):
+    approved: bool
+    decided_by: str
+    decided_at: datetime
+    comments: str = ""
+
+
+class CancelInput(BaseModel):
+    requested_by: str
+    reason: str = ""
+
+
+class CancelResult(BaseModel):
+    cancelled_at: datetime
+
+
+class ApprovalRequestInput(BaseModel):
+    request: PurchaseRequest
+    product: ProductInfo
+    review: AutomatedReviewResult | None = None
+    code_path: str
+
+
+class ApprovalRequestResult(BaseModel):
+    message_ref: str = ""
+
+
+# --- purchase -----------------------------------------------------------------------------
+
+
+class PlaceOrderInput(BaseModel):
+    request: PurchaseRequest
+    product: ProductInfo
+
+
+class PlaceOrderResult(BaseModel):
+    order_id: str
+    idempotency_key: str
+    total: Money
+    placed_at: datetime
+
+
+# --- outcome --------------------------------------------------------------------------------
+
+
+class PurchaseStatus(StrEnum):
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class CodePath(StrEnum):
+    """Which branch of `workflow.patched("automated-review-v1")` a request took."""
+
+    ORIGINAL = "original"
+    PATCHED = "patched"
+
+
+class PurchaseResult(BaseModel):
+    request_id: str
+    status: PurchaseStatus
+    reason: str = ""
+    code_path: CodePath
+    product: ProductInfo | None = None
+    review: AutomatedReviewResult | None = None
+    approval: ApprovalResult | None = None
+    order: PlaceOrderResult | None = None
+
+
+class OutcomeNotificationInput(BaseModel):
+    request: PurchaseRequest
+    result: PurchaseResult
+
+
+class NotificationResult(BaseModel):
+    delivered: bool = True
+
+
+# --- status query and audit -----------------------------------------------------------------
+
+
+class Stage(StrEnum):
+    VALIDATING = "validating"
+    REVIEWING = "reviewing"
+    AWAITING_APPROVAL = "awaiting_approval"
+    PURCHASING = "purchasing"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class AuditEntry(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    detail: str = ""
+    code_path: CodePath | None = None
+    rules_version: str = ""
+
+
+class StatusResult(BaseModel):
+    request_id: str
+    stage: Stage
+    request: PurchaseRequest
+    code_path: CodePath | None = None
+    product: ProductInfo | None = None
+    review: AutomatedReviewResult | None = None
+    approval: ApprovalResult | None = None
+    audit: list[AuditEntry] = Field(default_factory=list)
