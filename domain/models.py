@@ -183,6 +183,9 @@ class PurchaseResult(BaseModel):
 class OutcomeNotificationInput(BaseModel):
     request: PurchaseRequest
     result: PurchaseResult
+    approval_message_ref: str = Field(
+        default="", description="The manager's approval message, to be updated with the outcome"
+    )
 
 
 class NotificationResult(BaseModel):

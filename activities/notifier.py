@@ -1,0 +1,109 @@
+"""The Notifier interface: how people hear about requests. The Slack implementation lives with
+the bot; `RecordingNotifier` keeps every message in SQLite and the log, for running without
+Slack and for tests."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import sqlite_utils
+
+from domain.models import ApprovalRequestInput, OutcomeNotificationInput, PurchaseStatus
+
+log = logging.getLogger(__name__)
+
+
+class Notifier(Protocol):
+    async def request_approval(self, input: ApprovalRequestInput) -> str:
+        """Ask the manager to decide; returns a reference to the message sent."""
+
+    async def announce_outcome(self, input: OutcomeNotificationInput) -> None:
+        """Tell the requester (and, for auto-approvals, the manager) how it ended."""
+
+
+def approval_request_text(input: ApprovalRequestInput) -> str:
+    r, p = input.request, input.product
+    text = (
+        f"Approval needed for request {r.request_id}: {r.requester} asks for {r.quantity} x "
+        f"{p.title} ({p.category}, {p.url}) for {r.amount}."
+    )
+    if r.justification:
+        text += f" Justification: {r.justification}."
+    if input.review is not None:
+        text += (
+            f" Automated review: {input.review.reason} "
+            f"(confidence {input.review.confidence:.2f}, risk {input.review.risk_score:.2f})."
+        )
+    return text + f" Code path: {input.code_path}."
+
+
+def outcome_text(input: OutcomeNotificationInput) -> str:
+    result = input.result
+    what = result.product.title if result.product else input.request.product_url
+    if result.status is PurchaseStatus.COMPLETED:
+        assert result.approval is not None and result.order is not None
+        how = (
+            "auto-approved" if result.approval.decided_by == "automated_system" else "approved"
+        )
+        return (
+            f"Your request {result.request_id} ({what}) was {how} and ordered: "
+            f"order {result.order.order_id}, {result.order.total}."
+        )
+    if result.status is PurchaseStatus.CANCELLED:
+        return f"Your request {result.request_id} ({what}) was cancelled."
+    return f"Your request {result.request_id} ({what}) was rejected: {result.reason}"
+
+
+class RecordingNotifier:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None, timeout=10))
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db["notifications"].create(
+            {"id": int, "at": str, "recipient": str, "kind": str, "request_id": str, "text": str},
+            pk="id",
+            if_not_exists=True,
+        )
+
+    def _record(self, recipient: str, kind: str, request_id: str, text: str) -> str:
+        log.info("notify %s (%s): %s", recipient, kind, text)
+        table = self._db["notifications"]
+        table.insert(
+            {
+                "at": datetime.now(UTC).isoformat(),
+                "recipient": recipient,
+                "kind": kind,
+                "request_id": request_id,
+                "text": text,
+            }
+        )
+        return f"notification:{table.last_pk}"
+
+    async def request_approval(self, input: ApprovalRequestInput) -> str:
+        return self._record(
+            input.request.manager,
+            "approval_request",
+            input.request.request_id,
+            approval_request_text(input),
+        )
+
+    async def announce_outcome(self, input: OutcomeNotificationInput) -> None:
+        text = outcome_text(input)
+        self._record(input.request.requester, "outcome", input.request.request_id, text)
+        approval = input.result.approval
+        if approval is not None and approval.decided_by == "automated_system":
+            self._record(
+                input.request.manager, "auto_approval_fyi", input.request.request_id, text
+            )
+
+    def messages_for(self, request_id: str) -> list[dict[str, str]]:
+        return [
+            {k: str(v) for k, v in row.items()}
+            for row in self._db["notifications"].rows_where(
+                "request_id = ?", [request_id], order_by="id"
+            )
+        ]

@@ -1,0 +1,178 @@
+"""What people can do with purchase requests, as one small API over Temporal.
+
+Shared by the command line and the Slack bot. Every failure a person can cause comes back as
+`RequestRefused` with a message that says what to do; nothing is started or changed then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from appconfig.files import ReloadingFile
+from domain.directory import Directory
+from domain.intake import IntakeError, build_purchase_request
+from domain.models import (
+    ApprovalDecision,
+    ApprovalResult,
+    CancelInput,
+    CancelResult,
+    PurchaseRequest,
+    PurchaseResult,
+    PurchaseWorkflowInput,
+    StatusResult,
+)
+from workflows.names import DEPARTMENT, EMPLOYEE_ID, TASK_QUEUE, purchase_workflow_id
+from workflows.purchase_approval import PurchaseApprovalWorkflow
+
+
+T = TypeVar("T")
+
+
+class RequestRefused(Exception):
+    """Something a person asked for that cannot be done; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    request: PurchaseRequest
+    workflow_id: str
+
+
+def new_request_id() -> str:
+    return "PR-" + secrets.token_hex(4).upper()
+
+
+class PurchaseService:
+    def __init__(
+        self, client: Client, directory: ReloadingFile[Directory], *, task_queue: str = TASK_QUEUE
+    ) -> None:
+        self._client = client
+        self._directory = directory
+        self._task_queue = task_queue
+
+    async def submit(
+        self,
+        *,
+        requester: str,
+        url: str,
+        amount: str,
+        quantity: str | int = 1,
+        justification: str | None = None,
+        request_id: str | None = None,
+    ) -> Submitted:
+        """Start a request. The same request id twice gives the one workflow already there."""
+        try:
+            request = build_purchase_request(
+                request_id=request_id or new_request_id(),
+                requester_slack_id=requester,
+                url=url,
+                amount=amount,
+                quantity=quantity,
+                justification=justification,
+                directory=self._directory.get().value,
+                now=datetime.now(UTC),
+            )
+        except IntakeError as err:
+            raise RequestRefused(str(err)) from err
+        workflow_id = purchase_workflow_id(request.request_id)
+        try:
+            await self._client.start_workflow(
+                PurchaseApprovalWorkflow.run,
+                PurchaseWorkflowInput(request=request),
+                id=workflow_id,
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(
+                    [EMPLOYEE_ID.value_set(request.employee_id),
+                     DEPARTMENT.value_set(request.department)]
+                ),
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # the same request, already finished: it is not started a second time
+        return Submitted(request=request, workflow_id=workflow_id)
+
+    def _handle(self, request_id: str) -> WorkflowHandle[PurchaseApprovalWorkflow, PurchaseResult]:
+        return self._client.get_workflow_handle_for(
+            PurchaseApprovalWorkflow.run, purchase_workflow_id(request_id.strip())
+        )
+
+    async def outcome(self, request_id: str, *, wait_seconds: float) -> PurchaseResult | None:
+        """The result, if the request finishes within `wait_seconds`; None while it waits."""
+        try:
+            return await asyncio.wait_for(self._handle(request_id).result(), wait_seconds)
+        except TimeoutError:
+            return None
+        except WorkflowFailureError as err:
+            raise RequestRefused(
+                f"Request {request_id} failed unexpectedly; ops have been told. ({err.cause})"
+            ) from err
+        except RPCError as err:
+            raise _refusal(request_id, err) from err
+
+    async def status(self, request_id: str) -> StatusResult:
+        try:
+            return await self._handle(request_id).query(PurchaseApprovalWorkflow.status)
+        except RPCError as err:
+            raise _refusal(request_id, err) from err
+
+    async def decide(
+        self, request_id: str, *, user: str, approve: bool, reason: str = ""
+    ) -> ApprovalResult:
+        decision = ApprovalDecision(approved=approve, decided_by=user, comments=reason)
+        handle = self._handle(request_id)
+        return await _refused_on_failure(
+            request_id, handle.execute_update(PurchaseApprovalWorkflow.decide, decision)
+        )
+
+    async def cancel(self, request_id: str, *, user: str, reason: str = "") -> CancelResult:
+        cancel = CancelInput(requested_by=user, reason=reason or "Cancelled by the requester")
+        handle = self._handle(request_id)
+        return await _refused_on_failure(
+            request_id, handle.execute_update(PurchaseApprovalWorkflow.cancel, cancel)
+        )
+
+    async def is_running(self, request_id: str) -> bool:
+        try:
+            description = await self._handle(request_id).describe()
+        except RPCError as err:
+            raise _refusal(request_id, err) from err
+        return description.status == WorkflowExecutionStatus.RUNNING
+
+
+async def _refused_on_failure(request_id: str, update: Awaitable[T]) -> T:
+    """An update the workflow refused (validator or handler) becomes the refusal's message."""
+    try:
+        return await update
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise RequestRefused(message) from err
+    except RPCError as err:
+        raise _refusal(request_id, err) from err
+
+
+def _refusal(request_id: str, err: RPCError) -> RequestRefused:
+    if err.status == RPCStatusCode.NOT_FOUND:
+        return RequestRefused(
+            f"There is no purchase request {request_id}. Check the id (it looks like PR-1A2B3C4D)."
+        )
+    if "already completed" in err.message or "workflow execution already" in err.message:
+        return RequestRefused(f"Request {request_id} has already finished; nothing was changed.")
+    return RequestRefused(f"Could not reach the purchase system ({err.status.name}); try again.")

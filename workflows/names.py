@@ -1,0 +1,28 @@
+"""Names shared by the workflows, the worker and the clients: defined once, here."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+TASK_QUEUE = "purchase-approval-task-queue"
+
+# The automated review was added to a running system behind this patch id: requests started
+# before it keep the original (always manual) path on replay.
+AUTOMATED_REVIEW_PATCH = "automated-review-v1"
+
+IMPORTED_HISTORY_WORKFLOW_ID = "purchasebot-imported-history"
+
+# Custom search attributes, registered on the server by `purchasebot up` (and by the tests).
+# They make each request findable and give the review the requester's past outcomes from
+# visibility, so no worker keeps history in a local file.
+EMPLOYEE_ID = SearchAttributeKey.for_keyword("EmployeeId")
+DEPARTMENT = SearchAttributeKey.for_keyword("Department")
+PURCHASE_OUTCOME = SearchAttributeKey.for_keyword("PurchaseOutcome")
+CUSTOM_SEARCH_ATTRIBUTES = (EMPLOYEE_ID, DEPARTMENT, PURCHASE_OUTCOME)
+
+# Approvers get a week; after that the request is rejected by "system".
+APPROVAL_TIMEOUT_DAYS = 7
+
+
+def purchase_workflow_id(request_id: str) -> str:
+    return f"purchase-{request_id}"

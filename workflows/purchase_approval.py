@@ -1,0 +1,333 @@
+"""PurchaseApprovalWorkflow: one durable workflow per purchase request.
+
+validate product -> [automated review, behind the `automated-review-v1` patch] ->
+manual approval (up to 7 days) unless auto-approved -> place the order -> tell the requester.
+
+Workflow code is deterministic: time comes from `workflow.now()`, everything that touches the
+world is an activity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.automated_review import AutomatedReviewActivities
+    from activities.notifications import NotificationActivities
+    from activities.ordering import OrderingActivities
+    from activities.product_validation import ProductValidationActivities
+    from domain.models import (
+        ApprovalDecision,
+        ApprovalRequestInput,
+        ApprovalResult,
+        AuditEntry,
+        AutomatedReviewInput,
+        AutomatedReviewResult,
+        CancelInput,
+        CancelResult,
+        CodePath,
+        OutcomeNotificationInput,
+        PlaceOrderInput,
+        PlaceOrderResult,
+        ProductInfo,
+        PurchaseResult,
+        PurchaseStatus,
+        PurchaseWorkflowInput,
+        Stage,
+        StatusResult,
+        ValidationInput,
+    )
+    from workflows.names import APPROVAL_TIMEOUT_DAYS, AUTOMATED_REVIEW_PATCH, PURCHASE_OUTCOME
+
+# Short, local steps run as local activities: no extra round trip through the server's
+# task queue, which is what makes the auto-approved path faster than a plain workflow.
+VALIDATION_TIMEOUT = timedelta(seconds=30)
+REVIEW_TIMEOUT = timedelta(minutes=5)
+REVIEW_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=100),
+    maximum_attempts=3,
+)
+# Ordering and Slack are the outside world: regular activities, retried by the server, so a
+# crashed worker's step is picked up by another one. The order heartbeats so a dead worker is
+# noticed in seconds, not after the whole start-to-close timeout.
+ORDER_TIMEOUT = timedelta(minutes=2)
+ORDER_HEARTBEAT_TIMEOUT = timedelta(seconds=3)
+NOTIFY_TIMEOUT = timedelta(seconds=30)
+
+SYSTEM = "system"
+AUTOMATED_SYSTEM = "automated_system"
+
+
+@workflow.defn
+class PurchaseApprovalWorkflow:
+    @workflow.init
+    def __init__(self, input: PurchaseWorkflowInput) -> None:
+        self._request = input.request
+        self._stage = Stage.VALIDATING
+        self._code_path: CodePath | None = None
+        self._product: ProductInfo | None = None
+        self._review: AutomatedReviewResult | None = None
+        self._approval: ApprovalResult | None = None
+        self._cancellation: CancelInput | None = None
+        self._audit: list[AuditEntry] = []
+
+    @workflow.run
+    async def run(self, input: PurchaseWorkflowInput) -> PurchaseResult:
+        request = input.request
+        self._record(request.requester, "requested", f"{request.quantity} x {request.product_url}")
+
+        validation = await workflow.execute_local_activity_method(
+            ProductValidationActivities.validate_product,
+            ValidationInput(request=request),
+            start_to_close_timeout=VALIDATION_TIMEOUT,
+        )
+        if not validation.valid or validation.product is None:
+            self._record(SYSTEM, "product_invalid", validation.reason)
+            return await self._finish(PurchaseStatus.REJECTED, validation.reason)
+        self._product = validation.product
+        self._record(SYSTEM, "product_validated", validation.product.title)
+
+        if workflow.patched(AUTOMATED_REVIEW_PATCH):
+            self._code_path = CodePath.PATCHED
+            self._review = await self._automated_review(validation.product)
+        else:
+            self._code_path = CodePath.ORIGINAL
+
+        message_ref = ""
+        if self._review is not None and self._review.auto_approved:
+            self._approval = ApprovalResult(
+                approved=True,
+                decided_by=AUTOMATED_SYSTEM,
+                decided_at=workflow.now(),
+                comments=(
+                    f"Auto-approved: {self._review.reason} "
+                    f"(confidence: {self._review.confidence:.2f})"
+                ),
+            )
+            self._record(AUTOMATED_SYSTEM, "auto_approved", self._review.reason)
+        else:
+            message_ref = await self._ask_manager(validation.product)
+            await self._wait_for_decision()
+            if self._cancellation is not None:
+                return await self._finish(
+                    PurchaseStatus.CANCELLED, self._cancellation.reason, message_ref
+                )
+
+        assert self._approval is not None
+        if not self._approval.approved:
+            return await self._finish(PurchaseStatus.REJECTED, self._approval.comments, message_ref)
+        return await self._purchase(validation.product, message_ref)
+
+    # --- steps ------------------------------------------------------------------------------
+
+    async def _automated_review(self, product: ProductInfo) -> AutomatedReviewResult | None:
+        self._stage = Stage.REVIEWING
+        try:
+            review = await workflow.execute_local_activity_method(
+                AutomatedReviewActivities.automated_review,
+                AutomatedReviewInput(request=self._request, product=product),
+                start_to_close_timeout=REVIEW_TIMEOUT,
+                retry_policy=REVIEW_RETRY,
+            )
+        except ActivityError as err:
+            # A broken review must never block or fail a purchase: a person decides instead.
+            workflow.logger.warning("Automated review failed, falling back to manual: %s", err)
+            self._record(SYSTEM, "review_failed", f"falling back to manual approval: {err.cause}")
+            return None
+        self._record(
+            AUTOMATED_SYSTEM,
+            "reviewed",
+            f"auto_approved={review.auto_approved} risk={review.risk_score} "
+            f"confidence={review.confidence}: {review.reason}",
+            rules_version=review.rules_version,
+        )
+        return review
+
+    async def _ask_manager(self, product: ProductInfo) -> str:
+        assert self._code_path is not None
+        self._stage = Stage.AWAITING_APPROVAL
+        sent = await workflow.execute_activity_method(
+            NotificationActivities.send_approval_request,
+            ApprovalRequestInput(
+                request=self._request,
+                product=product,
+                review=self._review,
+                code_path=self._code_path,
+            ),
+            start_to_close_timeout=NOTIFY_TIMEOUT,
+        )
+        self._record(SYSTEM, "approval_requested", f"approver {self._request.manager}")
+        return sent.message_ref
+
+    async def _wait_for_decision(self) -> None:
+        """Wait for a decision, a cancellation or the timeout (which rejects)."""
+        try:
+            await workflow.wait_condition(
+                lambda: self._approval is not None or self._cancellation is not None,
+                timeout=timedelta(days=APPROVAL_TIMEOUT_DAYS),
+            )
+        except asyncio.TimeoutError:
+            self._approval = ApprovalResult(
+                approved=False,
+                decided_by=SYSTEM,
+                decided_at=workflow.now(),
+                comments=f"Approval timeout after {APPROVAL_TIMEOUT_DAYS} days",
+            )
+            self._record(SYSTEM, "approval_timed_out", self._approval.comments)
+
+    async def _purchase(self, product: ProductInfo, message_ref: str) -> PurchaseResult:
+        self._stage = Stage.PURCHASING
+        order = await workflow.execute_activity_method(
+            OrderingActivities.place_order,
+            PlaceOrderInput(request=self._request, product=product),
+            start_to_close_timeout=ORDER_TIMEOUT,
+            heartbeat_timeout=ORDER_HEARTBEAT_TIMEOUT,
+        )
+        self._record(SYSTEM, "ordered", f"order {order.order_id} for {order.total}")
+        return await self._finish(PurchaseStatus.COMPLETED, "", message_ref, order=order)
+
+    async def _finish(
+        self,
+        status: PurchaseStatus,
+        reason: str,
+        message_ref: str = "",
+        *,
+        order: PlaceOrderResult | None = None,
+    ) -> PurchaseResult:
+        self._stage = Stage(status.value)
+        result = PurchaseResult(
+            request_id=self._request.request_id,
+            status=status,
+            reason=reason,
+            code_path=self._code_path or CodePath.ORIGINAL,
+            product=self._product,
+            review=self._review,
+            approval=self._approval,
+            order=order,
+        )
+        # Visibility keeps each requester's outcomes: the review reads them from there.
+        workflow.upsert_search_attributes([PURCHASE_OUTCOME.value_set(status.value)])
+        await workflow.execute_activity_method(
+            NotificationActivities.notify_outcome,
+            OutcomeNotificationInput(
+                request=self._request, result=result, approval_message_ref=message_ref
+            ),
+            start_to_close_timeout=NOTIFY_TIMEOUT,
+        )
+        self._record(SYSTEM, status.value, reason)
+        return result
+
+    # --- decisions ----------------------------------------------------------------------------
+
+    def _refusal(self, decision: ApprovalDecision) -> str | None:
+        """Why a decision cannot be taken, or None when it can."""
+        if self._approval is not None:
+            verb = "approved" if self._approval.approved else "rejected"
+            return f"This request was already {verb} by {self._approval.decided_by}."
+        if self._cancellation is not None:
+            return "This request was cancelled by the requester."
+        if decision.decided_by == self._request.requester:
+            return "You cannot decide on your own purchase request."
+        if decision.decided_by != self._request.manager:
+            return f"Only the assigned approver ({self._request.manager}) can decide this request."
+        if self._stage != Stage.AWAITING_APPROVAL:
+            return f"This request is not waiting for a decision (stage: {self._stage.value})."
+        return None
+
+    def _apply(self, decision: ApprovalDecision) -> ApprovalResult:
+        self._approval = ApprovalResult(
+            approved=decision.approved,
+            decided_by=decision.decided_by,
+            decided_at=workflow.now(),
+            comments=decision.comments,
+        )
+        self._record(
+            decision.decided_by,
+            "approved" if decision.approved else "rejected_by_approver",
+            decision.comments,
+        )
+        return self._approval
+
+    @workflow.signal(name="approval_decision")
+    def approval_decision(self, decision: ApprovalDecision) -> None:
+        """Fire-and-forget decisions (the seed's interface). Invalid ones are ignored and
+        audited; use the `decide` update to get the refusal back."""
+        refusal = self._refusal(decision)
+        if refusal is not None:
+            self._record(decision.decided_by, "decision_ignored", refusal)
+            return
+        self._apply(decision)
+
+    @workflow.update(name="decide")
+    def decide(self, decision: ApprovalDecision) -> ApprovalResult:
+        # Re-checked here: a second update validated in the same batch must not overwrite.
+        refusal = self._refusal(decision)
+        if refusal is not None:
+            raise ApplicationError(refusal, type="DecisionRefused", non_retryable=True)
+        return self._apply(decision)
+
+    @decide.validator
+    def _validate_decide(self, decision: ApprovalDecision) -> None:
+        refusal = self._refusal(decision)
+        if refusal is not None:
+            raise ValueError(refusal)
+
+    def _cancel_refusal(self, cancel: CancelInput) -> str | None:
+        if cancel.requested_by != self._request.requester:
+            return "Only the requester can cancel a purchase request."
+        if self._stage != Stage.AWAITING_APPROVAL or self._approval is not None:
+            return (
+                f"This request can no longer be cancelled (stage: {self._stage.value}); "
+                "only requests waiting for approval can."
+            )
+        if self._cancellation is not None:
+            return "This request is already cancelled."
+        return None
+
+    @workflow.update(name="cancel")
+    def cancel(self, cancel: CancelInput) -> CancelResult:
+        refusal = self._cancel_refusal(cancel)
+        if refusal is not None:
+            raise ApplicationError(refusal, type="CancelRefused", non_retryable=True)
+        self._cancellation = cancel
+        self._record(cancel.requested_by, "cancelled", cancel.reason)
+        return CancelResult(cancelled_at=workflow.now())
+
+    @cancel.validator
+    def _validate_cancel(self, cancel: CancelInput) -> None:
+        refusal = self._cancel_refusal(cancel)
+        if refusal is not None:
+            raise ValueError(refusal)
+
+    @workflow.query(name="status")
+    def status(self) -> StatusResult:
+        return StatusResult(
+            request_id=self._request.request_id,
+            stage=self._stage,
+            request=self._request,
+            code_path=self._code_path,
+            product=self._product,
+            review=self._review,
+            approval=self._approval,
+            audit=list(self._audit),
+        )
+
+    def _record(self, actor: str, action: str, detail: str = "", *, rules_version: str = "") -> None:
+        """The audit trail lives in the workflow: durable, replayed, readable by `status`."""
+        self._audit.append(
+            AuditEntry(
+                at=workflow.now(),
+                actor=actor,
+                action=action,
+                detail=detail,
+                code_path=self._code_path,
+                rules_version=rules_version or (self._review.rules_version if self._review else ""),
+            )
+        )
