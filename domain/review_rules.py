@@ -1,0 +1,320 @@
+"""The automated purchase review: the rules file's schema and the pure decision.
+
+`evaluate` follows the seed design check by check (first failing check decides); the only
+addition is a currency guard in front of it. Nothing here does I/O, reads the clock or
+depends on global state, so the same inputs always give the same verdict and the function is
+safe to call from a Temporal activity or replay.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from domain.models import Money
+
+# --- risk scores and reasons of the seed design -------------------------------------------
+
+RISK_CURRENCY_MISMATCH = 0.8
+RISK_OVER_MAX_AMOUNT = 0.8
+RISK_UNTRUSTED_CATEGORY = 0.6
+RISK_HISTORY_UNAVAILABLE = 0.7
+RISK_HISTORY_INSUFFICIENT = 0.5
+RISK_OVER_DEPARTMENT_LIMIT = 0.4
+RISK_VENDOR_NOT_WHITELISTED = 0.3
+RISK_APPROVED = 0.1
+
+REASON_HISTORY_UNAVAILABLE = "Unable to verify user purchase history"
+REASON_HISTORY_INSUFFICIENT = "User purchase history doesn't meet approval criteria"
+REASON_APPROVED = "All automated approval criteria met"
+
+# The confidence bonuses are the seed's, kept as named values so tests and docs can cite them.
+CONFIDENCE_BASE = Decimal("0.5")
+CONFIDENCE_CHEAP_BONUS = Decimal("0.3")  # amount below half of max_amount
+CONFIDENCE_MODERATE_BONUS = Decimal("0.1")  # amount below 80% of max_amount
+CONFIDENCE_CATEGORY = "office_supplies"
+CONFIDENCE_CATEGORY_BONUS = Decimal("0.2")
+CONFIDENCE_DEPARTMENT = "IT"
+CONFIDENCE_DEPARTMENT_BONUS = Decimal("0.1")
+CONFIDENCE_MAX = Decimal("1.0")
+
+
+# --- field types ------------------------------------------------------------------------
+
+
+def _name(value: str) -> str:
+    # Lower-cased once here so every comparison downstream is case-insensitive by
+    # construction; an empty entry is almost always a YAML slip ("- " with nothing after).
+    name = value.strip().lower()
+    if not name:
+        raise ValueError("must be a non-empty name")
+    return name
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise ValueError(f"'{value}' is not a three-letter currency code such as EUR")
+    return code
+
+
+Name = Annotated[str, AfterValidator(_name)]
+PositiveAmount = Annotated[Decimal, Field(gt=0)]
+Currency = Annotated[str, AfterValidator(_currency)]
+
+
+class _Strict(BaseModel):
+    # Unknown keys are refused so a misspelt rule ("max_ammount") fails loudly instead of
+    # silently leaving the default in force.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- the rules file -------------------------------------------------------------------------
+
+
+class HistoryRules(_Strict):
+    min_previous_purchases: int = Field(ge=0)
+    max_rejected_in_last_30_days: int = Field(ge=0)
+
+
+class HistoryOverride(_Strict):
+    min_previous_purchases: int | None = Field(default=None, ge=0)
+    max_rejected_in_last_30_days: int | None = Field(default=None, ge=0)
+
+
+class RuleSet(_Strict):
+    currency: Currency
+    max_amount: PositiveAmount
+    trusted_categories: list[Name]
+    department_limits: dict[str, PositiveAmount] = Field(default_factory=dict)
+    # Empty means "any vendor", as in the seed design.
+    vendor_whitelist: list[Name] = Field(default_factory=list)
+    user_history: HistoryRules
+
+
+class RuleOverride(_Strict):
+    """A department's deviations from the defaults. Lists and maps replace the default
+    wholesale; `user_history` is merged field by field.
+
+    There is deliberately no `currency`: every amount in the file (limits included) is in
+    the defaults' currency, and a per-department currency would make them ambiguous.
+    """
+
+    max_amount: PositiveAmount | None = None
+    trusted_categories: list[Name] | None = None
+    department_limits: dict[str, PositiveAmount] | None = None
+    vendor_whitelist: list[Name] | None = None
+    user_history: HistoryOverride | None = None
+
+
+class StrictnessAdjustments(_Strict):
+    """How "strict" review tightens the rules. Each adjustment can only tighten: the factor
+    is at most 1, the extra purchases are non-negative and the rejection cap only ever
+    lowers the allowance."""
+
+    max_amount_factor: Decimal = Field(default=Decimal("0.5"), gt=0, le=1)
+    min_previous_purchases_extra: int = Field(default=2, ge=0)
+    max_rejected_in_last_30_days: int = Field(default=0, ge=0)
+
+
+class Strictness(StrEnum):
+    STANDARD = "standard"
+    STRICT = "strict"
+
+
+class EffectiveRules(BaseModel):
+    """The rules that apply to one department at one strictness, ready for `evaluate`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    department: str
+    strictness: Strictness = Strictness.STANDARD
+    currency: Currency
+    max_amount: PositiveAmount
+    trusted_categories: tuple[Name, ...]
+    department_limit: PositiveAmount | None = None
+    vendor_whitelist: tuple[Name, ...] = ()
+    user_history: HistoryRules
+
+
+class RulesFile(_Strict):
+    defaults: RuleSet
+    departments: dict[str, RuleOverride] = Field(default_factory=dict)
+    # Absent section -> the model defaults, so "strict" is never silently the same as
+    # "standard".
+    strict: StrictnessAdjustments = Field(default_factory=StrictnessAdjustments)
+
+    def for_department(
+        self, department: str, strictness: Strictness | str = Strictness.STANDARD
+    ) -> EffectiveRules:
+        """Merge the defaults with the department's overrides, then apply strictness.
+
+        Raises ValueError for an unknown strictness: a mistyped feature-flag value must not
+        quietly fall back to the laxer rules.
+        """
+        level = Strictness(strictness)
+        base = self.defaults
+        override = self.departments.get(department, RuleOverride())
+
+        limits = (
+            override.department_limits
+            if override.department_limits is not None
+            else base.department_limits
+        )
+        history_override = override.user_history or HistoryOverride()
+        min_previous = (
+            history_override.min_previous_purchases
+            if history_override.min_previous_purchases is not None
+            else base.user_history.min_previous_purchases
+        )
+        max_rejected = (
+            history_override.max_rejected_in_last_30_days
+            if history_override.max_rejected_in_last_30_days is not None
+            else base.user_history.max_rejected_in_last_30_days
+        )
+        max_amount = override.max_amount if override.max_amount is not None else base.max_amount
+        department_limit = limits.get(department)
+
+        if level is Strictness.STRICT:
+            factor = self.strict.max_amount_factor
+            max_amount = max_amount * factor
+            if department_limit is not None:
+                department_limit = department_limit * factor
+            min_previous += self.strict.min_previous_purchases_extra
+            max_rejected = min(max_rejected, self.strict.max_rejected_in_last_30_days)
+
+        return EffectiveRules(
+            department=department,
+            strictness=level,
+            currency=base.currency,
+            max_amount=max_amount,
+            trusted_categories=tuple(
+                override.trusted_categories
+                if override.trusted_categories is not None
+                else base.trusted_categories
+            ),
+            department_limit=department_limit,
+            vendor_whitelist=tuple(
+                override.vendor_whitelist
+                if override.vendor_whitelist is not None
+                else base.vendor_whitelist
+            ),
+            user_history=HistoryRules(
+                min_previous_purchases=min_previous,
+                max_rejected_in_last_30_days=max_rejected,
+            ),
+        )
+
+
+# --- the review -----------------------------------------------------------------------------
+
+
+class UserHistory(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    previous_purchases: int = Field(ge=0)
+    rejected_last_30_days: int = Field(ge=0)
+
+
+class ReviewVerdict(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    auto_approved: bool
+    confidence: float
+    reason: str
+    risk_score: float
+
+
+def _reject(reason: str, risk: float) -> ReviewVerdict:
+    return ReviewVerdict(auto_approved=False, confidence=0.0, reason=reason, risk_score=risk)
+
+
+def _same_name(value: str) -> str:
+    return value.strip().lower()
+
+
+def calculate_confidence(
+    *, amount: Money, category: str, department: str, rules: EffectiveRules
+) -> float:
+    """The seed's confidence formula. Computed in Decimal so 0.5 + 0.3 is exactly 0.8."""
+    confidence = CONFIDENCE_BASE
+    # Compared by multiplication rather than dividing, so ratios of exactly 0.5 and 0.8 are
+    # decided without any rounding.
+    if amount.amount < rules.max_amount * Decimal("0.5"):
+        confidence += CONFIDENCE_CHEAP_BONUS
+    elif amount.amount < rules.max_amount * Decimal("0.8"):
+        confidence += CONFIDENCE_MODERATE_BONUS
+    if _same_name(category) == CONFIDENCE_CATEGORY:
+        confidence += CONFIDENCE_CATEGORY_BONUS
+    if department == CONFIDENCE_DEPARTMENT:
+        confidence += CONFIDENCE_DEPARTMENT_BONUS
+    return float(min(confidence, CONFIDENCE_MAX))
+
+
+def evaluate(
+    *,
+    amount: Money,
+    category: str,
+    vendor: str,
+    department: str,
+    history: UserHistory | None,
+    rules: EffectiveRules,
+) -> ReviewVerdict:
+    """Decide whether a purchase can be approved without a person. The first failing check
+    decides, in the seed design's order; a rejection means "ask the manager"."""
+    if department != rules.department:
+        # The limits in `rules` were merged for another department: deciding with them
+        # would apply the wrong budget, so this is a caller bug, not a verdict.
+        raise ValueError(
+            f"rules were built for department '{rules.department}', not '{department}'"
+        )
+
+    # Not in the seed: every limit is in the rules' currency and there are no exchange rates
+    # here, so comparing 400 USD with a 500 EUR limit would be meaningless. A person decides.
+    if amount.currency != rules.currency:
+        return _reject(
+            f"Amount currency {amount.currency} differs from the rules currency "
+            f"{rules.currency}; a person must review it",
+            RISK_CURRENCY_MISMATCH,
+        )
+
+    value = amount.amount
+    if value > rules.max_amount:
+        return _reject(
+            f"Amount {value:.2f} exceeds max limit {rules.max_amount:.2f}", RISK_OVER_MAX_AMOUNT
+        )
+
+    if _same_name(category) not in rules.trusted_categories:
+        return _reject(
+            f"Product category '{category}' not in trusted list", RISK_UNTRUSTED_CATEGORY
+        )
+
+    if history is None:
+        return _reject(REASON_HISTORY_UNAVAILABLE, RISK_HISTORY_UNAVAILABLE)
+    criteria = rules.user_history
+    if (
+        history.previous_purchases < criteria.min_previous_purchases
+        or history.rejected_last_30_days > criteria.max_rejected_in_last_30_days
+    ):
+        return _reject(REASON_HISTORY_INSUFFICIENT, RISK_HISTORY_INSUFFICIENT)
+
+    limit = rules.department_limit
+    if limit is not None and value > limit:
+        return _reject(
+            f"Amount {value:.2f} exceeds department limit {limit:.2f}", RISK_OVER_DEPARTMENT_LIMIT
+        )
+
+    if rules.vendor_whitelist and _same_name(vendor) not in rules.vendor_whitelist:
+        return _reject(f"Vendor '{vendor}' not in approved whitelist", RISK_VENDOR_NOT_WHITELISTED)
+
+    return ReviewVerdict(
+        auto_approved=True,
+        confidence=calculate_confidence(
+            amount=amount, category=category, department=department, rules=rules
+        ),
+        reason=REASON_APPROVED,
+        risk_score=RISK_APPROVED,
+    )
