@@ -1,0 +1,339 @@
+"""Slack's Web API at /api/<method>, for the methods the purchase bot uses.
+
+Requests are read the way Slack reads them: arguments from the query string, a form body
+or a JSON body (slack-sdk sends JSON for chat.* and views.*, query/form data for others);
+the token from `Authorization: Bearer` or a `token` argument. Answers are Slack's JSON with
+HTTP 200 even for API-level errors ({"ok": false, "error": "<code>"}).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from slack_workspace.blocks import BlocksError, JsonDict, validate_blocks, validate_view
+from slack_workspace.config import WorkspaceConfig
+from slack_workspace.state import Channel, View, WorkspaceState
+
+Args = dict[str, Any]
+Method = Callable[[Args], Awaitable[JsonDict]]
+
+# Arguments Slack documents as "JSON-encoded string" when sent as form data.
+_JSON_ARGS = ("blocks", "attachments", "view", "metadata")
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, messages: list[str] | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.messages = messages or []
+
+    def to_json(self) -> JsonDict:
+        body: JsonDict = {"ok": False, "error": self.code}
+        if self.messages:
+            body["response_metadata"] = {"messages": self.messages}
+        return body
+
+
+def _truthy(value: object) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() in ("1", "true", "yes"))
+
+
+def _text_arg(args: Args, name: str) -> str | None:
+    value = args.get(name)
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+async def read_args(request: web.Request) -> Args:
+    """Merge query-string and body arguments; decode JSON-string arguments."""
+    args: Args = dict(request.query)
+    if request.body_exists:
+        content_type = request.content_type
+        if content_type == "application/json":
+            try:
+                body = await request.json()
+            except json.JSONDecodeError as err:
+                raise ApiError("invalid_json") from err
+            if not isinstance(body, dict):
+                raise ApiError("invalid_json")
+            args.update(body)
+        elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            args.update({k: v for k, v in form.items() if isinstance(v, str)})
+        elif content_type in ("", "application/octet-stream"):
+            raise ApiError("missing_post_type")
+        else:
+            raise ApiError("invalid_post_type")
+    for name in _JSON_ARGS:
+        value = args.get(name)
+        if isinstance(value, str) and value.strip():
+            try:
+                args[name] = json.loads(value)
+            except json.JSONDecodeError as err:
+                code = "invalid_blocks_format" if name == "blocks" else "invalid_arguments"
+                raise ApiError(code, [f"[ERROR] {name} is not valid JSON"]) from err
+    return args
+
+
+class WebApi:
+    def __init__(self, state: WorkspaceState, config: WorkspaceConfig) -> None:
+        self.state = state
+        self.config = config
+        self.methods: dict[str, Method] = {
+            "api.test": self.api_test,
+            "auth.test": self.auth_test,
+            "chat.postMessage": self.chat_post_message,
+            "chat.update": self.chat_update,
+            "chat.postEphemeral": self.chat_post_ephemeral,
+            "conversations.open": self.conversations_open,
+            "users.info": self.users_info,
+            "views.open": self.views_open,
+            "views.push": self.views_push,
+            "views.update": self.views_update,
+            "views.publish": self.views_publish,
+        }
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.route("*", "/api/{method}", self.handle)]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        name = request.match_info["method"]
+        try:
+            args = await read_args(request)
+            method = self.methods.get(name)
+            if method is None:
+                raise ApiError("unknown_method")
+            if name != "api.test":
+                self._authenticate(request, args)
+            result = await method(args)
+        except ApiError as err:
+            return web.json_response(err.to_json())
+        return web.json_response({"ok": True, **result})
+
+    def _authenticate(self, request: web.Request, args: Args) -> None:
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else None
+        token = token or _text_arg(args, "token")
+        if not token:
+            raise ApiError("not_authed")
+        if token != self.config.bot_token:
+            raise ApiError("invalid_auth")
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _channel(self, args: Args) -> Channel:
+        ref = _text_arg(args, "channel")
+        if ref is None:
+            raise ApiError("channel_not_found")
+        channel = self.state.resolve_channel(ref, self.state.bot_user_id)
+        if channel is None or not self.state.is_member(channel, self.state.bot_user_id):
+            raise ApiError("channel_not_found")
+        return channel
+
+    @staticmethod
+    def _content(args: Args, required: bool = True) -> tuple[str, list[JsonDict] | None, Any]:
+        text = _text_arg(args, "text") or ""
+        blocks_arg = args.get("blocks")
+        attachments = args.get("attachments") or None
+        if required and not text and not blocks_arg and not attachments:
+            raise ApiError("no_text")
+        blocks = None
+        if blocks_arg not in (None, ""):
+            try:
+                blocks = validate_blocks(blocks_arg)
+            except BlocksError as err:
+                raise ApiError(err.code, [err.message]) from err
+        if attachments is not None and not isinstance(attachments, list):
+            raise ApiError("invalid_attachments")
+        return text, blocks, attachments
+
+    def _view_arg(self, args: Args, allowed: tuple[str, ...]) -> JsonDict:
+        if "view" not in args or args["view"] in (None, ""):
+            raise ApiError("invalid_arguments", ["[ERROR] missing required field: view"])
+        try:
+            return validate_view(args["view"], allowed)
+        except BlocksError as err:
+            raise ApiError(err.code, [err.message]) from err
+
+    @staticmethod
+    def _check_hash(view: View, args: Args) -> None:
+        expected = _text_arg(args, "hash")
+        if expected is not None and expected != view.hash:
+            raise ApiError("hash_conflict")
+
+    # --- methods -------------------------------------------------------------------------
+
+    async def api_test(self, args: Args) -> JsonDict:
+        return {"args": {k: v for k, v in args.items() if k != "token"}}
+
+    async def auth_test(self, args: Args) -> JsonDict:
+        return {
+            "url": f"{self.config.base_url}/",
+            "team": self.state.team_name,
+            "user": self.state.bot_name,
+            "team_id": self.state.team_id,
+            "user_id": self.state.bot_user_id,
+            "bot_id": self.state.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    async def chat_post_message(self, args: Args) -> JsonDict:
+        channel = self._channel(args)
+        text, blocks, attachments = self._content(args)
+        metadata = args.get("metadata") if isinstance(args.get("metadata"), dict) else None
+        message = self.state.post(
+            channel.id,
+            author=self.state.bot_user_id,
+            text=text,
+            blocks=blocks,
+            attachments=attachments,
+            thread_ts=_text_arg(args, "thread_ts"),
+            metadata=metadata,
+        )
+        return {
+            "channel": channel.id,
+            "ts": message.ts,
+            "message": message.to_api(self.state.bot_name),
+        }
+
+    async def chat_update(self, args: Args) -> JsonDict:
+        channel = self._channel(args)
+        ts = _text_arg(args, "ts")
+        if ts is None:
+            raise ApiError("invalid_arguments", ["[ERROR] missing required field: ts"])
+        message = self.state.find_message(channel.id, ts)
+        if message is None:
+            raise ApiError("message_not_found")
+        if message.user != self.state.bot_user_id:
+            raise ApiError("cant_update_message")
+        text, blocks, attachments = self._content(args)
+        # Slack keeps the previous blocks when `blocks` is not given at all.
+        self.state.replace_message(
+            message,
+            text=text,
+            blocks=blocks,
+            attachments=attachments,
+            replace_blocks="blocks" in args or "attachments" in args,
+        )
+        return {
+            "channel": channel.id,
+            "ts": message.ts,
+            "text": message.text,
+            "message": message.to_api(self.state.bot_name),
+        }
+
+    async def chat_post_ephemeral(self, args: Args) -> JsonDict:
+        channel = self._channel(args)
+        user_id = _text_arg(args, "user")
+        if user_id is None:
+            raise ApiError("invalid_arguments", ["[ERROR] missing required field: user"])
+        if user_id not in self.state.users:
+            raise ApiError("user_not_found")
+        if not self.state.is_member(channel, user_id):
+            raise ApiError("user_not_in_channel")
+        text, blocks, attachments = self._content(args)
+        message = self.state.post(
+            channel.id,
+            author=self.state.bot_user_id,
+            text=text,
+            blocks=blocks,
+            attachments=attachments,
+            thread_ts=_text_arg(args, "thread_ts"),
+            ephemeral_to=user_id,
+        )
+        return {"message_ts": message.ts}
+
+    async def conversations_open(self, args: Args) -> JsonDict:
+        users_arg = args.get("users")
+        if isinstance(users_arg, list):
+            users = [str(u) for u in users_arg]
+        else:
+            users = [u.strip() for u in str(users_arg or "").split(",") if u.strip()]
+        channel_id = _text_arg(args, "channel")
+        if channel_id is not None and not users:
+            found = self.state.channels.get(channel_id)
+            if found is None or found.is_public or self.state.bot_user_id not in found.members:
+                raise ApiError("channel_not_found")
+            return {"no_op": True, "already_open": True, "channel": found.to_api()}
+        if not users:
+            raise ApiError("users_list_not_supplied")
+        if len(users) > 8:
+            raise ApiError("too_many_users")
+        for user_id in users:
+            if user_id not in self.state.users:
+                raise ApiError("user_not_found")
+        others = [u for u in users if u != self.state.bot_user_id] or users
+        existing = self.state.find_conversation([self.state.bot_user_id, *others])
+        channel = self.state.open_conversation(self.state.bot_user_id, others)
+        full = _truthy(args.get("return_im"))
+        body: JsonDict = {
+            "channel": channel.to_api(self.state.bot_user_id) if full else {"id": channel.id}
+        }
+        if existing is not None:
+            body.update(no_op=True, already_open=True)
+        return body
+
+    async def users_info(self, args: Args) -> JsonDict:
+        user_id = _text_arg(args, "user")
+        if user_id is None:
+            raise ApiError("invalid_arguments", ["[ERROR] missing required field: user"])
+        user = self.state.users.get(user_id)
+        if user is None:
+            raise ApiError("user_not_found")
+        return {"user": user.to_api()}
+
+    def _redeem(self, args: Args) -> str:
+        trigger_id = _text_arg(args, "trigger_id") or _text_arg(args, "interactivity_pointer")
+        if trigger_id is None:
+            raise ApiError("invalid_arguments", ["[ERROR] missing required field: trigger_id"])
+        trigger = self.state.redeem_trigger(trigger_id)
+        if isinstance(trigger, str):
+            raise ApiError(trigger)
+        return trigger.user_id
+
+    async def views_open(self, args: Args) -> JsonDict:
+        data = self._view_arg(args, ("modal",))
+        user_id = self._redeem(args)
+        return {"view": self.state.open_modal(user_id, data).to_api()}
+
+    async def views_push(self, args: Args) -> JsonDict:
+        data = self._view_arg(args, ("modal",))
+        user_id = self._redeem(args)
+        if len(self.state.modal_stacks.get(user_id, [])) >= 3:
+            raise ApiError("push_limit_reached")
+        return {"view": self.state.push_modal(user_id, data).to_api()}
+
+    async def views_update(self, args: Args) -> JsonDict:
+        view_id = _text_arg(args, "view_id")
+        external_id = _text_arg(args, "external_id")
+        if view_id is None and external_id is None:
+            raise ApiError(
+                "invalid_arguments", ["[ERROR] either view_id or external_id is required"]
+            )
+        view = (
+            self.state.views.get(view_id)
+            if view_id is not None
+            else self.state.find_view_by_external_id(external_id or "")
+        )
+        if view is None:
+            raise ApiError("not_found")
+        data = self._view_arg(args, (view.type,))
+        self._check_hash(view, args)
+        return {"view": self.state.update_view(view, data).to_api()}
+
+    async def views_publish(self, args: Args) -> JsonDict:
+        user_id = _text_arg(args, "user_id")
+        if user_id is None:
+            raise ApiError("invalid_arguments", ["[ERROR] missing required field: user_id"])
+        data = self._view_arg(args, ("home",))
+        if user_id not in self.state.users or self.state.users[user_id].is_bot:
+            raise ApiError("user_not_found")
+        existing = self.state.home_views.get(user_id)
+        if existing is not None:
+            self._check_hash(existing, args)
+        return {"view": self.state.publish_home(user_id, data).to_api()}
