@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -119,8 +120,6 @@ async def test_post_message_to_a_user_goes_to_the_app_dm(
 
 async def test_post_message_form_encoded(ws: LocalSlackWorkspace, client: AsyncWebClient) -> None:
     # Form data with blocks as a JSON string, the other way Slack accepts arguments.
-    import json
-
     response = await client.api_call(
         "chat.postMessage",
         data={"channel": "general", "text": "form", "blocks": json.dumps(BLOCKS)},
@@ -128,6 +127,7 @@ async def test_post_message_form_encoded(ws: LocalSlackWorkspace, client: AsyncW
     assert response["message"]["blocks"][0]["type"] == "header"
 
 
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing:UserWarning")
 async def test_post_message_errors(client: AsyncWebClient) -> None:
     assert await api_error(client.chat_postMessage(channel="nowhere", text="x")) == (
         "channel_not_found"
