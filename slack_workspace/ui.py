@@ -29,7 +29,9 @@ def _bad(reason: str, status: int = 400) -> web.Response:
 
 
 def result_json(result: DeliveryResult | None) -> JsonDict | None:
-    return None if result is None else dataclasses.asdict(result)
+    if result is None:
+        return None
+    return {**dataclasses.asdict(result), "ok": result.ok}
 
 
 class UiApi:

@@ -28,7 +28,7 @@ COMMAND_FIELDS = {
     "response_url",
     "trigger_id",
 }
-DECISION = [
+DECISION: list[dict[str, Any]] = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "Approve *laptop*?"}},
     {
         "type": "actions",
@@ -52,7 +52,7 @@ DECISION = [
         ],
     },
 ]
-FORM = {
+FORM: dict[str, Any] = {
     "type": "modal",
     "callback_id": "purchase_form",
     "title": {"type": "plain_text", "text": "New purchase"},
@@ -431,7 +431,7 @@ async def test_modal_buttons_and_close_notification(
     ws: LocalSlackWorkspace, client: AsyncWebClient, receiver: Receiver
 ) -> None:
     result = await ws.send_command("UALICE", "/purchase", "")
-    view = {**FORM, "notify_on_close": True, "blocks": FORM["blocks"] + DECISION}  # type: ignore[operator]
+    view = {**FORM, "notify_on_close": True, "blocks": FORM["blocks"] + DECISION}
     opened = await client.views_open(trigger_id=result.payload["trigger_id"], view=view)
     view_id = opened["view"]["id"]
     await ws.click_view_button("UALICE", view_id, "approve")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -13,7 +14,7 @@ from slack_workspace import LocalSlackWorkspace
 from tests.slack_workspace.conftest import Receiver
 
 TS = re.compile(r"^\d{10}\.\d{6}$")
-BLOCKS = [
+BLOCKS: list[dict[str, Any]] = [
     {"type": "header", "text": {"type": "plain_text", "text": "Purchase request"}},
     {"type": "section", "text": {"type": "mrkdwn", "text": "*Laptop* for <@UALICE>"}},
     {
@@ -30,7 +31,7 @@ BLOCKS = [
         ],
     },
 ]
-MODAL = {
+MODAL: dict[str, Any] = {
     "type": "modal",
     "callback_id": "purchase_form",
     "title": {"type": "plain_text", "text": "New purchase"},
