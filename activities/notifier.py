@@ -46,9 +46,7 @@ def outcome_text(input: OutcomeNotificationInput) -> str:
     what = result.product.title if result.product else input.request.product_url
     if result.status is PurchaseStatus.COMPLETED:
         assert result.approval is not None and result.order is not None
-        how = (
-            "auto-approved" if result.approval.decided_by == "automated_system" else "approved"
-        )
+        how = "auto-approved" if result.approval.decided_by == "automated_system" else "approved"
         return (
             f"Your request {result.request_id} ({what}) was {how} and ordered: "
             f"order {result.order.order_id}, {result.order.total}."
@@ -96,9 +94,7 @@ class RecordingNotifier:
         self._record(input.request.requester, "outcome", input.request.request_id, text)
         approval = input.result.approval
         if approval is not None and approval.decided_by == "automated_system":
-            self._record(
-                input.request.manager, "auto_approval_fyi", input.request.request_id, text
-            )
+            self._record(input.request.manager, "auto_approval_fyi", input.request.request_id, text)
 
     def messages_for(self, request_id: str) -> list[dict[str, str]]:
         return [

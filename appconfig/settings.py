@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     directory: Path = Path("directory.yaml")
     catalog: Path = Path("catalog.yaml")
     data_dir: Path = Path(".data")
+    task_queue: str = "purchase-approval-task-queue"
+    # Seconds the stand-in store takes to confirm an order it has already taken: a window for
+    # fault-injection tests (a worker killed mid-order). Zero in normal use.
+    order_confirmation_delay: float = 0.0
 
     @property
     def orders_db(self) -> Path:

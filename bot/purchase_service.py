@@ -7,11 +7,12 @@ Shared by the command line and the Slack bot. Every failure a person can cause c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
@@ -20,7 +21,12 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -39,7 +45,6 @@ from domain.models import (
 )
 from workflows.names import DEPARTMENT, EMPLOYEE_ID, TASK_QUEUE, purchase_workflow_id
 from workflows.purchase_approval import PurchaseApprovalWorkflow
-
 
 T = TypeVar("T")
 
@@ -91,7 +96,9 @@ class PurchaseService:
         except IntakeError as err:
             raise RequestRefused(str(err)) from err
         workflow_id = purchase_workflow_id(request.request_id)
-        try:
+        # USE_EXISTING: a running duplicate is the same request. REJECT_DUPLICATE: a finished
+        # one is not started again (WorkflowAlreadyStartedError is that case, not an error).
+        with contextlib.suppress(WorkflowAlreadyStartedError):
             await self._client.start_workflow(
                 PurchaseApprovalWorkflow.run,
                 PurchaseWorkflowInput(request=request),
@@ -100,12 +107,12 @@ class PurchaseService:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=TypedSearchAttributes(
-                    [EMPLOYEE_ID.value_set(request.employee_id),
-                     DEPARTMENT.value_set(request.department)]
+                    [
+                        SearchAttributePair(EMPLOYEE_ID, request.employee_id),
+                        SearchAttributePair(DEPARTMENT, request.department),
+                    ]
                 ),
             )
-        except WorkflowAlreadyStartedError:
-            pass  # the same request, already finished: it is not started a second time
         return Submitted(request=request, workflow_id=workflow_id)
 
     def _handle(self, request_id: str) -> WorkflowHandle[PurchaseApprovalWorkflow, PurchaseResult]:
@@ -138,14 +145,14 @@ class PurchaseService:
         decision = ApprovalDecision(approved=approve, decided_by=user, comments=reason)
         handle = self._handle(request_id)
         return await _refused_on_failure(
-            request_id, handle.execute_update(PurchaseApprovalWorkflow.decide, decision)
+            handle, handle.execute_update(PurchaseApprovalWorkflow.decide, decision)
         )
 
     async def cancel(self, request_id: str, *, user: str, reason: str = "") -> CancelResult:
         cancel = CancelInput(requested_by=user, reason=reason or "Cancelled by the requester")
         handle = self._handle(request_id)
         return await _refused_on_failure(
-            request_id, handle.execute_update(PurchaseApprovalWorkflow.cancel, cancel)
+            handle, handle.execute_update(PurchaseApprovalWorkflow.cancel, cancel)
         )
 
     async def is_running(self, request_id: str) -> bool:
@@ -156,7 +163,9 @@ class PurchaseService:
         return description.status == WorkflowExecutionStatus.RUNNING
 
 
-async def _refused_on_failure(request_id: str, update: Awaitable[T]) -> T:
+async def _refused_on_failure(
+    handle: WorkflowHandle[PurchaseApprovalWorkflow, PurchaseResult], update: Awaitable[T]
+) -> T:
     """An update the workflow refused (validator or handler) becomes the refusal's message."""
     try:
         return await update
@@ -165,7 +174,24 @@ async def _refused_on_failure(request_id: str, update: Awaitable[T]) -> T:
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
         raise RequestRefused(message) from err
     except RPCError as err:
-        raise _refusal(request_id, err) from err
+        if err.status == RPCStatusCode.NOT_FOUND and await _exists(handle):
+            # Updates only reach running workflows; this one has finished.
+            raise RequestRefused(
+                f"Request {_request_id(handle)} has already finished; nothing was changed."
+            ) from err
+        raise _refusal(_request_id(handle), err) from err
+
+
+async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
+    try:
+        await handle.describe()
+    except RPCError:
+        return False
+    return True
+
+
+def _request_id(handle: WorkflowHandle[Any, Any]) -> str:
+    return handle.id.removeprefix("purchase-")
 
 
 def _refusal(request_id: str, err: RPCError) -> RequestRefused:
@@ -173,6 +199,4 @@ def _refusal(request_id: str, err: RPCError) -> RequestRefused:
         return RequestRefused(
             f"There is no purchase request {request_id}. Check the id (it looks like PR-1A2B3C4D)."
         )
-    if "already completed" in err.message or "workflow execution already" in err.message:
-        return RequestRefused(f"Request {request_id} has already finished; nothing was changed.")
     return RequestRefused(f"Could not reach the purchase system ({err.status.name}); try again.")

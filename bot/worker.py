@@ -46,7 +46,10 @@ def build_activities(
     history = UserHistorySource(client, imported_history_workflow_id)
     validation = ProductValidationActivities(catalog)
     review = AutomatedReviewActivities(rules, history)
-    ordering = OrderingActivities(ledger or OrdersLedger(settings.orders_db))
+    ordering = OrderingActivities(
+        ledger
+        or OrdersLedger(settings.orders_db, confirmation_delay=settings.order_confirmation_delay)
+    )
     notifications = NotificationActivities(notifier)
     return [
         validation.validate_product,

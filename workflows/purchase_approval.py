@@ -9,12 +9,12 @@ world is an activity.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from activities.automated_review import AutomatedReviewActivities
@@ -81,6 +81,12 @@ class PurchaseApprovalWorkflow:
     @workflow.run
     async def run(self, input: PurchaseWorkflowInput) -> PurchaseResult:
         request = input.request
+        # Decided first, before any local activity: a local activity may end the workflow task
+        # early (e.g. when a query arrives), and a patch checked after that task boundary is not
+        # seen on replay. Checked here, the marker always lands in the first workflow task.
+        self._code_path = (
+            CodePath.PATCHED if workflow.patched(AUTOMATED_REVIEW_PATCH) else CodePath.ORIGINAL
+        )
         self._record(request.requester, "requested", f"{request.quantity} x {request.product_url}")
 
         validation = await workflow.execute_local_activity_method(
@@ -94,11 +100,8 @@ class PurchaseApprovalWorkflow:
         self._product = validation.product
         self._record(SYSTEM, "product_validated", validation.product.title)
 
-        if workflow.patched(AUTOMATED_REVIEW_PATCH):
-            self._code_path = CodePath.PATCHED
+        if self._code_path is CodePath.PATCHED:
             self._review = await self._automated_review(validation.product)
-        else:
-            self._code_path = CodePath.ORIGINAL
 
         message_ref = ""
         if self._review is not None and self._review.auto_approved:
@@ -136,10 +139,13 @@ class PurchaseApprovalWorkflow:
                 start_to_close_timeout=REVIEW_TIMEOUT,
                 retry_policy=REVIEW_RETRY,
             )
-        except ActivityError as err:
+        except (ActivityError, ApplicationError, TemporalTimeoutError) as err:
             # A broken review must never block or fail a purchase: a person decides instead.
+            # (A local activity's last failure arrives unwrapped, not as ActivityError.)
             workflow.logger.warning("Automated review failed, falling back to manual: %s", err)
-            self._record(SYSTEM, "review_failed", f"falling back to manual approval: {err.cause}")
+            self._record(
+                SYSTEM, "review_failed", f"falling back to manual approval: {err.cause or err}"
+            )
             return None
         self._record(
             AUTOMATED_SYSTEM,
@@ -173,7 +179,7 @@ class PurchaseApprovalWorkflow:
                 lambda: self._approval is not None or self._cancellation is not None,
                 timeout=timedelta(days=APPROVAL_TIMEOUT_DAYS),
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._approval = ApprovalResult(
                 approved=False,
                 decided_by=SYSTEM,
@@ -319,7 +325,9 @@ class PurchaseApprovalWorkflow:
             audit=list(self._audit),
         )
 
-    def _record(self, actor: str, action: str, detail: str = "", *, rules_version: str = "") -> None:
+    def _record(
+        self, actor: str, action: str, detail: str = "", *, rules_version: str = ""
+    ) -> None:
         """The audit trail lives in the workflow: durable, replayed, readable by `status`."""
         self._audit.append(
             AuditEntry(

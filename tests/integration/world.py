@@ -1,0 +1,143 @@
+"""A complete, isolated product for one test: its own task queue, data directory, employee ids
+and imported-history entity, on the shared real Temporal server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+
+from activities.notifier import RecordingNotifier
+from activities.orders_ledger import OrdersLedger
+from appconfig.files import ReloadingFile, load_yaml_model
+from appconfig.settings import Settings
+from bot.purchase_service import PurchaseService
+from bot.worker import WORKFLOWS, build_activities, build_worker
+from domain.catalog import Catalog, CatalogProduct
+from domain.directory import Directory
+from domain.history import parse_history_csv
+from domain.imported_history_models import ImportedHistoryState, ImportHistoryInput
+from domain.models import Stage
+from workflows.imported_history import ImportedHistoryWorkflow
+
+REPO = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+@dataclass
+class World:
+    client: Client
+    settings: Settings
+    service: PurchaseService
+    ledger: OrdersLedger
+    notifier: RecordingNotifier
+    catalog: Catalog
+    history_workflow_id: str
+    employee_prefix: str
+
+    def product(self, predicate: Callable[[CatalogProduct], bool]) -> CatalogProduct:
+        return next(p for p in self.catalog.products if predicate(p))
+
+    def url(self, product: CatalogProduct) -> str:
+        return f"https://www.{product.marketplaces[0]}/dp/{product.asin}"
+
+    async def import_sample_history(self) -> None:
+        text = (REPO / "sample-history.csv").read_text()
+        text = text.replace("\nE", f"\n{self.employee_prefix}E")
+        await import_history(self.client, self.settings, self.history_workflow_id, text)
+
+    async def wait_for_stage(self, request_id: str, stage: Stage, within: float = 10) -> None:
+        async def reached() -> bool:
+            return (await self.service.status(request_id)).stage == stage
+
+        await poll_until(reached, within, f"request {request_id} to reach {stage}")
+
+
+async def import_history(client: Client, settings: Settings, workflow_id: str, csv: str) -> None:
+    handle: WorkflowHandle[Any, Any] = await client.start_workflow(
+        ImportedHistoryWorkflow.run,
+        ImportedHistoryState(),
+        id=workflow_id,
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    await handle.execute_update(
+        ImportedHistoryWorkflow.import_records,
+        ImportHistoryInput(records=parse_history_csv(csv), imported_by="test"),
+    )
+
+
+async def poll_until(
+    check: Callable[[], Awaitable[bool]], within: float, what: str, every: float = 0.05
+) -> None:
+    """Poll with a deadline: the only way tests here wait for something."""
+    deadline = time.monotonic() + within
+    while True:
+        if await check():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
+        await asyncio.sleep(every)
+
+
+def make_settings(tmp_path: Path, employee_prefix: str, task_queue: str | None) -> Settings:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    directory = (REPO / "directory.yaml").read_text()
+    directory = directory.replace("employee_id: E", f"employee_id: {employee_prefix}E")
+    (tmp_path / "directory.yaml").write_text(directory)
+    return Settings(
+        rules=REPO / "rules.yaml",
+        catalog=REPO / "catalog.yaml",
+        directory=tmp_path / "directory.yaml",
+        data_dir=tmp_path / "data",
+        task_queue=task_queue or f"test-{uuid.uuid4().hex[:8]}",
+    )
+
+
+@asynccontextmanager
+async def running_world(
+    client: Client,
+    tmp_path: Path,
+    *,
+    replace_activities: Sequence[Callable[..., Any]] = (),
+    workflows: Sequence[type] = WORKFLOWS,
+    task_queue: str | None = None,
+) -> AsyncIterator[World]:
+    prefix = f"T{uuid.uuid4().hex[:6]}"
+    settings = make_settings(tmp_path, prefix, task_queue)
+    notifier = RecordingNotifier(settings.notifications_db)
+    ledger = OrdersLedger(settings.orders_db)
+    history_id = f"imported-history-{uuid.uuid4().hex[:8]}"
+    activities = build_activities(
+        client, settings, notifier, ledger=ledger, imported_history_workflow_id=history_id
+    )
+    if replace_activities:
+        names = {_activity_name(a) for a in replace_activities}
+        activities = [a for a in activities if _activity_name(a) not in names]
+        activities += list(replace_activities)
+    worker = build_worker(client, activities, task_queue=settings.task_queue, workflows=workflows)
+    directory = ReloadingFile(settings.directory, Directory)
+    async with worker:
+        yield World(
+            client=client,
+            settings=settings,
+            service=PurchaseService(client, directory, task_queue=settings.task_queue),
+            ledger=ledger,
+            notifier=notifier,
+            catalog=load_yaml_model(settings.catalog, Catalog).value,
+            history_workflow_id=history_id,
+            employee_prefix=prefix,
+        )
+
+
+def _activity_name(fn: Callable[..., Any]) -> str:
+    defn = getattr(fn, "__temporal_activity_definition")
+    return str(defn.name)
