@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from bot.worker import WORKFLOWS
 from domain.models import CodePath, PurchaseStatus, Stage
 from tests.fixtures.original_workflow import OriginalPurchaseApprovalWorkflow
 from tests.integration.histories import save_history
@@ -28,8 +29,8 @@ def book(world: World) -> tuple[str, str]:
 async def test_no_decision_for_seven_days_rejects(
     time_env: WorkflowEnvironment, tmp_path: Path, original: bool
 ) -> None:
-    workflows = ORIGINAL_WORKFLOWS if original else None
-    async with running_world(time_env.client, tmp_path, **_workflows(workflows)) as w:
+    workflows = ORIGINAL_WORKFLOWS if original else WORKFLOWS
+    async with running_world(time_env.client, tmp_path, workflows=workflows) as w:
         url, amount = book(w)
         submitted = await w.service.submit(requester="UNICO", url=url, amount=amount)
         await w.wait_for_stage(submitted.request.request_id, Stage.AWAITING_APPROVAL)
@@ -105,7 +106,3 @@ async def test_request_started_by_original_code_finishes_on_current_code(
         assert result is not None and result.status is PurchaseStatus.COMPLETED
         # It replayed on the original path: no automated review was inserted mid-flight.
         assert result.code_path is CodePath.ORIGINAL and result.review is None
-
-
-def _workflows(workflows: tuple[type, ...] | None) -> dict[str, tuple[type, ...]]:
-    return {"workflows": workflows} if workflows else {}

@@ -12,21 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import Client
 
 from activities.notifier import RecordingNotifier
 from activities.orders_ledger import OrdersLedger
 from appconfig.files import ReloadingFile, load_yaml_model
 from appconfig.settings import Settings
+from bot.history_import import import_history_records
 from bot.purchase_service import PurchaseService
 from bot.worker import WORKFLOWS, build_activities, build_worker
 from domain.catalog import Catalog, CatalogProduct
 from domain.directory import Directory
 from domain.history import parse_history_csv
-from domain.imported_history_models import ImportedHistoryState, ImportHistoryInput
 from domain.models import Stage
-from workflows.imported_history import ImportedHistoryWorkflow
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -51,28 +49,20 @@ class World:
 
     async def import_sample_history(self) -> None:
         text = (REPO / "sample-history.csv").read_text()
-        text = text.replace("\nE", f"\n{self.employee_prefix}E")
-        await import_history(self.client, self.settings, self.history_workflow_id, text)
+        records = parse_history_csv(text.replace("\nE", f"\n{self.employee_prefix}E"))
+        await import_history_records(
+            self.client,
+            self.settings,
+            records,
+            imported_by="test",
+            workflow_id=self.history_workflow_id,
+        )
 
     async def wait_for_stage(self, request_id: str, stage: Stage, within: float = 10) -> None:
         async def reached() -> bool:
             return (await self.service.status(request_id)).stage == stage
 
         await poll_until(reached, within, f"request {request_id} to reach {stage}")
-
-
-async def import_history(client: Client, settings: Settings, workflow_id: str, csv: str) -> None:
-    handle: WorkflowHandle[Any, Any] = await client.start_workflow(
-        ImportedHistoryWorkflow.run,
-        ImportedHistoryState(),
-        id=workflow_id,
-        task_queue=settings.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-    )
-    await handle.execute_update(
-        ImportedHistoryWorkflow.import_records,
-        ImportHistoryInput(records=parse_history_csv(csv), imported_by="test"),
-    )
 
 
 async def poll_until(

@@ -1,0 +1,234 @@
+"""The `purchasebot` command: run the product, and file and decide requests from a terminal.
+
+Errors a person causes print one clear line and exit 2; nothing is started or changed then.
+Unexpected errors print a short line too; the details go to the log file, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from appconfig.files import ConfigFileError, ReloadingFile
+from appconfig.settings import Settings
+from bot.dev_server import EmbeddedServerError
+from bot.history_import import ImportRefused, import_history_records, read_history_file
+from bot.launcher import run_worker, up
+from bot.purchase_service import PurchaseService, RequestRefused
+from bot.temporal_client import connect
+from domain.directory import Directory
+from domain.models import PurchaseResult, PurchaseStatus, StatusResult
+
+log = logging.getLogger("purchasebot")
+
+# How long `purchasebot request` waits for an automatic outcome before saying it waits.
+REQUEST_WAIT_SECONDS = 10.0
+
+USER_ERRORS = (RequestRefused, ConfigFileError, ImportRefused, EmbeddedServerError)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="purchasebot", description="Purchase approvals on Temporal.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("up", help="start the product (embedded Temporal unless configured)")
+    run.add_argument("--import-history", type=Path, help="CSV of past purchases to import first")
+    sub.add_parser("worker", help="run one worker against the configured Temporal")
+
+    req = sub.add_parser("request", help="file a purchase request")
+    req.add_argument("--user", required=True, help="your Slack user id, e.g. UALICE")
+    req.add_argument("--url", required=True, help="Amazon product link")
+    req.add_argument("--amount", required=True, help="total, e.g. 24.90 or '24.90 EUR'")
+    req.add_argument("--quantity", default="1")
+    req.add_argument("--justification")
+
+    dec = sub.add_parser("decide", help="approve or reject a request (as its approver)")
+    dec.add_argument("request_id")
+    dec.add_argument("decision", choices=["approve", "reject"])
+    dec.add_argument("--user", required=True)
+    dec.add_argument("--reason", default="")
+
+    st = sub.add_parser("status", help="where a request stands, with its audit trail")
+    st.add_argument("request_id")
+
+    can = sub.add_parser("cancel", help="cancel your own request while it waits")
+    can.add_argument("request_id")
+    can.add_argument("--user", required=True)
+    can.add_argument("--reason", default="")
+
+    hist = sub.add_parser("history", help="purchase history")
+    hist_sub = hist.add_subparsers(dest="history_command", required=True)
+    imp = hist_sub.add_parser("import", help="import past purchases from a CSV file")
+    imp.add_argument("file", type=Path)
+    return p
+
+
+async def _service(settings: Settings) -> PurchaseService:
+    client = await connect()
+    directory = ReloadingFile(settings.directory, Directory)
+    return PurchaseService(client, directory, task_queue=settings.task_queue)
+
+
+async def cmd_request(args: argparse.Namespace, settings: Settings) -> None:
+    service = await _service(settings)
+    submitted = await service.submit(
+        requester=args.user,
+        url=args.url,
+        amount=args.amount,
+        quantity=args.quantity,
+        justification=args.justification,
+    )
+    request = submitted.request
+    print(
+        f"Request {request.request_id} filed: {request.quantity} x {request.product_url}, "
+        f"{request.amount}."
+    )
+    result = await service.outcome(request.request_id, wait_seconds=REQUEST_WAIT_SECONDS)
+    if result is None:
+        print(
+            f"Waiting for a decision from {request.manager}. Decide with: purchasebot decide "
+            f"{request.request_id} approve|reject --user {request.manager}"
+        )
+    else:
+        print(describe_result(result))
+
+
+def describe_result(result: PurchaseResult) -> str:
+    if result.status is PurchaseStatus.COMPLETED:
+        assert result.approval is not None and result.order is not None
+        how = (
+            result.approval.comments
+            if result.approval.decided_by == "automated_system"
+            else (f"Approved by {result.approval.decided_by}")
+        )
+        return f"{how}. Ordered: {result.order.order_id}, {result.order.total}."
+    if result.status is PurchaseStatus.CANCELLED:
+        return f"Cancelled: {result.reason}"
+    return f"Rejected: {result.reason}"
+
+
+def describe_status(status: StatusResult) -> str:
+    lines = [
+        f"Request {status.request_id}: {status.stage.value} "
+        f"(code path: {status.code_path.value if status.code_path else 'not yet decided'})"
+    ]
+    if status.review is not None:
+        r = status.review
+        lines.append(
+            f"Automated review: {r.reason} (confidence {r.confidence:.2f}, "
+            f"risk {r.risk_score:.2f}, rules {r.rules_version})"
+        )
+    lines.append("Audit trail:")
+    lines += [
+        f"  {e.at:%Y-%m-%d %H:%M:%S}Z {e.actor}: {e.action} {e.detail}".rstrip()
+        for e in status.audit
+    ]
+    return "\n".join(lines)
+
+
+async def cmd_decide(args: argparse.Namespace, settings: Settings) -> None:
+    service = await _service(settings)
+    decision = await service.decide(
+        args.request_id, user=args.user, approve=args.decision == "approve", reason=args.reason
+    )
+    print(f"Request {args.request_id} {'approved' if decision.approved else 'rejected'}.")
+    result = await service.outcome(args.request_id, wait_seconds=REQUEST_WAIT_SECONDS)
+    if result is not None:
+        print(describe_result(result))
+
+
+async def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
+    print(describe_status(await (await _service(settings)).status(args.request_id)))
+
+
+async def cmd_cancel(args: argparse.Namespace, settings: Settings) -> None:
+    service = await _service(settings)
+    await service.cancel(args.request_id, user=args.user, reason=args.reason)
+    print(f"Request {args.request_id} cancelled.")
+
+
+async def cmd_history(args: argparse.Namespace, settings: Settings) -> None:
+    records = read_history_file(args.file)
+    result = await import_history_records(await connect(), settings, records, imported_by="cli")
+    print(
+        f"Imported {result.added} records ({result.already_present} were already there; "
+        f"{result.total} in all)."
+    )
+
+
+async def cmd_up(args: argparse.Namespace, settings: Settings) -> None:
+    await up(settings, import_history=args.import_history)
+
+
+async def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    await run_worker(await connect(), settings)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, None]]] = {
+    "up": cmd_up,
+    "worker": cmd_worker,
+    "request": cmd_request,
+    "decide": cmd_decide,
+    "status": cmd_status,
+    "cancel": cmd_cancel,
+    "history": cmd_history,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        filename=settings.data_dir / "purchasebot.log",
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        asyncio.run(_until_stopped(COMMANDS[args.command](args, settings)))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("Stopped.")
+    except USER_ERRORS as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    except RuntimeError as err:
+        if "connect" in str(err).lower():
+            print(
+                "Cannot reach Temporal. Is `make run` (purchasebot up) running? Or set "
+                "TEMPORAL_ADDRESS.",
+                file=sys.stderr,
+            )
+            return 1
+        return _unexpected(err, settings)
+    except Exception as err:
+        return _unexpected(err, settings)
+    return 0
+
+
+async def _until_stopped(command: Coroutine[Any, Any, None]) -> None:
+    """SIGTERM (docker stop, kill) stops as cleanly as Ctrl-C: the command is cancelled and its
+    `finally` blocks stop whatever it started, the embedded server included."""
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    await command
+
+
+def _unexpected(err: Exception, settings: Settings) -> int:
+    log.exception("unexpected error")
+    print(
+        f"Something went wrong ({type(err).__name__}); details are in "
+        f"{settings.data_dir / 'purchasebot.log'}.",
+        file=sys.stderr,
+    )
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

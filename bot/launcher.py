@@ -1,0 +1,91 @@
+"""`purchasebot up` and `purchasebot worker`: start what the product needs and run until Ctrl-C.
+
+On one machine `up` starts an embedded Temporal dev server; with TEMPORAL_ADDRESS (or a
+Temporal config profile) set it uses that cluster or Temporal Cloud instead, and any number of
+`purchasebot worker` processes can run beside it: workers keep no state of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from activities.notifier import RecordingNotifier
+from appconfig.settings import Settings
+from bot.dev_server import EmbeddedTemporal
+from bot.history_import import import_history_records, read_history_file
+from bot.temporal_client import connect
+from bot.worker import build_activities, build_worker
+from workflows.names import CUSTOM_SEARCH_ATTRIBUTES
+
+log = logging.getLogger(__name__)
+
+
+def temporal_address_configured() -> bool:
+    return bool(os.environ.get("TEMPORAL_ADDRESS") or os.environ.get("TEMPORAL_PROFILE"))
+
+
+async def run_worker(
+    client: Client, settings: Settings, *, once_polling: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Run the worker until cancelled (Ctrl-C). `once_polling` runs after it polls: steps that
+    need a worker, such as an import through an Update."""
+    notifier = RecordingNotifier(settings.notifications_db)
+    worker = build_worker(
+        client, build_activities(client, settings, notifier), task_queue=settings.task_queue
+    )
+    async with worker:
+        if once_polling is not None:
+            await once_polling()
+        print(f"Worker polling task queue {settings.task_queue}. Ctrl-C stops it.", flush=True)
+        await asyncio.Event().wait()
+
+
+async def ensure_search_attributes(client: Client) -> None:
+    """Register our search attributes on a server we did not start. Temporal Cloud refuses
+    this API: there, create them once with `tcld` or the Cloud UI (see the README)."""
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                    for key in CUSTOM_SEARCH_ATTRIBUTES
+                },
+            )
+        )
+    except RPCError as err:
+        if "already" not in err.message.lower():
+            log.warning("could not register search attributes (%s); see the README", err.message)
+
+
+async def up(settings: Settings, *, import_history: Path | None) -> None:
+    server: EmbeddedTemporal | None = None
+    try:
+        if temporal_address_configured():
+            client = await connect()
+            await ensure_search_attributes(client)
+        else:
+            server = EmbeddedTemporal(settings.temporal_db)
+            await server.start()
+            print(f"Temporal dev server on {server.address}; Web UI at {server.ui_url}", flush=True)
+            client = await connect(server.address)
+        records = read_history_file(import_history) if import_history else []
+
+        async def import_records() -> None:
+            if records:
+                result = await import_history_records(client, settings, records, imported_by="up")
+                print(f"Purchase history from {import_history}: {result.added} new records.")
+
+        await run_worker(client, settings, once_polling=import_records)
+    finally:
+        if server is not None:
+            await server.stop()
