@@ -56,6 +56,16 @@ class UiApi:
             web.post("/ui/dismiss", self.dismiss),
         ]
 
+    def add_to(self, app: web.Application) -> None:
+        app.add_routes(self.routes())
+        app.on_response_prepare.append(self._no_cache)
+
+    @staticmethod
+    async def _no_cache(request: web.Request, response: web.StreamResponse) -> None:
+        # The page's files change with the code; make browsers re-check instead of caching.
+        if request.path == "/" or request.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-cache"
+
     def close(self) -> None:
         """Let open event streams finish so the server can stop promptly."""
         self._closing = True

@@ -65,7 +65,7 @@ class LocalSlackWorkspace:
         app = web.Application()
         app.add_routes(WebApi(self.state, self.config).routes())
         app.add_routes(ResponseUrlApi(self.state).routes())
-        app.add_routes(self.ui.routes())
+        self.ui.add_to(app)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:

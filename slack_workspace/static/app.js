@@ -76,6 +76,15 @@ function controlSequence(inner) {
   return `<a href="${escapeHtml(safe)}" target="_blank" rel="noopener">${escapeHtml(label || target)}</a>`;
 }
 
+// A few emoji shortcodes bots commonly use; others stay as :name: like Slack's fallback.
+const EMOJI = {
+  wave: "👋", white_check_mark: "✅", heavy_check_mark: "✔️", x: "❌", warning: "⚠️",
+  tada: "🎉", hourglass: "⌛", hourglass_flowing_sand: "⏳", no_entry: "⛔", eyes: "👀",
+  memo: "📝", package: "📦", moneybag: "💰", money_with_wings: "💸", rocket: "🚀",
+  thumbsup: "👍", "+1": "👍", thumbsdown: "👎", bell: "🔔", lock: "🔒", mag: "🔍",
+  shopping_trolley: "🛒", receipt: "🧾", information_source: "ℹ️", question: "❓",
+};
+
 function unescapeSlack(text) {
   return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 }
@@ -96,6 +105,10 @@ function mrkdwn(source) {
   text = text.replace(new RegExp(edge + "_([^_\\n]+)_" + after, "g"), "$1<i>$2</i>");
   text = text.replace(new RegExp(edge + "~([^~\\n]+)~" + after, "g"), "$1<s>$2</s>");
   text = text.replace(/(^|\n)&gt; ?([^\n]*)/g, "$1<blockquote>$2</blockquote>");
+  // Slack's client links bare URLs too.
+  text = text.replace(/(^|[\s(])(https?:\/\/[^\s<\u0000]+)/g,
+    (_, lead, url) => lead + `<a href="${url}" target="_blank" rel="noopener">${url}</a>`);
+  text = emojify(text);
   text = text.replace(/\n/g, "<br>");
   return text.replace(/\u0000(\d+)\u0000/g, (_, i) => held[Number(i)]);
 }
@@ -103,11 +116,17 @@ function mrkdwn(source) {
 function textObject(obj, cls) {
   if (!obj) return el("span");
   if (obj.type === "mrkdwn") return el("div", { class: cls, html: mrkdwn(obj.text) });
-  return el("div", { class: cls }, obj.text);
+  return el("div", { class: cls }, plain(obj));
 }
 
+function emojify(text) {
+  return text.replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] || whole);
+}
+
+// plain_text objects: Slack shows emoji shortcodes in them as emoji (emoji: true default).
 function plain(obj) {
-  return obj && typeof obj.text === "string" ? obj.text : "";
+  if (!obj || typeof obj.text !== "string") return "";
+  return obj.emoji === false ? obj.text : emojify(obj.text);
 }
 
 // --- block kit -----------------------------------------------------------------------------
@@ -125,7 +144,7 @@ function confirmed(element) {
   return window.confirm([plain(c.title), plain(c.text)].filter(Boolean).join("\n\n"));
 }
 
-function renderElement(element, blockId, where) {
+function renderElement(element, blockId, where, view) {
   switch (element.type) {
     case "button": {
       const button = el("button", {
@@ -147,7 +166,8 @@ function renderElement(element, blockId, where) {
       for (const option of allOptions(element)) {
         select.append(el("option", { value: option.value }, plain(option.text)));
       }
-      const initial = element.initial_option && element.initial_option.value;
+      const initial = view ? currentValue(view, blockId, element)
+        : element.initial_option && element.initial_option.value;
       if (initial) select.value = initial;
       // Selects outside input blocks tell the app at once (block_actions), in modals too.
       select.addEventListener("change", () => sendAction(where, blockId, element, select.value || null));
@@ -192,7 +212,7 @@ function renderBlock(block, where, view) {
         main.append(grid);
       }
       const node = el("div", { class: "blk blk-section" }, main);
-      if (block.accessory) node.append(renderElement(block.accessory, bid, where));
+      if (block.accessory) node.append(renderElement(block.accessory, bid, where, view));
       return node;
     }
     case "context": {
@@ -208,7 +228,7 @@ function renderBlock(block, where, view) {
       return el("hr", { class: "blk-divider" });
     case "actions": {
       const node = el("div", { class: "blk blk-actions" });
-      for (const element of block.elements || []) node.append(renderElement(element, bid, where));
+      for (const element of block.elements || []) node.append(renderElement(element, bid, where, view));
       return node;
     }
     case "image":
@@ -387,7 +407,7 @@ function renderMessage(message) {
   const author = isApp ? ui.data.bot.name : userName(message.user);
   const body = el("div", { class: "msg-body" });
   if (message.ephemeral) {
-    body.append(el("div", { class: "ephemeral-note" }, "👁 Only visible to you",
+    body.append(el("div", { class: "ephemeral-note" }, "Only visible to you",
       el("a", { onclick: () => api("/ui/dismiss", { user: ui.me, channel: message.channel || ui.channel, ts: message.ts }).then(refresh) }, "Dismiss")));
   }
   body.append(el("div", { class: "msg-meta" },
@@ -418,7 +438,7 @@ function renderNav() {
       items.map((c) => el("button", {
         type: "button",
         class: "nav-item" + (c.id === ui.channel ? " active" : ""),
-        onclick: () => select(c.id, c.is_app_dm ? "home" : "messages"),
+        onclick: () => select(c.id, "messages"),
       }, c.label, c.is_app_dm ? el("span", { class: "app-tag" }, "APP") : null))));
   };
   const channels = ui.data.channels;
@@ -446,7 +466,7 @@ function renderMain() {
     const home = ui.data.home;
     const pane = $("home");
     pane.replaceChildren(home
-      ? renderBlocks(home.blocks, { view_id: home.id }, null)
+      ? renderBlocks(home.blocks, { view_id: home.id }, home)
       : el("div", { class: "empty" }, `${ui.data.bot.name} has not published a Home tab yet.`));
     return;
   }
@@ -547,5 +567,14 @@ async function start() {
   connect();
   await refresh();
 }
+
+// Show page errors instead of failing silently: this page is a developer tool.
+function showError(message) {
+  const banner = $("connection");
+  banner.textContent = "Page error: " + message;
+  banner.hidden = false;
+}
+window.addEventListener("error", (event) => showError(event.message));
+window.addEventListener("unhandledrejection", (event) => showError(String(event.reason && event.reason.message || event.reason)));
 
 start();
