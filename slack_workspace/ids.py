@@ -28,7 +28,8 @@ class TsClock:
 
 
 class IdMaker:
-    """Ids such as "D0000000001" or "V00000000A": a type letter plus a base-36 counter.
+    """Ids such as "D00000001" or "V0000000A": a type letter plus a base-36 counter, nine
+    characters long like Slack's.
 
     Counters (not random ids) keep test output readable and reproducible within one run.
     """
@@ -36,7 +37,7 @@ class IdMaker:
     def __init__(self) -> None:
         self._counters: dict[str, int] = {}
 
-    def next(self, prefix: str, width: int = 10) -> str:
+    def next(self, prefix: str, width: int = 8) -> str:
         n = self._counters.get(prefix, 0) + 1
         self._counters[prefix] = n
         digits = ""

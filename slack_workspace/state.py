@@ -456,7 +456,7 @@ class WorkspaceState:
     def _new_view(
         self, user_id: str, data: JsonDict, root: str | None, previous: str | None
     ) -> View:
-        view_id = self.ids.next("V", width=9)
+        view_id = self.ids.next("V")
         view = View(
             id=view_id,
             user_id=user_id,

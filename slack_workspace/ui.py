@@ -41,10 +41,10 @@ class UiApi:
         self.deliverer = deliverer
         self._closing = False
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[web.AbstractRouteDef]:
         return [
             web.get("/", self.index),
-            web.static("/static", STATIC_DIR),  # type: ignore[list-item]
+            web.static("/static", STATIC_DIR),
             web.get("/ui/people", self.get_people),
             web.get("/ui/state", self.get_state),
             web.get("/ui/events", self.events),
