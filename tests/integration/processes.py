@@ -1,0 +1,48 @@
+"""Running `purchasebot` as a real separate process, as production does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from appconfig.settings import Settings
+
+PURCHASEBOT = str(Path(sys.executable).parent / "purchasebot")
+
+
+def process_env(settings: Settings, temporal_address: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PURCHASEBOT_", "TEMPORAL_"))}
+    env.update(
+        TEMPORAL_ADDRESS=temporal_address,
+        PURCHASEBOT_RULES=str(settings.rules),
+        PURCHASEBOT_CATALOG=str(settings.catalog),
+        PURCHASEBOT_DIRECTORY=str(settings.directory),
+        PURCHASEBOT_DATA_DIR=str(settings.data_dir),
+        PURCHASEBOT_TASK_QUEUE=settings.task_queue,
+    )
+    env.update(extra)
+    return env
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [PURCHASEBOT, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PURCHASEBOT, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
