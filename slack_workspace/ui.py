@@ -66,6 +66,9 @@ class UiApi:
         if request.path == "/" or request.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-cache"
 
+    def reopen(self) -> None:
+        self._closing = False
+
     def close(self) -> None:
         """Let open event streams finish so the server can stop promptly."""
         self._closing = True

@@ -26,6 +26,11 @@ from slack_workspace.ui import UiApi
 from slack_workspace.web_api import WebApi
 
 
+def ts_key(ts: str) -> tuple[int, int]:
+    seconds, _, micros = ts.partition(".")
+    return int(seconds), int(micros or 0)
+
+
 class LocalSlackWorkspace:
     def __init__(
         self,
@@ -74,6 +79,7 @@ class LocalSlackWorkspace:
             raise RuntimeError("the workspace is already running")
         self.config.bot_token = self._fixed_token or new_bot_token()
         self.config.signing_secret = self._fixed_secret or new_signing_secret()
+        self.ui.reopen()
         runner = web.AppRunner(self.build_app(), shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -219,7 +225,8 @@ class LocalSlackWorkspace:
             for m in self.state.messages[channel.id]
             if m.ephemeral_to in (None, user_id)
         ]
-        return [copy.deepcopy(m) for m in sorted(seen, key=lambda m: float(m.ts))]
+        # Compare ts as (seconds, microseconds): as a float it loses the last digits.
+        return [copy.deepcopy(m) for m in sorted(seen, key=lambda m: ts_key(m.ts))]
 
     def ephemeral_messages(self, user_id: str) -> list[Message]:
         return [m for m in self.messages_for(user_id) if m.ephemeral_to == user_id]
