@@ -61,7 +61,7 @@ class RecordingNotifier:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None, timeout=10))
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db["notifications"].create(
+        self._db.table("notifications").create(
             {"id": int, "at": str, "recipient": str, "kind": str, "request_id": str, "text": str},
             pk="id",
             if_not_exists=True,
@@ -69,7 +69,7 @@ class RecordingNotifier:
 
     def _record(self, recipient: str, kind: str, request_id: str, text: str) -> str:
         log.info("notify %s (%s): %s", recipient, kind, text)
-        table = self._db["notifications"]
+        table = self._db.table("notifications")
         table.insert(
             {
                 "at": datetime.now(UTC).isoformat(),
@@ -99,7 +99,7 @@ class RecordingNotifier:
     def messages_for(self, request_id: str) -> list[dict[str, str]]:
         return [
             {k: str(v) for k, v in row.items()}
-            for row in self._db["notifications"].rows_where(
+            for row in self._db.table("notifications").rows_where(
                 "request_id = ?", [request_id], order_by="id"
             )
         ]

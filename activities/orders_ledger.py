@@ -45,7 +45,7 @@ class OrdersLedger:
         self._db = sqlite_utils.Database(conn)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._confirmation_delay = confirmation_delay
-        self._db["orders"].create(
+        self._db.table("orders").create(
             {
                 "order_id": str,
                 "idempotency_key": str,
@@ -61,7 +61,7 @@ class OrdersLedger:
             pk="order_id",
             if_not_exists=True,
         )
-        self._db["orders"].create_index(["idempotency_key"], unique=True, if_not_exists=True)
+        self._db.table("orders").create_index(["idempotency_key"], unique=True, if_not_exists=True)
 
     async def place(self, request: PurchaseRequest, product: ProductInfo) -> Order:
         key = idempotency_key(request, product)
@@ -90,11 +90,13 @@ class OrdersLedger:
         return order
 
     def find(self, key: str) -> Order | None:
-        rows = list(self._db["orders"].rows_where("idempotency_key = ?", [key]))
+        rows = list(self._db.table("orders").rows_where("idempotency_key = ?", [key]))
         return _order(rows[0]) if rows else None
 
     def orders_for(self, request_id: str) -> list[Order]:
-        return [_order(r) for r in self._db["orders"].rows_where("request_id = ?", [request_id])]
+        return [
+            _order(r) for r in self._db.table("orders").rows_where("request_id = ?", [request_id])
+        ]
 
 
 def _order(row: dict[str, object]) -> Order:
