@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_API_DEFAULT = "https://slack.com/api/"
 
 
 class Settings(BaseSettings):
@@ -22,6 +25,22 @@ class Settings(BaseSettings):
     # Seconds the stand-in store takes to confirm an order it has already taken: a window for
     # fault-injection tests (a worker killed mid-order). Zero in normal use.
     order_confirmation_delay: float = 0.0
+
+    # Slack. Without a bot token, `purchasebot up` starts the local Slack workspace instead.
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_SIGNING_SECRET"
+    )
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default=SLACK_API_DEFAULT, validation_alias="SLACK_API_URL")
+    port: int = Field(default=3000, validation_alias="PORT")
+    # Where approval requests go: the manager's DM (empty) or one approvals channel.
+    approvals_channel: str = ""
+    # Where rollout alerts and refused ops commands go.
+    ops_channel: str = "purchasing-ops"
+    local_slack_port: int = 3100
+    # Worker build id; empty means the package version plus the git commit.
+    build_id: str = ""
 
     @property
     def orders_db(self) -> Path:

@@ -17,10 +17,11 @@ from typing import Any
 
 from appconfig.files import ConfigFileError, ReloadingFile
 from appconfig.settings import Settings
+from bot import launcher
 from bot.dev_server import EmbeddedServerError
 from bot.history_import import ImportRefused, import_history_records, read_history_file
-from bot.launcher import run_worker, up
 from bot.purchase_service import PurchaseService, RequestRefused
+from bot.slack.connection import SlackNotConfigured
 from bot.temporal_client import connect
 from domain.directory import Directory
 from domain.models import PurchaseResult, PurchaseStatus, StatusResult
@@ -30,7 +31,13 @@ log = logging.getLogger("purchasebot")
 # How long `purchasebot request` waits for an automatic outcome before saying it waits.
 REQUEST_WAIT_SECONDS = 10.0
 
-USER_ERRORS = (RequestRefused, ConfigFileError, ImportRefused, EmbeddedServerError)
+USER_ERRORS = (
+    RequestRefused,
+    ConfigFileError,
+    ImportRefused,
+    EmbeddedServerError,
+    SlackNotConfigured,
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -40,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("up", help="start the product (embedded Temporal unless configured)")
     run.add_argument("--import-history", type=Path, help="CSV of past purchases to import first")
     sub.add_parser("worker", help="run one worker against the configured Temporal")
+    sub.add_parser("bot", help="run the Slack bot alone (needs Slack tokens)")
 
     req = sub.add_parser("request", help="file a purchase request")
     req.add_argument("--user", required=True, help="your Slack user id, e.g. UALICE")
@@ -163,16 +171,21 @@ async def cmd_history(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_up(args: argparse.Namespace, settings: Settings) -> None:
-    await up(settings, import_history=args.import_history)
+    await launcher.up(settings, import_history=args.import_history)
 
 
 async def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
-    await run_worker(await connect(), settings)
+    await launcher.worker(settings)
+
+
+async def cmd_bot(args: argparse.Namespace, settings: Settings) -> None:
+    await launcher.bot(settings)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, None]]] = {
     "up": cmd_up,
     "worker": cmd_worker,
+    "bot": cmd_bot,
     "request": cmd_request,
     "decide": cmd_decide,
     "status": cmd_status,

@@ -1,6 +1,7 @@
-"""`purchasebot up` and `purchasebot worker`: start what the product needs and run until Ctrl-C.
+"""`purchasebot up`, `worker` and `bot`: start what the product needs and run until Ctrl-C.
 
-On one machine `up` starts an embedded Temporal dev server; with TEMPORAL_ADDRESS (or a
+On one machine `up` starts an embedded Temporal dev server, the local Slack workspace (when no
+Slack tokens are set), the Slack bot and the worker, in one process. With TEMPORAL_ADDRESS (or a
 Temporal config profile) set it uses that cluster or Temporal Cloud instead, and any number of
 `purchasebot worker` processes can run beside it: workers keep no state of their own.
 """
@@ -11,6 +12,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -18,10 +20,13 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.notifier import RecordingNotifier
+from activities.notifier import Notifier, RecordingNotifier
+from appconfig.build import default_build_id
 from appconfig.settings import Settings
 from bot.dev_server import EmbeddedTemporal
 from bot.history_import import import_history_records, read_history_file
+from bot.slack.connection import SlackConnection, open_slack, start_bot
+from bot.slack.notifier import SlackNotifier
 from bot.temporal_client import connect
 from bot.worker import build_activities, build_worker
 from workflows.names import CUSTOM_SEARCH_ATTRIBUTES
@@ -33,12 +38,27 @@ def temporal_address_configured() -> bool:
     return bool(os.environ.get("TEMPORAL_ADDRESS") or os.environ.get("TEMPORAL_PROFILE"))
 
 
+def build_id(settings: Settings) -> str:
+    return settings.build_id or default_build_id()
+
+
+def notifier_for(settings: Settings, slack: SlackConnection | None) -> Notifier:
+    if slack is None:
+        return RecordingNotifier(settings.notifications_db)
+    return SlackNotifier(
+        slack.client, build_id=build_id(settings), approvals_channel=settings.approvals_channel
+    )
+
+
 async def run_worker(
-    client: Client, settings: Settings, *, once_polling: Callable[[], Awaitable[None]] | None = None
+    client: Client,
+    settings: Settings,
+    notifier: Notifier,
+    *,
+    once_polling: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Run the worker until cancelled (Ctrl-C). `once_polling` runs after it polls: steps that
     need a worker, such as an import through an Update."""
-    notifier = RecordingNotifier(settings.notifications_db)
     worker = build_worker(
         client, build_activities(client, settings, notifier), task_queue=settings.task_queue
     )
@@ -68,24 +88,47 @@ async def ensure_search_attributes(client: Client) -> None:
 
 
 async def up(settings: Settings, *, import_history: Path | None) -> None:
-    server: EmbeddedTemporal | None = None
-    try:
+    records = read_history_file(import_history) if import_history else []
+    async with AsyncExitStack() as stack:
         if temporal_address_configured():
             client = await connect()
             await ensure_search_attributes(client)
         else:
             server = EmbeddedTemporal(settings.temporal_db)
             await server.start()
+            stack.push_async_callback(server.stop)
             print(f"Temporal dev server on {server.address}; Web UI at {server.ui_url}", flush=True)
             client = await connect(server.address)
-        records = read_history_file(import_history) if import_history else []
+        slack = await open_slack(settings, stack, local=True)
+        if slack.local_workspace_url:
+            print(
+                f"Local Slack workspace: {slack.local_workspace_url} (open it in a browser)",
+                flush=True,
+            )
+        await start_bot(settings, client, slack, stack)
 
         async def import_records() -> None:
             if records:
                 result = await import_history_records(client, settings, records, imported_by="up")
                 print(f"Purchase history from {import_history}: {result.added} new records.")
 
-        await run_worker(client, settings, once_polling=import_records)
-    finally:
-        if server is not None:
-            await server.stop()
+        await run_worker(
+            client, settings, notifier_for(settings, slack), once_polling=import_records
+        )
+
+
+async def worker(settings: Settings) -> None:
+    async with AsyncExitStack() as stack:
+        slack = (
+            await open_slack(settings, stack, local=False)
+            if settings.slack_bot_token is not None
+            else None
+        )
+        await run_worker(await connect(), settings, notifier_for(settings, slack))
+
+
+async def bot(settings: Settings) -> None:
+    async with AsyncExitStack() as stack:
+        slack = await open_slack(settings, stack, local=False)
+        await start_bot(settings, await connect(), slack, stack)
+        await asyncio.Event().wait()

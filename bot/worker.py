@@ -26,9 +26,10 @@ from domain.catalog import Catalog
 from domain.review_rules import RulesFile
 from workflows.imported_history import ImportedHistoryWorkflow
 from workflows.names import IMPORTED_HISTORY_WORKFLOW_ID, TASK_QUEUE
+from workflows.ops_audit import OpsAuditWorkflow
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
-WORKFLOWS: Sequence[type] = (PurchaseApprovalWorkflow, ImportedHistoryWorkflow)
+WORKFLOWS: Sequence[type] = (PurchaseApprovalWorkflow, ImportedHistoryWorkflow, OpsAuditWorkflow)
 
 
 def build_activities(

@@ -223,3 +223,7 @@ class StatusResult(BaseModel):
     review: AutomatedReviewResult | None = None
     approval: ApprovalResult | None = None
     audit: list[AuditEntry] = Field(default_factory=list)
+
+
+class OpsAuditState(BaseModel):
+    entries: list[AuditEntry] = Field(default_factory=list)

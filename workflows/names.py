@@ -26,3 +26,6 @@ APPROVAL_TIMEOUT_DAYS = 7
 
 def purchase_workflow_id(request_id: str) -> str:
     return f"purchase-{request_id}"
+
+
+OPS_AUDIT_WORKFLOW_ID = "purchasebot-ops-audit"

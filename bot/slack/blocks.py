@@ -1,0 +1,290 @@
+"""Every Block Kit payload the bot sends, built by small functions that return plain data.
+
+Kept free of I/O so they can be tested as data and reused by listeners and the notifier.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.intake import MAX_JUSTIFICATION_CHARS
+from domain.models import (
+    ApprovalResult,
+    AutomatedReviewResult,
+    ProductInfo,
+    PurchaseRequest,
+    PurchaseResult,
+    PurchaseStatus,
+    StatusResult,
+)
+
+Block = dict[str, Any]
+
+APPROVE_ACTION = "approve_request"
+REJECT_ACTION = "reject_request"
+PURCHASE_MODAL = "purchase_modal"
+REJECT_MODAL = "reject_reason_modal"
+
+# Modal input block ids: validation errors are reported against these.
+URL_BLOCK, AMOUNT_BLOCK, QUANTITY_BLOCK, JUSTIFICATION_BLOCK = (
+    "url",
+    "amount",
+    "quantity",
+    "justification",
+)
+REASON_BLOCK = "reason"
+
+USAGE = (
+    "*How to use /purchase*\n"
+    "• `/purchase <amazon-link> <amount> [quantity] [justification…]` — e.g. "
+    "`/purchase https://www.amazon.es/dp/1449373321 39.90 1 Python course book`\n"
+    "• `/purchase` — opens a form\n"
+    "• `/purchase status` — your recent requests; `/purchase status PR-1A2B3C4D` — one request\n"
+    "• `/purchase cancel PR-1A2B3C4D` — cancel your request while it waits for approval\n"
+    "• `/purchase help` — this help"
+)
+
+
+def text(markdown: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": markdown}}
+
+
+def context(markdown: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": markdown}]}
+
+
+def header(plain: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": plain[:150]}}
+
+
+def when(at: datetime) -> str:
+    """Slack renders this in each reader's own time zone; the fallback is UTC."""
+    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def review_line(review: AutomatedReviewResult | None) -> str:
+    if review is None:
+        return "Automated review: not run (original code path, or the review failed)"
+    verdict = "approve" if review.auto_approved else "needs a person"
+    return (
+        f"Automated review: *{verdict}* — {review.reason} "
+        f"(confidence {review.confidence:.2f}, risk {review.risk_score:.2f}, "
+        f"rules {review.rules_version})"
+    )
+
+
+def request_fields(request: PurchaseRequest, product: ProductInfo) -> Block:
+    fields = [
+        f"*Requester*\n<@{request.requester}> ({request.department})",
+        f"*Item*\n<{product.url}|{product.title}>",
+        f"*Category*\n{product.category}",
+        f"*Quantity*\n{request.quantity}",
+        f"*Amount*\n{request.amount}",
+        f"*Request*\n`{request.request_id}`",
+    ]
+    return {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]}
+
+
+def approval_request_blocks(
+    request: PurchaseRequest,
+    product: ProductInfo,
+    review: AutomatedReviewResult | None,
+    *,
+    code_path: str,
+    build_id: str,
+) -> list[Block]:
+    return [
+        header("Purchase approval needed"),
+        request_fields(request, product),
+        text(f"*Justification*\n{request.justification or '_none given_'}"),
+        context(review_line(review)),
+        context(f"Code path: {code_path} · build {build_id}"),
+        {
+            "type": "actions",
+            "block_id": "decision",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": APPROVE_ACTION,
+                    "text": {"type": "plain_text", "text": "Approve"},
+                    "style": "primary",
+                    "value": request.request_id,
+                },
+                {
+                    "type": "button",
+                    "action_id": REJECT_ACTION,
+                    "text": {"type": "plain_text", "text": "Reject"},
+                    "style": "danger",
+                    "value": request.request_id,
+                },
+            ],
+        },
+    ]
+
+
+def decided_blocks(
+    request: PurchaseRequest,
+    product: ProductInfo,
+    review: AutomatedReviewResult | None,
+    outcome: str,
+) -> list[Block]:
+    """The approval message once decided: same facts, the outcome, no buttons."""
+    return [
+        header("Purchase request decided"),
+        request_fields(request, product),
+        text(f"*Justification*\n{request.justification or '_none given_'}"),
+        context(review_line(review)),
+        text(outcome),
+    ]
+
+
+def decision_line(approval: ApprovalResult) -> str:
+    verb = "Approved" if approval.approved else "Rejected"
+    who = "the system" if approval.decided_by == "system" else f"<@{approval.decided_by}>"
+    reason = f": {approval.comments}" if approval.comments else ""
+    return f"*{verb}* by {who} on {when(approval.decided_at)}{reason}"
+
+
+def outcome_line(result: PurchaseResult) -> str:
+    if result.status is PurchaseStatus.COMPLETED:
+        assert result.approval is not None and result.order is not None
+        return (
+            f"{decision_line(result.approval)}\n:package: Ordered: `{result.order.order_id}`, "
+            f"{result.order.total}"
+        )
+    if result.status is PurchaseStatus.CANCELLED:
+        return f":no_entry_sign: Cancelled by the requester: {result.reason}"
+    if result.approval is not None:
+        return decision_line(result.approval)
+    return f":x: Rejected: {result.reason}"
+
+
+def outcome_blocks(request: PurchaseRequest, result: PurchaseResult) -> list[Block]:
+    """The requester's DM when a request ends."""
+    title = result.product.title if result.product else request.product_url
+    headline = {
+        PurchaseStatus.COMPLETED: ":white_check_mark: Your purchase was approved and ordered",
+        PurchaseStatus.REJECTED: ":x: Your purchase request was rejected",
+        PurchaseStatus.CANCELLED: ":no_entry_sign: Your purchase request was cancelled",
+    }[result.status]
+    auto = (
+        result.approval is not None
+        and result.approval.decided_by == "automated_system"
+        and result.review is not None
+    )
+    blocks = [text(f"{headline}: *{title}* (`{request.request_id}`)")]
+    if auto and result.review is not None:
+        blocks.append(
+            text(
+                f"It was *auto-approved*: {result.review.reason} "
+                f"(confidence {result.review.confidence:.2f})."
+            )
+        )
+        if result.order is not None:
+            blocks.append(
+                text(f":package: Ordered: `{result.order.order_id}`, {result.order.total}")
+            )
+    else:
+        blocks.append(text(outcome_line(result)))
+    return blocks
+
+
+def auto_approval_fyi_blocks(request: PurchaseRequest, result: PurchaseResult) -> list[Block]:
+    assert result.product is not None
+    return [
+        text(f"FYI: a purchase by <@{request.requester}> was auto-approved."),
+        request_fields(request, result.product),
+        context(review_line(result.review)),
+    ]
+
+
+def request_filed_text(request: PurchaseRequest) -> str:
+    return (
+        f"Request `{request.request_id}` filed: {request.quantity} x {request.product_url} for "
+        f"{request.amount}. The product is checked and reviewed now; low-risk requests are "
+        f"approved at once, others go to <@{request.manager}>. You'll get a DM with the outcome. "
+        f"`/purchase status {request.request_id}` shows where it stands."
+    )
+
+
+def status_blocks(status: StatusResult) -> list[Block]:
+    r = status.request
+    lines = [
+        f"*{r.request_id}* — {status.stage.value.replace('_', ' ')}",
+        f"{r.quantity} x {status.product.title if status.product else r.product_url}, {r.amount}",
+    ]
+    if status.approval is not None:
+        lines.append(decision_line(status.approval))
+    blocks = [text("\n".join(lines)), context(review_line(status.review))]
+    trail = "\n".join(
+        f"{when(e.at)} {e.actor}: {e.action}{' — ' + e.detail if e.detail else ''}"
+        for e in status.audit[-8:]
+    )
+    blocks.append(context(trail[:2900]))
+    return blocks
+
+
+def _input(block_id: str, label: str, element: Block, *, optional: bool = False) -> Block:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+        "optional": optional,
+    }
+
+
+def _text_input(action_id: str, placeholder: str, **extra: Any) -> Block:
+    return {
+        "type": "plain_text_input",
+        "action_id": action_id,
+        "placeholder": {"type": "plain_text", "text": placeholder},
+        **extra,
+    }
+
+
+def purchase_modal() -> Block:
+    return {
+        "type": "modal",
+        "callback_id": PURCHASE_MODAL,
+        "title": {"type": "plain_text", "text": "Purchase request"},
+        "submit": {"type": "plain_text", "text": "Request"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _input(URL_BLOCK, "Amazon link", _text_input("value", "https://www.amazon.es/dp/…")),
+            _input(QUANTITY_BLOCK, "Quantity", _text_input("value", "1", initial_value="1")),
+            _input(AMOUNT_BLOCK, "Total amount", _text_input("value", "e.g. 39.90 or 39.90 EUR")),
+            _input(
+                JUSTIFICATION_BLOCK,
+                "Justification",
+                _text_input(
+                    "value",
+                    "Why the team needs it",
+                    multiline=True,
+                    max_length=MAX_JUSTIFICATION_CHARS,
+                ),
+                optional=True,
+            ),
+        ],
+    }
+
+
+def reject_modal(request_id: str, message_ref: str) -> Block:
+    return {
+        "type": "modal",
+        "callback_id": REJECT_MODAL,
+        "private_metadata": f"{request_id}|{message_ref}",
+        "title": {"type": "plain_text", "text": "Reject request"},
+        "submit": {"type": "plain_text", "text": "Reject"},
+        "close": {"type": "plain_text", "text": "Back"},
+        "blocks": [
+            text(f"Rejecting `{request_id}`. The requester will see your reason."),
+            _input(
+                REASON_BLOCK,
+                "Reason",
+                _text_input("value", "e.g. Not in this quarter's budget", multiline=True),
+            ),
+        ],
+    }

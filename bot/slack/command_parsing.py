@@ -1,0 +1,81 @@
+"""What `/purchase <text>` asks for. Pure: the listeners act on the result."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from domain.intake import KNOWN_CURRENCIES
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    url: str
+    amount: str
+    quantity: str
+    justification: str | None
+
+
+@dataclass(frozen=True)
+class OpenForm:
+    pass
+
+
+@dataclass(frozen=True)
+class ShowHelp:
+    pass
+
+
+@dataclass(frozen=True)
+class ShowStatus:
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    request_id: str
+
+
+@dataclass(frozen=True)
+class Unparseable:
+    problem: str
+
+
+Command = NewRequest | OpenForm | ShowHelp | ShowStatus | CancelRequest | Unparseable
+
+# Slack sends links as <https://…> or <https://…|label>.
+_SLACK_LINK = re.compile(r"^<([^|>]+)(?:\|[^>]*)?>$")
+
+
+def parse_purchase_command(text: str) -> Command:
+    words = text.split()
+    if not words:
+        return OpenForm()
+    head = words[0].lower()
+    if head in {"help", "-h", "--help", "?"}:
+        return ShowHelp()
+    if head == "status":
+        if len(words) > 2:
+            return Unparseable("`/purchase status` takes at most one request id.")
+        return ShowStatus(words[1].upper() if len(words) == 2 else None)
+    if head == "cancel":
+        if len(words) != 2:
+            return Unparseable("Say which request to cancel: `/purchase cancel PR-1A2B3C4D`.")
+        return CancelRequest(words[1].upper())
+    url = _unwrap_link(words[0])
+    if not url.lower().startswith(("http://", "https://", "www.", "amazon.")):
+        return Unparseable(f"`{words[0][:60]}` is not a product link.")
+    if len(words) < 2:
+        return Unparseable("Add the total amount after the link, e.g. `39.90`.")
+    amount, rest = words[1], words[2:]
+    if rest and rest[0].upper() in KNOWN_CURRENCIES:
+        amount = f"{amount} {rest.pop(0)}"
+    quantity = rest.pop(0) if rest and rest[0].isdigit() else "1"
+    justification = html.unescape(" ".join(rest)) if rest else None
+    return NewRequest(url=url, amount=amount, quantity=quantity, justification=justification)
+
+
+def _unwrap_link(word: str) -> str:
+    match = _SLACK_LINK.match(word)
+    return html.unescape(match.group(1) if match else word)

@@ -1,0 +1,92 @@
+"""Where the bot's Slack is: the real one (tokens set) or the local workspace (no tokens)."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio.client import Client
+
+from appconfig.files import ReloadingFile
+from appconfig.settings import Settings
+from bot.ops_audit import OpsAuditLog
+from bot.purchase_service import PurchaseService
+from bot.slack.app import build_app
+from bot.slack.deps import BotDeps
+from bot.slack.listeners.commands import OPS_COMMANDS
+from bot.slack.server import start_http, start_socket_mode
+from domain.directory import Directory
+from slack_workspace import LocalSlackWorkspace
+
+
+class SlackNotConfigured(Exception):
+    """The bot was asked to run alone without Slack tokens."""
+
+
+@dataclass(frozen=True)
+class SlackConnection:
+    client: AsyncWebClient
+    signing_secret: str
+    local_workspace_url: str | None = None
+
+
+async def open_slack(settings: Settings, stack: AsyncExitStack, *, local: bool) -> SlackConnection:
+    """Real Slack when SLACK_BOT_TOKEN is set; else, if `local`, start the local workspace."""
+    if settings.slack_bot_token is not None:
+        if settings.slack_signing_secret is None and settings.slack_app_token is None:
+            raise SlackNotConfigured(
+                "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: set it (HTTP mode) or "
+                "SLACK_APP_TOKEN (Socket Mode)."
+            )
+        secret = (
+            settings.slack_signing_secret.get_secret_value()
+            if settings.slack_signing_secret
+            else ""
+        )
+        client = AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+        )
+        return SlackConnection(client=client, signing_secret=secret)
+    if not local:
+        raise SlackNotConfigured(
+            "Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see the README), or run "
+            "`purchasebot up`, which starts a local Slack workspace when they are not set."
+        )
+    workspace = LocalSlackWorkspace(settings.directory, commands=("/purchase", *OPS_COMMANDS))
+    url = await workspace.start(port=settings.local_slack_port)
+    stack.push_async_callback(workspace.stop)
+    workspace.set_request_url(f"http://127.0.0.1:{settings.port}/slack/events")
+    return SlackConnection(
+        client=AsyncWebClient(token=workspace.bot_token, base_url=workspace.api_url),
+        signing_secret=workspace.signing_secret,
+        local_workspace_url=url,
+    )
+
+
+async def start_bot(
+    settings: Settings, temporal: Client, slack: SlackConnection, stack: AsyncExitStack
+) -> AsyncApp:
+    directory = ReloadingFile(settings.directory, Directory)
+    deps = BotDeps(
+        temporal=temporal,
+        service=PurchaseService(temporal, directory, task_queue=settings.task_queue),
+        directory=directory,
+        ops_audit=OpsAuditLog(temporal, settings.task_queue),
+        ops_channel=settings.ops_channel,
+    )
+    app = build_app(slack.client, slack.signing_secret, deps)
+    if settings.slack_app_token is not None and slack.local_workspace_url is None:
+        handler = await start_socket_mode(app, settings.slack_app_token.get_secret_value())
+        stack.push_async_callback(handler.close_async)
+        print("Slack bot connected in Socket Mode.", flush=True)
+    else:
+        runner = await start_http(app, temporal, settings.port)
+        stack.push_async_callback(runner.cleanup)
+        print(
+            f"Slack bot listening on http://127.0.0.1:{settings.port}/slack/events "
+            "(health: /health).",
+            flush=True,
+        )
+    return app

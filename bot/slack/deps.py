@@ -1,0 +1,21 @@
+"""What the Slack listeners need, handed to each listener group's `register`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio.client import Client
+
+from appconfig.files import ReloadingFile
+from bot.ops_audit import OpsAuditLog
+from bot.purchase_service import PurchaseService
+from domain.directory import Directory
+
+
+@dataclass(frozen=True)
+class BotDeps:
+    temporal: Client
+    service: PurchaseService
+    directory: ReloadingFile[Directory]
+    ops_audit: OpsAuditLog
+    ops_channel: str

@@ -1,0 +1,45 @@
+"""Buttons on approval messages. A click becomes the workflow's `decide` Update; a refusal
+(not the approver, own request, already decided) is explained to the clicker only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.purchase_service import RequestRefused
+from bot.slack import blocks
+from bot.slack.decisions import show_decision
+from bot.slack.deps import BotDeps
+from bot.slack.notifier import message_ref
+
+
+def register(app: AsyncApp, deps: BotDeps) -> None:
+    @app.action(blocks.APPROVE_ACTION)
+    async def approve(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        request_id = body["actions"][0]["value"]
+        try:
+            approval = await deps.service.decide(request_id, user=body["user"]["id"], approve=True)
+        except RequestRefused as refused:
+            await respond(
+                response_type="ephemeral", replace_original=False, text=f":warning: {refused}"
+            )
+            return
+        channel, ts = body["container"]["channel_id"], body["container"]["message_ts"]
+        await show_decision(client, deps.service, request_id, approval, channel, ts)
+
+    @app.action(blocks.REJECT_ACTION)
+    async def reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        container = body["container"]
+        ref = message_ref(container["channel_id"], container["message_ts"])
+        await client.views_open(
+            trigger_id=body["trigger_id"],
+            view=blocks.reject_modal(body["actions"][0]["value"], ref),
+        )

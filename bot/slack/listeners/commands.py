@@ -1,0 +1,122 @@
+"""Slash commands. Every command is acknowledged first (Slack allows 3 s); slow work follows
+and answers through `respond` (ephemeral)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.purchase_service import RequestRefused
+from bot.slack import blocks
+from bot.slack.command_parsing import (
+    CancelRequest,
+    NewRequest,
+    OpenForm,
+    ShowHelp,
+    ShowStatus,
+    Unparseable,
+    parse_purchase_command,
+)
+from bot.slack.deps import BotDeps
+from workflows.names import PURCHASE_OUTCOME
+
+OPS_COMMANDS = ("/rollout", "/rollback", "/flags")
+
+
+def register(app: AsyncApp, deps: BotDeps) -> None:
+    @app.command("/purchase")
+    async def purchase(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        user = command["user_id"]
+        parsed = parse_purchase_command(command.get("text", ""))
+        if isinstance(parsed, ShowHelp):
+            await ack(text=blocks.USAGE)
+        elif isinstance(parsed, Unparseable):
+            await ack(text=f":warning: {parsed.problem}\n\n{blocks.USAGE}")
+        elif isinstance(parsed, OpenForm):
+            await ack()
+            await client.views_open(trigger_id=command["trigger_id"], view=blocks.purchase_modal())
+        else:
+            await ack()
+            try:
+                answer = await _answer(parsed, user, deps)
+            except RequestRefused as refused:
+                answer = [blocks.text(f":warning: {refused}")]
+            await respond(response_type="ephemeral", blocks=answer, text=_plain(answer))
+
+    for name in OPS_COMMANDS:
+        app.command(name)(_ops_command(deps))
+
+
+async def _answer(
+    parsed: NewRequest | ShowStatus | CancelRequest, user: str, deps: BotDeps
+) -> list[blocks.Block]:
+    if isinstance(parsed, NewRequest):
+        submitted = await deps.service.submit(
+            requester=user,
+            url=parsed.url,
+            amount=parsed.amount,
+            quantity=parsed.quantity,
+            justification=parsed.justification,
+        )
+        return [blocks.text(blocks.request_filed_text(submitted.request))]
+    if isinstance(parsed, CancelRequest):
+        await deps.service.cancel(parsed.request_id, user=user)
+        return [blocks.text(f"Request `{parsed.request_id}` is cancelled.")]
+    if parsed.request_id is None:
+        return await _my_requests(user, deps)
+    status = await deps.service.status(parsed.request_id)
+    directory = deps.directory.get().value
+    if user not in (status.request.requester, status.request.manager) and not directory.is_ops(
+        user
+    ):
+        raise RequestRefused("You can only see your own requests and the ones you approve.")
+    return blocks.status_blocks(status)
+
+
+async def _my_requests(user: str, deps: BotDeps) -> list[blocks.Block]:
+    person = deps.directory.get().value.person(user)
+    if person is None:
+        raise RequestRefused("You are not in the company directory; ask ops to add you.")
+    query = (
+        "WorkflowType = 'PurchaseApprovalWorkflow' "
+        f"AND EmployeeId = '{person.employee_id}' ORDER BY StartTime DESC"
+    )
+    lines = []
+    async for wf in deps.temporal.list_workflows(query, limit=10):
+        outcome = wf.typed_search_attributes.get(PURCHASE_OUTCOME) or "in progress"
+        request_id = wf.id.removeprefix("purchase-")
+        lines.append(f"• `{request_id}` — {outcome} (filed {blocks.when(wf.start_time)})")
+    if not lines:
+        return [blocks.text("You have no purchase requests yet. `/purchase help` shows how.")]
+    return [blocks.text("*Your latest requests*\n" + "\n".join(lines))]
+
+
+def _ops_command(deps: BotDeps) -> Any:
+    async def ops_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user, name = command["user_id"], command["command"]
+        detail = f"{name} {command.get('text', '')}".strip()
+        if not deps.directory.get().value.is_ops(user):
+            await deps.ops_audit.record(user, "ops_command_refused", detail)
+            await respond(
+                response_type="ephemeral",
+                text=f":no_entry: `{name}` is for the ops team only. This attempt was recorded.",
+            )
+            return
+        await deps.ops_audit.record(user, "ops_command", detail)
+        await respond(
+            response_type="ephemeral",
+            text=f"`{name}` is not available yet: versioned rollouts are being built.",
+        )
+
+    return ops_command
+
+
+def _plain(answer: list[blocks.Block]) -> str:
+    return " ".join(str(b.get("text", {}).get("text", "")) for b in answer)[:300]

@@ -1,0 +1,53 @@
+"""Checking the purchase form field by field, so Slack can show each error on its field."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.slack.blocks import AMOUNT_BLOCK, JUSTIFICATION_BLOCK, QUANTITY_BLOCK, URL_BLOCK
+from domain.amazon_urls import InvalidProductUrl, parse_amazon_url
+from domain.directory import Directory
+from domain.intake import IntakeError, clean_justification, parse_amount, parse_quantity
+
+
+@dataclass(frozen=True)
+class PurchaseForm:
+    url: str
+    amount: str
+    quantity: str
+    justification: str | None
+
+
+def read_form(state_values: dict[str, Any]) -> PurchaseForm:
+    def value(block: str) -> str:
+        return str((state_values.get(block, {}).get("value") or {}).get("value") or "")
+
+    justification = value(JUSTIFICATION_BLOCK)
+    return PurchaseForm(
+        url=value(URL_BLOCK).strip(),
+        amount=value(AMOUNT_BLOCK).strip(),
+        quantity=value(QUANTITY_BLOCK).strip() or "1",
+        justification=justification if justification.strip() else None,
+    )
+
+
+def form_errors(form: PurchaseForm, requester: str, directory: Directory) -> dict[str, str]:
+    """Field block id -> message. Empty when the form can be submitted."""
+    checks: list[tuple[str, Callable[[], object]]] = [
+        (URL_BLOCK, lambda: parse_amazon_url(form.url)),
+        (AMOUNT_BLOCK, lambda: parse_amount(form.amount)),
+        (QUANTITY_BLOCK, lambda: parse_quantity(form.quantity)),
+    ]
+    if form.justification is not None:
+        checks.append((JUSTIFICATION_BLOCK, lambda: clean_justification(form.justification or "")))
+    errors: dict[str, str] = {}
+    for block, check in checks:
+        try:
+            check()
+        except (IntakeError, InvalidProductUrl) as err:
+            errors[block] = str(err)[:150]  # Slack truncates field errors
+    if directory.person(requester) is None:
+        errors[URL_BLOCK] = "You are not in the company directory; ask ops to add you."
+    return errors

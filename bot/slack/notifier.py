@@ -1,0 +1,76 @@
+"""The Notifier that speaks Slack: approval requests to managers, outcomes to requesters.
+
+Runs inside activities: a Slack error fails the activity and Temporal retries it.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from activities.notifier import approval_request_text, outcome_text
+from bot.slack import blocks
+from domain.models import ApprovalRequestInput, OutcomeNotificationInput
+
+
+def message_ref(channel: str, ts: str) -> str:
+    return f"{channel}:{ts}"
+
+
+def split_message_ref(ref: str) -> tuple[str, str] | None:
+    channel, _, ts = ref.partition(":")
+    return (channel, ts) if channel and ts else None
+
+
+class SlackNotifier:
+    def __init__(
+        self, client: AsyncWebClient, *, build_id: str, approvals_channel: str = ""
+    ) -> None:
+        self._client = client
+        self._build_id = build_id
+        self._approvals_channel = approvals_channel
+
+    async def dm_channel(self, user: str) -> str:
+        opened = await self._client.conversations_open(users=user)
+        return str(opened["channel"]["id"])
+
+    async def request_approval(self, input: ApprovalRequestInput) -> str:
+        channel = self._approvals_channel or await self.dm_channel(input.request.manager)
+        posted = await self._client.chat_postMessage(
+            channel=channel,
+            text=approval_request_text(input),
+            blocks=blocks.approval_request_blocks(
+                input.request,
+                input.product,
+                input.review,
+                code_path=input.code_path,
+                build_id=self._build_id,
+            ),
+        )
+        return message_ref(str(posted["channel"]), str(posted["ts"]))
+
+    async def announce_outcome(self, input: OutcomeNotificationInput) -> None:
+        request, result = input.request, input.result
+        fallback = outcome_text(input)
+        await self._client.chat_postMessage(
+            channel=await self.dm_channel(request.requester),
+            text=fallback,
+            blocks=blocks.outcome_blocks(request, result),
+        )
+        ref = split_message_ref(input.approval_message_ref)
+        if ref is not None and result.product is not None:
+            # The manager's message shows the final state; its buttons are gone.
+            await self._client.chat_update(
+                channel=ref[0],
+                ts=ref[1],
+                text=fallback,
+                blocks=blocks.decided_blocks(
+                    request, result.product, result.review, blocks.outcome_line(result)
+                ),
+            )
+        approval = result.approval
+        if approval is not None and approval.decided_by == "automated_system":
+            await self._client.chat_postMessage(
+                channel=await self.dm_channel(request.manager),
+                text=f"FYI: {fallback}",
+                blocks=blocks.auto_approval_fyi_blocks(request, result),
+            )

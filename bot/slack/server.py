@@ -1,0 +1,64 @@
+"""How Slack reaches the bot: HTTP (one endpoint for commands, interactivity and events, plus
+/health) or Socket Mode when SLACK_APP_TOKEN is set."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from temporalio.client import Client
+
+log = logging.getLogger(__name__)
+
+
+def web_app(app: AsyncApp, temporal: Client) -> web.Application:
+    async def slack_events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    async def health(_: web.Request) -> web.Response:
+        checks = {"slack": await _slack_ok(app), "temporal": await _temporal_ok(temporal)}
+        ok = all(checks.values())
+        return web.Response(
+            status=200 if ok else 503,
+            content_type="application/json",
+            text=json.dumps({"ok": ok, **checks}),
+        )
+
+    http = web.Application()
+    http.router.add_post("/slack/events", slack_events)
+    http.router.add_get("/health", health)
+    return http
+
+
+async def _slack_ok(app: AsyncApp) -> bool:
+    try:
+        return bool((await app.client.auth_test())["ok"])
+    except (SlackApiError, OSError) as err:
+        log.warning("health: Slack unreachable: %s", err)
+        return False
+
+
+async def _temporal_ok(temporal: Client) -> bool:
+    try:
+        return await temporal.service_client.check_health()
+    except Exception as err:  # any failure means "not healthy"; the reason is logged
+        log.warning("health: Temporal unreachable: %s", err)
+        return False
+
+
+async def start_http(app: AsyncApp, temporal: Client, port: int) -> web.AppRunner:
+    runner = web.AppRunner(web_app(app, temporal), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+async def start_socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeHandler:
+    handler = AsyncSocketModeHandler(app, app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]  # Bolt lacks the hint
+    return handler

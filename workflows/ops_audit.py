@@ -1,0 +1,34 @@
+"""OpsAuditWorkflow: the durable audit trail of operations that are not one request's —
+ops commands (allowed or refused), flag and rollout changes. Appended by signal-with-start."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.models import AuditEntry, OpsAuditState
+
+# Kept short so the state carried through continue-as-new stays small; the full trail is in
+# the closed runs' histories.
+KEEP_LAST = 1000
+
+
+@workflow.defn
+class OpsAuditWorkflow:
+    @workflow.init
+    def __init__(self, state: OpsAuditState) -> None:
+        self._entries = list(state.entries)
+
+    @workflow.run
+    async def run(self, state: OpsAuditState) -> None:
+        await workflow.wait_condition(lambda: workflow.info().is_continue_as_new_suggested())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(OpsAuditState(entries=self._entries[-KEEP_LAST:]))
+
+    @workflow.signal
+    def record(self, entry: AuditEntry) -> None:
+        self._entries.append(entry)
+
+    @workflow.query
+    def entries(self) -> OpsAuditState:
+        return OpsAuditState(entries=self._entries[-KEEP_LAST:])
