@@ -35,6 +35,11 @@ URL_BLOCK, AMOUNT_BLOCK, QUANTITY_BLOCK, JUSTIFICATION_BLOCK = (
 )
 REASON_BLOCK = "reason"
 
+SOMETHING_WENT_WRONG = (
+    ":boom: Something went wrong on our side and it has been logged. Nothing was changed; "
+    "try again in a minute."
+)
+
 USAGE = (
     "*How to use /purchase*\n"
     "• `/purchase <amazon-link> <amount> [quantity] [justification…]` — e.g. "

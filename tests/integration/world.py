@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from temporalio.client import Client
 
-from activities.notifier import RecordingNotifier
+from activities.notifier import Notifier, RecordingNotifier
 from activities.orders_ledger import OrdersLedger
 from appconfig.files import ReloadingFile, load_yaml_model
 from appconfig.settings import Settings
@@ -100,14 +100,19 @@ async def running_world(
     replace_activities: Sequence[Callable[..., Any]] = (),
     workflows: Sequence[type] = WORKFLOWS,
     task_queue: str | None = None,
+    notifier: Notifier | None = None,
 ) -> AsyncIterator[World]:
     prefix = f"T{uuid.uuid4().hex[:6]}"
     settings = make_settings(tmp_path, prefix, task_queue)
-    notifier = RecordingNotifier(settings.notifications_db)
+    recorder = RecordingNotifier(settings.notifications_db)
     ledger = OrdersLedger(settings.orders_db)
     history_id = f"imported-history-{uuid.uuid4().hex[:8]}"
     activities = build_activities(
-        client, settings, notifier, ledger=ledger, imported_history_workflow_id=history_id
+        client,
+        settings,
+        notifier or recorder,
+        ledger=ledger,
+        imported_history_workflow_id=history_id,
     )
     if replace_activities:
         names = {_activity_name(a) for a in replace_activities}
@@ -121,7 +126,7 @@ async def running_world(
             settings=settings,
             service=PurchaseService(client, directory, task_queue=settings.task_queue),
             ledger=ledger,
-            notifier=notifier,
+            notifier=recorder,
             catalog=load_yaml_model(settings.catalog, Catalog).value,
             history_workflow_id=history_id,
             employee_prefix=prefix,

@@ -3,6 +3,7 @@ and answers through `respond` (ephemeral)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
@@ -26,6 +27,8 @@ from workflows.names import PURCHASE_OUTCOME
 
 OPS_COMMANDS = ("/rollout", "/rollback", "/flags")
 
+log = logging.getLogger(__name__)
+
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.command("/purchase")
@@ -47,6 +50,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 answer = await _answer(parsed, user, deps)
             except RequestRefused as refused:
                 answer = [blocks.text(f":warning: {refused}")]
+            except Exception:
+                log.exception("/purchase failed for %s", user)
+                answer = [blocks.text(blocks.SOMETHING_WENT_WRONG)]
             await respond(response_type="ephemeral", blocks=answer, text=_plain(answer))
 
     for name in OPS_COMMANDS:
@@ -85,7 +91,7 @@ async def _my_requests(user: str, deps: BotDeps) -> list[blocks.Block]:
         raise RequestRefused("You are not in the company directory; ask ops to add you.")
     query = (
         "WorkflowType = 'PurchaseApprovalWorkflow' "
-        f"AND EmployeeId = '{person.employee_id}' ORDER BY StartTime DESC"
+        f"AND EmployeeId = '{person.employee_id}'"  # newest first is visibility's default order
     )
     lines = []
     async for wf in deps.temporal.list_workflows(query, limit=10):

@@ -1,0 +1,121 @@
+"""The product with its Slack front end: the real Bolt app over real HTTP, talking to the local
+Slack workspace, which delivers signed requests exactly as Slack does."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio.client import Client
+
+from appconfig.files import ReloadingFile
+from bot.ops_audit import OpsAuditLog
+from bot.slack.app import build_app
+from bot.slack.deps import BotDeps
+from bot.slack.listeners.commands import OPS_COMMANDS
+from bot.slack.notifier import SlackNotifier
+from bot.slack.server import web_app
+from domain.directory import Directory
+from slack_workspace import LocalSlackWorkspace
+from slack_workspace.state import Message
+from tests.integration.world import REPO, World, running_world
+
+
+@dataclass
+class SlackWorld:
+    world: World
+    ws: LocalSlackWorkspace
+    web: AsyncWebClient
+    ops_audit: OpsAuditLog
+    bot_url: str
+    runner: web.AppRunner
+
+    async def restart_bot(self) -> None:
+        """A new bot process: nothing carried over but configuration."""
+        await self.runner.cleanup()
+        self.runner = await _serve_bot(self.world, self.ws, self.web, self.ops_audit, self.port)
+
+    @property
+    def port(self) -> int:
+        return int(self.bot_url.rsplit(":", 1)[1].split("/")[0])
+
+    def dm(self, user: str) -> str:
+        return self.ws.dm_channel(user, self.ws.bot_user_id)
+
+    async def bot_message_to(self, user: str, contains: str, timeout: float = 15) -> Message:  # noqa: ASYNC109
+        channel = self.dm(user)
+        return await self.ws.wait_for_message(
+            lambda m: (
+                m.channel == channel and m.user == self.ws.bot_user_id and contains in _all_text(m)
+            ),
+            timeout,
+        )
+
+    async def ephemeral_to(self, user: str, contains: str, timeout: float = 15) -> Message:  # noqa: ASYNC109
+        return await self.ws.wait_for_message(
+            lambda m: m.ephemeral_to == user and contains in _all_text(m), timeout
+        )
+
+
+def _all_text(message: Message) -> str:
+    parts = [message.text]
+    for block in message.blocks or []:
+        parts.append(str(block))
+    return " ".join(parts)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _serve_bot(
+    world: World, ws: LocalSlackWorkspace, client: AsyncWebClient, audit: OpsAuditLog, port: int
+) -> web.AppRunner:
+    directory = ReloadingFile(world.settings.directory, Directory)
+    deps = BotDeps(
+        temporal=world.client,
+        service=world.service,
+        directory=directory,
+        ops_audit=audit,
+        ops_channel="purchasing-ops",
+    )
+    runner = web.AppRunner(web_app(build_app(client, ws.signing_secret, deps), world.client))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+@asynccontextmanager
+async def slack_world(
+    client: Client, tmp_path: Path, **world_args: Any
+) -> AsyncIterator[SlackWorld]:
+    # The directory written by running_world has per-test employee ids; Slack ids are the same.
+    directory = REPO / "directory.yaml"
+    ws = LocalSlackWorkspace(directory, commands=("/purchase", *OPS_COMMANDS))
+    await ws.start()
+    web_client = AsyncWebClient(token=ws.bot_token, base_url=ws.api_url)
+    notifier = SlackNotifier(web_client, build_id="test-build")
+    try:
+        async with running_world(client, tmp_path, notifier=notifier, **world_args) as world:
+            audit = OpsAuditLog(
+                client, world.settings.task_queue, f"ops-audit-{world.employee_prefix}"
+            )
+            port = _free_port()
+            runner = await _serve_bot(world, ws, web_client, audit, port)
+            bot_url = f"http://127.0.0.1:{port}/slack/events"
+            ws.set_request_url(bot_url)
+            sw = SlackWorld(world, ws, web_client, audit, bot_url, runner)
+            try:
+                yield sw
+            finally:
+                await sw.runner.cleanup()
+    finally:
+        await ws.stop()
