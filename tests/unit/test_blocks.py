@@ -1,0 +1,122 @@
+"""Block Kit payloads, tested as data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from appconfig.files import load_yaml_model
+from bot.slack import blocks
+from bot.slack.modal_validation import PurchaseForm, form_errors
+from domain.directory import Directory
+from domain.models import (
+    ApprovalResult,
+    AutomatedReviewResult,
+    CodePath,
+    Money,
+    PlaceOrderResult,
+    ProductInfo,
+    PurchaseRequest,
+    PurchaseResult,
+    PurchaseStatus,
+)
+from tests.integration.world import REPO
+
+NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+REQUEST = PurchaseRequest(
+    request_id="PR-1A2B3C4D",
+    requester="UNICO",
+    employee_id="E1004",
+    department="IT",
+    manager="UCARLOS",
+    product_url="https://www.amazon.es/dp/1449373321",
+    quantity=1,
+    amount=Money(amount=Decimal("39.90")),
+    justification="team book",
+)
+PRODUCT = ProductInfo(
+    asin="1449373321",
+    title="Learning Python",
+    category="books",
+    unit_price=Money(amount=Decimal("39.90")),
+    vendor="amazon.es",
+    url="https://www.amazon.es/dp/1449373321",
+)
+REVIEW = AutomatedReviewResult(
+    auto_approved=False,
+    confidence=0.0,
+    reason="User purchase history doesn't meet approval criteria",
+    risk_score=0.5,
+    review_time=NOW,
+    rules_version="abc123",
+)
+
+
+def all_text(payload: object) -> str:
+    return str(payload)
+
+
+def test_approval_request_has_everything_a_manager_needs_and_two_buttons() -> None:
+    payload = blocks.approval_request_blocks(
+        REQUEST, PRODUCT, REVIEW, code_path=CodePath.PATCHED, build_id="1.0+abc"
+    )
+    text = all_text(payload)
+    for expected in [
+        "<@UNICO>",
+        "Learning Python",
+        "books",
+        "39.90 EUR",
+        "team book",
+        "confidence 0.00",
+        "risk 0.50",
+        "patched",
+        "1.0+abc",
+        "PR-1A2B3C4D",
+    ]:
+        assert expected in text, expected
+    [actions] = [b for b in payload if b["type"] == "actions"]
+    assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
+        (blocks.APPROVE_ACTION, "PR-1A2B3C4D"),
+        (blocks.REJECT_ACTION, "PR-1A2B3C4D"),
+    ]
+
+
+def test_decided_message_has_no_buttons_and_says_who_and_when() -> None:
+    approval = ApprovalResult(approved=False, decided_by="UCARLOS", decided_at=NOW, comments="no")
+    payload = blocks.decided_blocks(REQUEST, PRODUCT, REVIEW, blocks.decision_line(approval))
+    assert all(b["type"] != "actions" for b in payload)
+    assert "*Rejected* by <@UCARLOS>" in all_text(payload) and "2026-11-28 09:30 UTC" in all_text(
+        payload
+    )
+
+
+def test_auto_approval_dm_says_why_and_the_order() -> None:
+    review = REVIEW.model_copy(
+        update={
+            "auto_approved": True,
+            "confidence": 0.9,
+            "reason": "All automated approval criteria met",
+        }
+    )
+    result = PurchaseResult(
+        request_id=REQUEST.request_id,
+        status=PurchaseStatus.COMPLETED,
+        code_path=CodePath.PATCHED,
+        product=PRODUCT,
+        review=review,
+        approval=ApprovalResult(approved=True, decided_by="automated_system", decided_at=NOW),
+        order=PlaceOrderResult(
+            order_id="ORD-1", idempotency_key="k", total=REQUEST.amount, placed_at=NOW
+        ),
+    )
+    text = all_text(blocks.outcome_blocks(REQUEST, result))
+    assert "auto-approved" in text and "confidence 0.90" in text and "ORD-1" in text
+
+
+def test_form_errors_point_at_the_fields() -> None:
+    directory = load_yaml_model(REPO / "directory.yaml", Directory).value
+    form = PurchaseForm(url="https://ebay.com/x", amount="0", quantity="two", justification=None)
+    assert set(form_errors(form, "UNICO", directory)) == {"url", "amount", "quantity"}
+    good = PurchaseForm(url=REQUEST.product_url, amount="39.90", quantity="1", justification=None)
+    assert form_errors(good, "UNICO", directory) == {}
+    assert "directory" in form_errors(good, "UNOBODY", directory)["url"]
