@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     catalog: Path = Path("catalog.yaml")
     data_dir: Path = Path(".data")
     task_queue: str = "purchase-approval-task-queue"
+    # Long-lived entity workflows (imported history, flags, ops audit, rollout controller) run on
+    # an unversioned queue: they must never be pinned to one worker build.
+    control_task_queue: str = "purchasebot-control"
+    # Worker Deployment (Worker Versioning). Empty deployment name: an unversioned worker.
+    deployment_name: str = ""
     # Seconds the stand-in store takes to confirm an order it has already taken: a window for
     # fault-injection tests (a worker killed mid-order). Zero in normal use.
     order_confirmation_delay: float = 0.0
