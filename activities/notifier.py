@@ -24,6 +24,9 @@ class Notifier(Protocol):
     async def announce_outcome(self, input: OutcomeNotificationInput) -> None:
         """Tell the requester (and, for auto-approvals, the manager) how it ended."""
 
+    async def alert_ops(self, text: str) -> None:
+        """Tell the ops channel (rollouts, rollbacks, failed health checks)."""
+
 
 def approval_request_text(input: ApprovalRequestInput) -> str:
     r, p = input.request, input.product
@@ -95,6 +98,13 @@ class RecordingNotifier:
         approval = input.result.approval
         if approval is not None and approval.decided_by == "automated_system":
             self._record(input.request.manager, "auto_approval_fyi", input.request.request_id, text)
+
+    async def alert_ops(self, text: str) -> None:
+        self._record("ops", "ops_alert", "", text)
+
+    def ops_alerts(self) -> list[str]:
+        rows = self._db.table("notifications").rows_where("kind = ?", ["ops_alert"], order_by="id")
+        return [str(row["text"]) for row in rows]
 
     def messages_for(self, request_id: str) -> list[dict[str, str]]:
         return [

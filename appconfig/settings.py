@@ -26,7 +26,11 @@ class Settings(BaseSettings):
     # an unversioned queue: they must never be pinned to one worker build.
     control_task_queue: str = "purchasebot-control"
     # Worker Deployment (Worker Versioning). Empty deployment name: an unversioned worker.
-    deployment_name: str = ""
+    deployment_name: str = "purchasebot"
+    # The deployment monitor (used when the rollout controller is first created).
+    monitor_interval_seconds: float = 60.0
+    monitor_min_sample: int = 5
+    monitor_failure_limit: int = 3
     # Seconds the stand-in store takes to confirm an order it has already taken: a window for
     # fault-injection tests (a worker killed mid-order). Zero in normal use.
     order_confirmation_delay: float = 0.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -21,6 +22,14 @@ from bot import launcher
 from bot.dev_server import EmbeddedServerError
 from bot.history_import import ImportRefused, import_history_records, read_history_file
 from bot.purchase_service import PurchaseService, RequestRefused
+from bot.replay_tools import (
+    DEFAULT_REPLAY_QUERY,
+    PatchStatus,
+    ReplaySummary,
+    ReplayToolError,
+    patch_report,
+    replay_matching,
+)
 from bot.slack.connection import SlackNotConfigured
 from bot.temporal_client import connect
 from domain.directory import Directory
@@ -74,6 +83,25 @@ def parser() -> argparse.ArgumentParser:
     hist_sub = hist.add_subparsers(dest="history_command", required=True)
     imp = hist_sub.add_parser("import", help="import past purchases from a CSV file")
     imp.add_argument("file", type=Path)
+
+    rep = sub.add_parser(
+        "replay",
+        help="replay workflow histories on this code (deploy gate): exit 1 on nondeterminism",
+    )
+    rep.add_argument(
+        "--query",
+        default=DEFAULT_REPLAY_QUERY,
+        help=f"visibility query selecting the workflows (default: {DEFAULT_REPLAY_QUERY!r}); "
+        "workflows of other types are skipped and counted",
+    )
+    rep.add_argument("--limit", type=int, help="replay at most N histories")
+
+    pat = sub.add_parser(
+        "patches", help="open workflows with/without each patch: is deprecate_patch safe?"
+    )
+    pat.add_argument(
+        "--filter", help="extra visibility query to narrow the count, e.g. \"TaskQueue='q'\""
+    )
     return p
 
 
@@ -170,6 +198,61 @@ async def cmd_history(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+def describe_replay(summary: ReplaySummary) -> str:
+    noun = "workflow" if summary.total == 1 else "workflows"
+    line = f"Replayed {summary.total} {noun}: {summary.replayed_ok} ok"
+    if summary.failures:
+        line += f", {len(summary.failures)} FAILED"
+    lines = [line]
+    lines += [f"  FAILED {f.workflow_id} (run {f.run_id}): {f.error}" for f in summary.failures]
+    if summary.skipped:
+        kinds = ", ".join(f"{n} {t}" for t, n in sorted(summary.skipped.items()))
+        lines.append(f"Skipped (other workflow types): {kinds}")
+    if summary.total == 0:
+        lines.append("Nothing to replay matched the query: this checked nothing.")
+    if summary.unavailable:
+        lines.append(
+            f"Gone before they could be fetched (deleted): {', '.join(summary.unavailable)}"
+        )
+    return "\n".join(lines)
+
+
+async def cmd_replay(args: argparse.Namespace, settings: Settings) -> None:
+    try:
+        summary = await replay_matching(await connect(), args.query, limit=args.limit)
+    except ReplayToolError as err:
+        print(str(err), file=sys.stderr)
+        raise SystemExit(2) from None
+    print(describe_replay(summary))
+    if not summary.ok:
+        # The gate: a deploy script stops here instead of rolling out incompatible code.
+        raise SystemExit(1)
+
+
+def describe_patch(status: PatchStatus) -> str:
+    verdict = (
+        "deprecate_patch is safe"
+        if status.deprecate_safe
+        else "deprecate_patch is NOT safe yet (open workflows still need the old branch)"
+    )
+    return (
+        f"{status.patch_id}: {status.open_without} open without it, "
+        f"{status.open_with} open with it; {verdict}"
+    )
+
+
+async def cmd_patches(args: argparse.Namespace, settings: Settings) -> None:
+    try:
+        report = await patch_report(await connect(), extra_filter=args.filter)
+    except ReplayToolError as err:
+        print(str(err), file=sys.stderr)
+        raise SystemExit(2) from None
+    scope = f"matching {args.filter}" if args.filter else "in the whole namespace"
+    print(f"Open PurchaseApprovalWorkflows {scope}:")
+    for status in report:
+        print(describe_patch(status))
+
+
 async def cmd_up(args: argparse.Namespace, settings: Settings) -> None:
     await launcher.up(settings, import_history=args.import_history)
 
@@ -191,10 +274,23 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any,
     "status": cmd_status,
     "cancel": cmd_cancel,
     "history": cmd_history,
+    "replay": cmd_replay,
+    "patches": cmd_patches,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The console entry point. Ends the process directly once the command is done: the
+    Temporal client's native runtime threads can abort an interpreter that is finalizing
+    ("Fatal Python error: PyGILState_Release"), which a person must never see."""
+    code = run(argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
+def run(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -244,4 +340,4 @@ def _unexpected(err: Exception, settings: Settings) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -45,7 +45,7 @@ async def import_history_records(
         ImportedHistoryWorkflow.run,
         ImportedHistoryState(),
         id=workflow_id,
-        task_queue=settings.task_queue,
+        task_queue=settings.control_task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -18,9 +19,11 @@ from pathlib import Path
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.common import WorkerDeploymentVersion
 from temporalio.service import RPCError
 
 from activities.notifier import Notifier, RecordingNotifier
+from activities.worker_deployments import WorkerDeployments
 from appconfig.build import default_build_id
 from appconfig.settings import Settings
 from bot.dev_server import EmbeddedTemporal
@@ -28,7 +31,12 @@ from bot.history_import import import_history_records, read_history_file
 from bot.slack.connection import SlackConnection, open_slack, start_bot
 from bot.slack.notifier import SlackNotifier
 from bot.temporal_client import connect
-from bot.worker import build_activities, build_worker
+from bot.worker import (
+    build_activities,
+    build_control_activities,
+    build_control_worker,
+    build_worker,
+)
 from workflows.names import CUSTOM_SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
@@ -46,7 +54,10 @@ def notifier_for(settings: Settings, slack: SlackConnection | None) -> Notifier:
     if slack is None:
         return RecordingNotifier(settings.notifications_db)
     return SlackNotifier(
-        slack.client, build_id=build_id(settings), approvals_channel=settings.approvals_channel
+        slack.client,
+        build_id=build_id(settings),
+        approvals_channel=settings.approvals_channel,
+        ops_channel=settings.ops_channel,
     )
 
 
@@ -57,16 +68,52 @@ async def run_worker(
     *,
     once_polling: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Run the worker until cancelled (Ctrl-C). `once_polling` runs after it polls: steps that
-    need a worker, such as an import through an Update."""
-    worker = build_worker(
-        client, build_activities(client, settings, notifier), task_queue=settings.task_queue
+    """Run the purchase worker (a Worker Deployment version when a deployment name is set)
+    and the control worker until cancelled (Ctrl-C). `once_polling` runs once they poll: steps
+    that need a worker, such as an import through an Update."""
+    build = build_id(settings)
+    version = (
+        WorkerDeploymentVersion(deployment_name=settings.deployment_name, build_id=build)
+        if settings.deployment_name
+        else None
     )
-    async with worker:
+    purchase_worker = build_worker(
+        client,
+        build_activities(client, settings, notifier),
+        task_queue=settings.task_queue,
+        deployment=version,
+    )
+    control_worker = build_control_worker(
+        client,
+        settings.control_task_queue,
+        build_control_activities(client, settings.deployment_name, notifier),
+    )
+    async with purchase_worker, control_worker:
+        if version is not None:
+            await ensure_a_current_version(
+                WorkerDeployments(client, settings.deployment_name), build
+            )
         if once_polling is not None:
             await once_polling()
-        print(f"Worker polling task queue {settings.task_queue}. Ctrl-C stops it.", flush=True)
+        where = (
+            f"deployment {settings.deployment_name}, build {build}" if version else "unversioned"
+        )
+        print(f"Worker polling {settings.task_queue} ({where}). Ctrl-C stops it.", flush=True)
         await asyncio.Event().wait()
+
+
+async def ensure_a_current_version(deployments: WorkerDeployments, build: str) -> None:
+    """The first build of a deployment becomes current; later builds wait for /rollout."""
+    deadline = time.monotonic() + 30
+    view = await deployments.describe()
+    while not view.knows(build):  # the server learns of a version from its first poll
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"deployment {deployments.name} never saw build {build} poll")
+        await asyncio.sleep(0.2)
+        view = await deployments.describe()
+    if view.current_build is None:
+        await deployments.set_current(build)
+        print(f"Build {build} is the first of deployment {deployments.name}: now current.")
 
 
 async def ensure_search_attributes(client: Client) -> None:

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.automated_review import AutomatedReviewActivities
 from activities.notifications import NotificationActivities
@@ -19,7 +20,9 @@ from activities.notifier import Notifier
 from activities.ordering import OrderingActivities
 from activities.orders_ledger import OrdersLedger
 from activities.product_validation import ProductValidationActivities
+from activities.rollout import RolloutActivities
 from activities.user_history import UserHistorySource
+from activities.worker_deployments import WorkerDeployments
 from appconfig.files import ReloadingFile
 from appconfig.settings import Settings
 from domain.catalog import Catalog
@@ -28,8 +31,16 @@ from workflows.imported_history import ImportedHistoryWorkflow
 from workflows.names import IMPORTED_HISTORY_WORKFLOW_ID, TASK_QUEUE
 from workflows.ops_audit import OpsAuditWorkflow
 from workflows.purchase_approval import PurchaseApprovalWorkflow
+from workflows.rollout_controller import RolloutControllerWorkflow
 
-WORKFLOWS: Sequence[type] = (PurchaseApprovalWorkflow, ImportedHistoryWorkflow, OpsAuditWorkflow)
+# The purchase worker is versioned (a Worker Deployment version); the control worker, running
+# the long-lived entity workflows, is not: an entity must never be pinned to one build.
+PURCHASE_WORKFLOWS: Sequence[type] = (PurchaseApprovalWorkflow,)
+CONTROL_WORKFLOWS: Sequence[type] = (
+    ImportedHistoryWorkflow,
+    OpsAuditWorkflow,
+    RolloutControllerWorkflow,
+)
 
 
 def build_activities(
@@ -66,11 +77,47 @@ def build_worker(
     activities: Sequence[Callable[..., Any]],
     *,
     task_queue: str = TASK_QUEUE,
-    workflows: Sequence[type] = WORKFLOWS,
+    workflows: Sequence[type] = PURCHASE_WORKFLOWS,
+    deployment: WorkerDeploymentVersion | None = None,
 ) -> Worker:
+    """The purchase worker. With `deployment`, it is that Worker Deployment version and its
+    workflows are PINNED by default: a request finishes on the build it started on (see the
+    README on versioning and rollback)."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(workflows),
         activities=list(activities),
+        deployment_config=(
+            WorkerDeploymentConfig(
+                version=deployment,
+                use_worker_versioning=True,
+                default_versioning_behavior=VersioningBehavior.PINNED,
+            )
+            if deployment is not None
+            else None
+        ),
+    )
+
+
+def build_control_activities(
+    client: Client, deployment_name: str, notifier: Notifier
+) -> list[Callable[..., Any]]:
+    rollout = RolloutActivities(client, WorkerDeployments(client, deployment_name), notifier)
+    return [
+        rollout.change_routing,
+        rollout.rollback_routing,
+        rollout.analyze_build,
+        rollout.alert_ops,
+    ]
+
+
+def build_control_worker(
+    client: Client,
+    task_queue: str,
+    activities: Sequence[Callable[..., Any]] = (),
+    workflows: Sequence[type] = CONTROL_WORKFLOWS,
+) -> Worker:
+    return Worker(
+        client, task_queue=task_queue, workflows=list(workflows), activities=list(activities)
     )

@@ -18,7 +18,10 @@ IMPORTED_HISTORY_WORKFLOW_ID = "purchasebot-imported-history"
 EMPLOYEE_ID = SearchAttributeKey.for_keyword("EmployeeId")
 DEPARTMENT = SearchAttributeKey.for_keyword("Department")
 PURCHASE_OUTCOME = SearchAttributeKey.for_keyword("PurchaseOutcome")
-CUSTOM_SEARCH_ATTRIBUTES = (EMPLOYEE_ID, DEPARTMENT, PURCHASE_OUTCOME)
+# auto_approved / manual / not_reviewed: lets the monitor measure the system's own latency
+# (leaving out requests that waited for a person) and the share of auto-approvals.
+REVIEW_PATH = SearchAttributeKey.for_keyword("ReviewPath")
+CUSTOM_SEARCH_ATTRIBUTES = (EMPLOYEE_ID, DEPARTMENT, PURCHASE_OUTCOME, REVIEW_PATH)
 
 # Approvers get a week; after that the request is rejected by "system".
 APPROVAL_TIMEOUT_DAYS = 7
@@ -29,3 +32,7 @@ def purchase_workflow_id(request_id: str) -> str:
 
 
 OPS_AUDIT_WORKFLOW_ID = "purchasebot-ops-audit"
+
+
+def rollout_controller_id(deployment_name: str) -> str:
+    return f"purchasebot-rollout-{deployment_name}"

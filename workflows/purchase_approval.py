@@ -42,7 +42,12 @@ with workflow.unsafe.imports_passed_through():
         StatusResult,
         ValidationInput,
     )
-    from workflows.names import APPROVAL_TIMEOUT_DAYS, AUTOMATED_REVIEW_PATCH, PURCHASE_OUTCOME
+    from workflows.names import (
+        APPROVAL_TIMEOUT_DAYS,
+        AUTOMATED_REVIEW_PATCH,
+        PURCHASE_OUTCOME,
+        REVIEW_PATH,
+    )
 
 # Short, local steps run as local activities: no extra round trip through the server's
 # task queue, which is what makes the auto-approved path faster than a plain workflow.
@@ -77,6 +82,7 @@ class PurchaseApprovalWorkflow:
         self._approval: ApprovalResult | None = None
         self._cancellation: CancelInput | None = None
         self._audit: list[AuditEntry] = []
+        self._asked_manager = False
 
     @workflow.run
     async def run(self, input: PurchaseWorkflowInput) -> PurchaseResult:
@@ -159,6 +165,7 @@ class PurchaseApprovalWorkflow:
     async def _ask_manager(self, product: ProductInfo) -> str:
         assert self._code_path is not None
         self._stage = Stage.AWAITING_APPROVAL
+        self._asked_manager = True
         sent = await workflow.execute_activity_method(
             NotificationActivities.send_approval_request,
             ApprovalRequestInput(
@@ -218,8 +225,11 @@ class PurchaseApprovalWorkflow:
             approval=self._approval,
             order=order,
         )
-        # Visibility keeps each requester's outcomes: the review reads them from there.
-        workflow.upsert_search_attributes([PURCHASE_OUTCOME.value_set(status.value)])
+        # Visibility keeps each requester's outcomes (the review reads them from there) and how
+        # each was decided (the deployment monitor reads that).
+        workflow.upsert_search_attributes(
+            [PURCHASE_OUTCOME.value_set(status.value), REVIEW_PATH.value_set(self._review_path())]
+        )
         await workflow.execute_activity_method(
             NotificationActivities.notify_outcome,
             OutcomeNotificationInput(
@@ -229,6 +239,11 @@ class PurchaseApprovalWorkflow:
         )
         self._record(SYSTEM, status.value, reason)
         return result
+
+    def _review_path(self) -> str:
+        if self._approval is not None and self._approval.decided_by == AUTOMATED_SYSTEM:
+            return "auto_approved"
+        return "manual" if self._asked_manager else "not_reviewed"
 
     # --- decisions ----------------------------------------------------------------------------
 

@@ -73,7 +73,7 @@ async def start_bot(
         temporal=temporal,
         service=PurchaseService(temporal, directory, task_queue=settings.task_queue),
         directory=directory,
-        ops_audit=OpsAuditLog(temporal, settings.task_queue),
+        ops_audit=OpsAuditLog(temporal, settings.control_task_queue),
         ops_channel=settings.ops_channel,
     )
     app = build_app(slack.client, slack.signing_secret, deps)

@@ -23,11 +23,17 @@ def split_message_ref(ref: str) -> tuple[str, str] | None:
 
 class SlackNotifier:
     def __init__(
-        self, client: AsyncWebClient, *, build_id: str, approvals_channel: str = ""
+        self,
+        client: AsyncWebClient,
+        *,
+        build_id: str,
+        approvals_channel: str = "",
+        ops_channel: str = "purchasing-ops",
     ) -> None:
         self._client = client
         self._build_id = build_id
         self._approvals_channel = approvals_channel
+        self._ops_channel = ops_channel
 
     async def dm_channel(self, user: str) -> str:
         opened = await self._client.conversations_open(users=user)
@@ -74,3 +80,8 @@ class SlackNotifier:
                 text=f"FYI: {fallback}",
                 blocks=blocks.auto_approval_fyi_blocks(request, result),
             )
+
+    async def alert_ops(self, text: str) -> None:
+        await self._client.chat_postMessage(
+            channel=self._ops_channel, text=text, blocks=[blocks.text(text)]
+        )

@@ -21,6 +21,8 @@ def process_env(settings: Settings, temporal_address: str, **extra: str) -> dict
         PURCHASEBOT_DIRECTORY=str(settings.directory),
         PURCHASEBOT_DATA_DIR=str(settings.data_dir),
         PURCHASEBOT_TASK_QUEUE=settings.task_queue,
+        PURCHASEBOT_CONTROL_TASK_QUEUE=settings.control_task_queue,
+        PURCHASEBOT_DEPLOYMENT_NAME=settings.deployment_name,
     )
     env.update(extra)
     return env

@@ -106,7 +106,7 @@ async def slack_world(
     try:
         async with running_world(client, tmp_path, notifier=notifier, **world_args) as world:
             audit = OpsAuditLog(
-                client, world.settings.task_queue, f"ops-audit-{world.employee_prefix}"
+                client, world.settings.control_task_queue, f"ops-audit-{world.employee_prefix}"
             )
             port = _free_port()
             runner = await _serve_bot(world, ws, web_client, audit, port)

@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from bot.worker import WORKFLOWS
+from bot.worker import PURCHASE_WORKFLOWS
 from domain.models import CodePath, PurchaseStatus, Stage
 from tests.fixtures.original_workflow import OriginalPurchaseApprovalWorkflow
 from tests.integration.histories import save_history
 from tests.integration.world import World, running_world
-from workflows.imported_history import ImportedHistoryWorkflow
 
-ORIGINAL_WORKFLOWS = (OriginalPurchaseApprovalWorkflow, ImportedHistoryWorkflow)
+ORIGINAL_WORKFLOWS = (OriginalPurchaseApprovalWorkflow,)
 
 
 def book(world: World) -> tuple[str, str]:
@@ -29,7 +28,7 @@ def book(world: World) -> tuple[str, str]:
 async def test_no_decision_for_seven_days_rejects(
     time_env: WorkflowEnvironment, tmp_path: Path, original: bool
 ) -> None:
-    workflows = ORIGINAL_WORKFLOWS if original else WORKFLOWS
+    workflows = ORIGINAL_WORKFLOWS if original else PURCHASE_WORKFLOWS
     async with running_world(time_env.client, tmp_path, workflows=workflows) as w:
         url, amount = book(w)
         submitted = await w.service.submit(requester="UNICO", url=url, amount=amount)

@@ -20,7 +20,12 @@ from appconfig.files import ReloadingFile, load_yaml_model
 from appconfig.settings import Settings
 from bot.history_import import import_history_records
 from bot.purchase_service import PurchaseService
-from bot.worker import WORKFLOWS, build_activities, build_worker
+from bot.worker import (
+    PURCHASE_WORKFLOWS,
+    build_activities,
+    build_control_worker,
+    build_worker,
+)
 from domain.catalog import Catalog, CatalogProduct
 from domain.directory import Directory
 from domain.history import parse_history_csv
@@ -89,6 +94,8 @@ def make_settings(tmp_path: Path, employee_prefix: str, task_queue: str | None) 
         directory=tmp_path / "directory.yaml",
         data_dir=tmp_path / "data",
         task_queue=task_queue or f"test-{uuid.uuid4().hex[:8]}",
+        control_task_queue=f"test-control-{uuid.uuid4().hex[:8]}",
+        deployment_name="",  # unversioned; the versioning tests build their own deployments
     )
 
 
@@ -98,7 +105,7 @@ async def running_world(
     tmp_path: Path,
     *,
     replace_activities: Sequence[Callable[..., Any]] = (),
-    workflows: Sequence[type] = WORKFLOWS,
+    workflows: Sequence[type] = PURCHASE_WORKFLOWS,
     task_queue: str | None = None,
     notifier: Notifier | None = None,
 ) -> AsyncIterator[World]:
@@ -119,8 +126,9 @@ async def running_world(
         activities = [a for a in activities if _activity_name(a) not in names]
         activities += list(replace_activities)
     worker = build_worker(client, activities, task_queue=settings.task_queue, workflows=workflows)
+    control_worker = build_control_worker(client, settings.control_task_queue)
     directory = ReloadingFile(settings.directory, Directory)
-    async with worker:
+    async with worker, control_worker:
         yield World(
             client=client,
             settings=settings,

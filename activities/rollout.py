@@ -1,0 +1,112 @@
+"""Activities of the rollout controller: move traffic between builds, roll back safely,
+measure a build's health from visibility, alert the ops channel."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+
+from activities.notifier import Notifier
+from activities.worker_deployments import UnknownBuild, WorkerDeployments
+from domain.build_health import judge, p99
+from domain.models import NotificationResult
+from domain.rollout_models import (
+    AnalyzeInput,
+    BuildHealth,
+    OpsAlertInput,
+    RollbackResult,
+    RollbackRoutingInput,
+    RoutingAction,
+    RoutingInput,
+    RoutingResult,
+)
+
+FAILED_STATUSES = ("Failed", "TimedOut", "Terminated", "Canceled")
+LATENCY_SAMPLE = 500
+
+
+class RolloutActivities:
+    def __init__(self, client: Client, deployments: WorkerDeployments, notifier: Notifier) -> None:
+        self._client = client
+        self._deployments = deployments
+        self._notifier = notifier
+
+    @activity.defn
+    async def change_routing(self, input: RoutingInput) -> RoutingResult:
+        view = await self._deployments.describe()
+        try:
+            if input.action is RoutingAction.SET_CURRENT:
+                await self._deployments.set_current(input.build_id)
+            elif input.percent <= 0:
+                await self._deployments.clear_ramp()
+            else:
+                await self._deployments.set_ramping(input.build_id, input.percent)
+        except UnknownBuild as err:
+            raise ApplicationError(str(err), type="UnknownBuild", non_retryable=True) from err
+        return RoutingResult(previous_current=view.current_build)
+
+    @activity.defn
+    async def rollback_routing(self, input: RollbackRoutingInput) -> RollbackResult:
+        view = await self._deployments.describe()
+        if view.ramping_build:
+            # A ramp is rolled back by clearing it: everyone new goes to the current build.
+            source, target = view.ramping_build, view.current_build
+            pinned = await self._deployments.pin_auto_upgrade_workflows(source)
+            await self._deployments.clear_ramp()
+        else:
+            source, target = view.current_build or "", view.previous_build()
+            if not source or target is None:
+                raise ApplicationError(
+                    "There is no previous build to roll back to.",
+                    type="NoPreviousBuild",
+                    non_retryable=True,
+                )
+            pinned = await self._deployments.pin_auto_upgrade_workflows(source)
+            await self._deployments.set_current(target)
+        return RollbackResult(
+            from_build=source,
+            to_build=target,
+            pinned_workflows=pinned,
+            message=f"Rolled back from {source} to {target}: {input.reason}",
+        )
+
+    @activity.defn
+    async def analyze_build(self, input: AnalyzeInput) -> BuildHealth:
+        base = (
+            f"TemporalWorkerDeploymentVersion = '{self._deployments.name}:{input.build_id}' "
+            f"AND WorkflowType = 'PurchaseApprovalWorkflow' "
+            f"AND StartTime > '{input.since.isoformat()}'"
+        )
+        by_status = await self._client.count_workflows(f"{base} GROUP BY ExecutionStatus")
+        counts = {str(group.group_values[0]): group.count for group in by_status.groups}
+        auto = await self._client.count_workflows(
+            f"{base} AND ExecutionStatus = 'Completed' AND ReviewPath = 'auto_approved'"
+        )
+        # Latency of the system alone: requests that waited for a person are left out.
+        durations = [
+            (wf.close_time - wf.start_time).total_seconds()
+            async for wf in self._client.list_workflows(
+                f"{base} AND ExecutionStatus = 'Completed' AND ReviewPath != 'manual'",
+                limit=LATENCY_SAMPLE,
+            )
+            if wf.close_time is not None
+        ]
+        health = BuildHealth(
+            build_id=input.build_id,
+            checked_at=datetime.now(UTC),
+            completed=counts.get("Completed", 0),
+            failed=sum(counts.get(s, 0) for s in FAILED_STATUSES),
+            running=counts.get("Running", 0),
+            p99_seconds=p99(durations),
+            auto_approved=auto.count,
+            flagged=input.flagged,
+        )
+        return judge(health, input.thresholds)
+
+    @activity.defn
+    async def alert_ops(self, input: OpsAlertInput) -> NotificationResult:
+        await self._notifier.alert_ops(input.text)
+        return NotificationResult()

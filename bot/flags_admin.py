@@ -1,0 +1,82 @@
+"""Changing and reading the feature flags from outside Temporal (`/flags`, start-up)."""
+
+from __future__ import annotations
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.feature_flags import FlagsEntityState, FlagsState, SetFlagInput, SetFlagResult
+from workflows.feature_flags import FLAGS_WORKFLOW_ID, FeatureFlagsWorkflow
+
+
+class FlagChangeRefused(Exception):
+    """The entity refused the change (unknown flag, bad value, …); nothing was changed."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class FlagsAdmin:
+    """`task_queue` is where the entity runs: settings.control_task_queue in production.
+    `initial` is used only if `set` is the first thing ever to touch the entity; normally
+    `ensure(load_flags_file(...))` created it at start-up."""
+
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        workflow_id: str = FLAGS_WORKFLOW_ID,
+        *,
+        initial: FlagsState | None = None,
+    ) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._workflow_id = workflow_id
+        self._initial = initial or FlagsState()
+
+    async def ensure(self, initial: FlagsState) -> bool:
+        """Create the entity with `initial` unless it is already running. True if created.
+
+        Never overwrites: the flags people changed since installation are the truth, not the
+        file."""
+        try:
+            await self._client.start_workflow(
+                FeatureFlagsWorkflow.run,
+                FlagsEntityState(flags=initial),
+                id=self._workflow_id,
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            )
+        except WorkflowAlreadyStartedError:
+            return False
+        return True
+
+    async def set(self, change: SetFlagInput) -> SetFlagResult:
+        """Raises FlagChangeRefused with the validator's reason when the change is refused."""
+        handle = await self._client.start_workflow(
+            FeatureFlagsWorkflow.run,
+            FlagsEntityState(flags=self._initial),
+            id=self._workflow_id,
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        try:
+            return await handle.execute_update(FeatureFlagsWorkflow.set_flag, change)
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+            raise FlagChangeRefused(message) from err
+
+    async def snapshot(self) -> FlagsEntityState:
+        """The flags and recent changes; all defaults while the entity does not exist yet,
+        which is exactly what evaluate_flags then decides with."""
+        handle = self._client.get_workflow_handle_for(FeatureFlagsWorkflow.run, self._workflow_id)
+        try:
+            return await handle.query(FeatureFlagsWorkflow.snapshot)
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return FlagsEntityState()
