@@ -9,6 +9,7 @@ recorded with who made it, when, and the old and new value.
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.feature_flags import (
@@ -39,7 +40,12 @@ class FeatureFlagsWorkflow:
 
     @workflow.update
     def set_flag(self, input: SetFlagInput) -> SetFlagResult:
-        applied = apply_change(self._flags, input)
+        try:
+            applied = apply_change(self._flags, input)
+        except ValueError as err:
+            # Only reachable if the flags changed between validation and here; a plain
+            # ValueError would fail the workflow task and retry forever, this fails the update.
+            raise ApplicationError(str(err), type="FlagChangeRefused", non_retryable=True) from err
         change = AuditEntry(
             at=workflow.now(), actor=input.actor, action=applied.action, detail=applied.detail
         )
