@@ -1,0 +1,161 @@
+"""Two (or more) worker builds of one Worker Deployment on the real dev server, the rollout
+controller on its control worker, and helpers to send traffic and see where it went."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    VersioningOverride,
+    WorkerDeploymentVersion,
+)
+
+from activities.notifier import RecordingNotifier
+from appconfig.files import ReloadingFile
+from bot.purchase_service import PurchaseService, new_request_id
+from bot.rollout_admin import RolloutAdmin
+from bot.worker import (
+    build_activities,
+    build_control_activities,
+    build_control_worker,
+    build_worker,
+)
+from domain.directory import Directory
+from domain.intake import build_purchase_request
+from domain.models import PurchaseResult, PurchaseWorkflowInput
+from domain.rollout_models import Thresholds
+from tests.integration.world import make_settings, poll_until
+from workflows.names import DEPARTMENT, EMPLOYEE_ID, purchase_workflow_id
+from workflows.purchase_approval import PurchaseApprovalWorkflow
+
+INVALID_PRODUCT = "https://www.amazon.es/dp/B000000000"  # valid link, not in the catalog
+BOOK = "https://www.amazon.es/dp/1449373321"
+
+
+@dataclass
+class DeploymentWorld:
+    client: Client
+    deployment: str
+    admin: RolloutAdmin
+    service: PurchaseService
+    notifier: RecordingNotifier
+    task_queue: str
+    directory: ReloadingFile[Directory]
+    _activities: list[Any]
+    _stack: AsyncExitStack
+    _control: Any
+    _control_args: tuple[Any, ...]
+    _builds: dict[str, Any] = field(default_factory=dict)
+
+    async def restart_control_worker(self) -> None:
+        """The controller's worker goes away and a new one starts: the plan must go on."""
+        await self._control.__aexit__(None, None, None)
+        self._control = build_control_worker(*self._control_args)
+        await self._control.__aenter__()
+
+    async def start_build(self, build_id: str, workflow: type) -> None:
+        worker = build_worker(
+            self.client,
+            self._activities,
+            task_queue=self.task_queue,
+            workflows=[workflow],
+            deployment=WorkerDeploymentVersion(self.deployment, build_id),
+        )
+        self._builds[build_id] = worker
+        await self._stack.enter_async_context(worker)
+
+        async def known() -> bool:
+            return (await self.admin.deployments.describe()).knows(build_id)
+
+        await poll_until(known, 30, f"build {build_id} to register")
+
+    async def start_request(
+        self,
+        *,
+        requester: str = "UNICO",
+        url: str = INVALID_PRODUCT,
+        amount: str = "10",
+        override: VersioningOverride | None = None,
+    ) -> WorkflowHandle[Any, PurchaseResult]:
+        request = build_purchase_request(
+            request_id=new_request_id(),
+            requester_slack_id=requester,
+            url=url,
+            amount=amount,
+            directory=self.directory.get().value,
+            now=datetime.now(UTC),
+        )
+        return await self.client.start_workflow(
+            PurchaseApprovalWorkflow.run,
+            PurchaseWorkflowInput(request=request),
+            id=purchase_workflow_id(request.request_id),
+            task_queue=self.task_queue,
+            versioning_override=override,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(EMPLOYEE_ID, request.employee_id),
+                    SearchAttributePair(DEPARTMENT, request.department),
+                ]
+            ),
+        )
+
+    async def build_of(self, workflow_id: str) -> str:
+        description = await self.client.get_workflow_handle(workflow_id).describe()
+        info = description.raw_description.workflow_execution_info.versioning_info
+        return info.deployment_version.build_id
+
+    async def builds_of(self, handles: list[WorkflowHandle[Any, Any]]) -> list[str]:
+        return list(await asyncio.gather(*(self.build_of(h.id) for h in handles)))
+
+
+@asynccontextmanager
+async def deployment_world(
+    client: Client, tmp_path: Path, thresholds: Thresholds | None = None
+) -> AsyncIterator[DeploymentWorld]:
+    prefix = f"T{uuid.uuid4().hex[:6]}"
+    settings = make_settings(tmp_path, prefix, None)
+    deployment = f"test-deploy-{uuid.uuid4().hex[:8]}"
+    notifier = RecordingNotifier(settings.notifications_db)
+    activities = build_activities(
+        client, settings, notifier, imported_history_workflow_id=f"history-{prefix}"
+    )
+    directory = ReloadingFile(settings.directory, Directory)
+    control_args = (
+        client,
+        settings.control_task_queue,
+        build_control_activities(client, deployment, notifier),
+    )
+    async with AsyncExitStack() as stack:
+        world = DeploymentWorld(
+            client=client,
+            deployment=deployment,
+            admin=RolloutAdmin(
+                client,
+                control_task_queue=settings.control_task_queue,
+                deployment_name=deployment,
+                thresholds=thresholds,
+            ),
+            service=PurchaseService(client, directory, task_queue=settings.task_queue),
+            notifier=notifier,
+            task_queue=settings.task_queue,
+            directory=directory,
+            _activities=activities,
+            _stack=stack,
+            _control=build_control_worker(*control_args),
+            _control_args=control_args,
+        )
+        await world._control.__aenter__()
+        try:
+            yield world
+        finally:
+            await world._control.__aexit__(None, None, None)
