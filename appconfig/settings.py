@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     rules: Path = Path("rules.yaml")
     directory: Path = Path("directory.yaml")
     catalog: Path = Path("catalog.yaml")
+    # Initial feature flags, read once when the flags entity is first created.
+    flags: Path = Path("flags.yaml")
     data_dir: Path = Path(".data")
     task_queue: str = "purchase-approval-task-queue"
     # Long-lived entity workflows (imported history, flags, ops audit, rollout controller) run on

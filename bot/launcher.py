@@ -27,6 +27,7 @@ from activities.worker_deployments import WorkerDeployments
 from appconfig.build import default_build_id
 from appconfig.settings import Settings
 from bot.dev_server import EmbeddedTemporal
+from bot.flags_admin import FlagsAdmin
 from bot.history_import import import_history_records, read_history_file
 from bot.slack.connection import SlackConnection, open_slack, start_bot
 from bot.slack.notifier import SlackNotifier
@@ -37,6 +38,7 @@ from bot.worker import (
     build_control_worker,
     build_worker,
 )
+from domain.feature_flags import load_flags_file
 from workflows.names import CUSTOM_SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
@@ -154,14 +156,15 @@ async def up(settings: Settings, *, import_history: Path | None) -> None:
             )
         await start_bot(settings, client, slack, stack)
 
-        async def import_records() -> None:
+        async def first_steps() -> None:
+            flags = FlagsAdmin(client, settings.control_task_queue)
+            if await flags.ensure(load_flags_file(settings.flags)):
+                print(f"Feature flags initialised from {settings.flags}.")
             if records:
                 result = await import_history_records(client, settings, records, imported_by="up")
                 print(f"Purchase history from {import_history}: {result.added} new records.")
 
-        await run_worker(
-            client, settings, notifier_for(settings, slack), once_polling=import_records
-        )
+        await run_worker(client, settings, notifier_for(settings, slack), once_polling=first_steps)
 
 
 async def worker(settings: Settings) -> None:

@@ -15,6 +15,7 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.automated_review import AutomatedReviewActivities
+from activities.feature_flags import FeatureFlagActivities
 from activities.notifications import NotificationActivities
 from activities.notifier import Notifier
 from activities.ordering import OrderingActivities
@@ -27,6 +28,7 @@ from appconfig.files import ReloadingFile
 from appconfig.settings import Settings
 from domain.catalog import Catalog
 from domain.review_rules import RulesFile
+from workflows.feature_flags import FLAGS_WORKFLOW_ID, FeatureFlagsWorkflow
 from workflows.imported_history import ImportedHistoryWorkflow
 from workflows.names import IMPORTED_HISTORY_WORKFLOW_ID, TASK_QUEUE
 from workflows.ops_audit import OpsAuditWorkflow
@@ -40,6 +42,7 @@ CONTROL_WORKFLOWS: Sequence[type] = (
     ImportedHistoryWorkflow,
     OpsAuditWorkflow,
     RolloutControllerWorkflow,
+    FeatureFlagsWorkflow,
 )
 
 
@@ -50,6 +53,7 @@ def build_activities(
     *,
     ledger: OrdersLedger | None = None,
     imported_history_workflow_id: str = IMPORTED_HISTORY_WORKFLOW_ID,
+    flags_workflow_id: str = FLAGS_WORKFLOW_ID,
 ) -> list[Callable[..., Any]]:
     """Load and check the configuration files, then bind every activity to what it needs.
     Raises ConfigFileError when a file is invalid: a worker must not start on a broken file."""
@@ -63,8 +67,10 @@ def build_activities(
         or OrdersLedger(settings.orders_db, confirmation_delay=settings.order_confirmation_delay)
     )
     notifications = NotificationActivities(notifier)
+    flags = FeatureFlagActivities(client, flags_workflow_id)
     return [
         validation.validate_product,
+        flags.evaluate_flags,
         review.automated_review,
         ordering.place_order,
         notifications.send_approval_request,

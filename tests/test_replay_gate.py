@@ -1,8 +1,11 @@
 """The replay gate: every committed history must replay on the current workflow code.
 
-tests/histories/ holds histories of every path, recorded by the current (patched) code and by
-the original pre-patch code (tests/fixtures/original_workflow.py). Re-record them with
-`RECORD_HISTORIES=1 .venv/bin/pytest tests/integration`.
+tests/histories/ holds histories of every path recorded by three generations of the code:
+- `original-*`: the pre-patch code (tests/fixtures/original_workflow.py), always manual;
+- `review-v1-*`: the code with `automated-review-v1` but before `review-flags-v1` (kept as
+  recorded: they stand for requests in flight when the flags were introduced);
+- `patched-*`: the current code.
+Re-record the current code's with `RECORD_HISTORIES=1 .venv/bin/pytest tests/integration`.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ def test_corpus_covers_every_path_for_both_codes() -> None:
     ]:
         assert f"original-{path}" in names and f"patched-{path}" in names, path
     assert {"patched-auto-approved", "patched-review-failed-manual"} <= names
+    assert {"review-v1-auto-approved", "review-v1-manual-approved"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

@@ -9,6 +9,8 @@ TASK_QUEUE = "purchase-approval-task-queue"
 # The automated review was added to a running system behind this patch id: requests started
 # before it keep the original (always manual) path on replay.
 AUTOMATED_REVIEW_PATCH = "automated-review-v1"
+# Later, the review was put behind feature flags (patched code AND flag on -> review).
+REVIEW_FLAGS_PATCH = "review-flags-v1"
 
 IMPORTED_HISTORY_WORKFLOW_ID = "purchasebot-imported-history"
 

@@ -18,9 +18,11 @@ from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from activities.automated_review import AutomatedReviewActivities
+    from activities.feature_flags import FeatureFlagActivities
     from activities.notifications import NotificationActivities
     from activities.ordering import OrderingActivities
     from activities.product_validation import ProductValidationActivities
+    from domain.feature_flags import EvaluateFlagsInput, FlagsEvaluation
     from domain.models import (
         ApprovalDecision,
         ApprovalRequestInput,
@@ -46,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         APPROVAL_TIMEOUT_DAYS,
         AUTOMATED_REVIEW_PATCH,
         PURCHASE_OUTCOME,
+        REVIEW_FLAGS_PATCH,
         REVIEW_PATH,
     )
 
@@ -90,9 +93,11 @@ class PurchaseApprovalWorkflow:
         # Decided first, before any local activity: a local activity may end the workflow task
         # early (e.g. when a query arrives), and a patch checked after that task boundary is not
         # seen on replay. Checked here, the marker always lands in the first workflow task.
-        self._code_path = (
-            CodePath.PATCHED if workflow.patched(AUTOMATED_REVIEW_PATCH) else CodePath.ORIGINAL
-        )
+        reviewing = workflow.patched(AUTOMATED_REVIEW_PATCH)
+        self._code_path = CodePath.PATCHED if reviewing else CodePath.ORIGINAL
+        # The feature flags came after the review: requests that started reviewing without
+        # them keep reviewing unconditionally on replay.
+        flag_gated = reviewing and workflow.patched(REVIEW_FLAGS_PATCH)
         self._record(request.requester, "requested", f"{request.quantity} x {request.product_url}")
 
         validation = await workflow.execute_local_activity_method(
@@ -107,7 +112,10 @@ class PurchaseApprovalWorkflow:
         self._record(SYSTEM, "product_validated", validation.product.title)
 
         if self._code_path is CodePath.PATCHED:
-            self._review = await self._automated_review(validation.product)
+            flags = await self._evaluate_flags() if flag_gated else None
+            if flags is None or flags.automated_review_enabled:
+                strictness = flags.review_strictness if flags else "standard"
+                self._review = await self._automated_review(validation.product, strictness)
 
         message_ref = ""
         if self._review is not None and self._review.auto_approved:
@@ -136,12 +144,39 @@ class PurchaseApprovalWorkflow:
 
     # --- steps ------------------------------------------------------------------------------
 
-    async def _automated_review(self, product: ProductInfo) -> AutomatedReviewResult | None:
+    async def _evaluate_flags(self) -> FlagsEvaluation | None:
+        """Patched code AND the flag on -> automated review. Evaluated in an activity so the
+        answer is recorded in history and replays the same. Unreadable flags mean no review:
+        a person decides, which is always safe."""
+        try:
+            flags = await workflow.execute_local_activity_method(
+                FeatureFlagActivities.evaluate_flags,
+                EvaluateFlagsInput(
+                    user=self._request.requester, department=self._request.department
+                ),
+                start_to_close_timeout=VALIDATION_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+        except (ActivityError, ApplicationError, TemporalTimeoutError) as err:
+            self._record(SYSTEM, "flags_unavailable", f"no automated review: {err.cause or err}")
+            return FlagsEvaluation(automated_review_enabled=False, review_strictness="standard")
+        decided = ", ".join(f"{k}: {v}" for k, v in flags.decided_by.items())
+        self._record(
+            SYSTEM,
+            "flags_evaluated",
+            f"automated review {'on' if flags.automated_review_enabled else 'off'}, "
+            f"strictness {flags.review_strictness} ({decided})",
+        )
+        return flags
+
+    async def _automated_review(
+        self, product: ProductInfo, strictness: str
+    ) -> AutomatedReviewResult | None:
         self._stage = Stage.REVIEWING
         try:
             review = await workflow.execute_local_activity_method(
                 AutomatedReviewActivities.automated_review,
-                AutomatedReviewInput(request=self._request, product=product),
+                AutomatedReviewInput(request=self._request, product=product, strictness=strictness),
                 start_to_close_timeout=REVIEW_TIMEOUT,
                 retry_policy=REVIEW_RETRY,
             )

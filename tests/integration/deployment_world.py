@@ -127,7 +127,11 @@ async def deployment_world(
     deployment = f"test-deploy-{uuid.uuid4().hex[:8]}"
     notifier = RecordingNotifier(settings.notifications_db)
     activities = build_activities(
-        client, settings, notifier, imported_history_workflow_id=f"history-{prefix}"
+        client,
+        settings,
+        notifier,
+        imported_history_workflow_id=f"history-{prefix}",
+        flags_workflow_id=f"flags-{prefix}",
     )
     directory = ReloadingFile(settings.directory, Directory)
     control_args = (

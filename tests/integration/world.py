@@ -18,6 +18,7 @@ from activities.notifier import Notifier, RecordingNotifier
 from activities.orders_ledger import OrdersLedger
 from appconfig.files import ReloadingFile, load_yaml_model
 from appconfig.settings import Settings
+from bot.flags_admin import FlagsAdmin
 from bot.history_import import import_history_records
 from bot.purchase_service import PurchaseService
 from bot.worker import (
@@ -28,6 +29,7 @@ from bot.worker import (
 )
 from domain.catalog import Catalog, CatalogProduct
 from domain.directory import Directory
+from domain.feature_flags import load_flags_file
 from domain.history import parse_history_csv
 from domain.models import Stage
 
@@ -45,6 +47,7 @@ class World:
     catalog: Catalog
     history_workflow_id: str
     employee_prefix: str
+    flags: FlagsAdmin
 
     def product(self, predicate: Callable[[CatalogProduct], bool]) -> CatalogProduct:
         return next(p for p in self.catalog.products if predicate(p))
@@ -114,12 +117,14 @@ async def running_world(
     recorder = RecordingNotifier(settings.notifications_db)
     ledger = OrdersLedger(settings.orders_db)
     history_id = f"imported-history-{uuid.uuid4().hex[:8]}"
+    flags_id = f"flags-{uuid.uuid4().hex[:8]}"
     activities = build_activities(
         client,
         settings,
         notifier or recorder,
         ledger=ledger,
         imported_history_workflow_id=history_id,
+        flags_workflow_id=flags_id,
     )
     if replace_activities:
         names = {_activity_name(a) for a in replace_activities}
@@ -128,7 +133,9 @@ async def running_world(
     worker = build_worker(client, activities, task_queue=settings.task_queue, workflows=workflows)
     control_worker = build_control_worker(client, settings.control_task_queue)
     directory = ReloadingFile(settings.directory, Directory)
+    flags = FlagsAdmin(client, settings.control_task_queue, flags_id)
     async with worker, control_worker:
+        await flags.ensure(load_flags_file(REPO / "flags.yaml"))
         yield World(
             client=client,
             settings=settings,
@@ -138,6 +145,7 @@ async def running_world(
             catalog=load_yaml_model(settings.catalog, Catalog).value,
             history_workflow_id=history_id,
             employee_prefix=prefix,
+            flags=flags,
         )
 
 
