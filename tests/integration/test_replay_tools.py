@@ -55,10 +55,7 @@ async def test_histories_of_the_current_code_replay_on_it(
         await w.import_sample_history()
         url, amount = book(w)
         submitted = await w.service.submit(requester="UALICE", url=url, amount=amount)
-        result = await w.service.outcome(submitted.request.request_id, wait_seconds=8)
-        if result is None:
-            st = await w.service.status(submitted.request.request_id)
-            print("DIAG", st.stage, st.review, [ (a.action, a.detail) for a in st.audit])
+        result = await w.service.outcome(submitted.request.request_id, wait_seconds=15)
         assert result is not None and result.status is PurchaseStatus.COMPLETED
         assert result.review is not None and result.review.auto_approved
         # The imported-history entity matches too: another type, to be skipped and counted.
