@@ -30,11 +30,13 @@ from temporalio.runtime import (
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
-from workflows.names import AUTOMATED_REVIEW_PATCH
+from workflows.names import AUTOMATED_REVIEW_PATCH, REVIEW_FLAGS_PATCH
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
 PURCHASE_WORKFLOW_TYPE = "PurchaseApprovalWorkflow"
 DEFAULT_REPLAY_QUERY = f"WorkflowType='{PURCHASE_WORKFLOW_TYPE}'"
+# Every patch id PurchaseApprovalWorkflow checks: what `purchasebot patches` reports on.
+WORKFLOW_PATCHES = (AUTOMATED_REVIEW_PATCH, REVIEW_FLAGS_PATCH)
 # System search attribute (a KeywordList) the server fills with the ids of the patches a
 # workflow took the patched branch of (`patched()` returned True, or `deprecate_patch`).
 CHANGE_VERSION = "TemporalChangeVersion"
@@ -199,7 +201,7 @@ async def _count(client: Client, query: str) -> int:
 
 async def patch_report(
     client: Client,
-    patch_ids: Sequence[str] = (AUTOMATED_REVIEW_PATCH,),
+    patch_ids: Sequence[str] = WORKFLOW_PATCHES,
     *,
     extra_filter: str | None = None,
 ) -> list[PatchStatus]:

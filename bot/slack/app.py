@@ -10,7 +10,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.deps import BotDeps
-from bot.slack.listeners import actions, commands, events, views
+from bot.slack.listeners import actions, commands, events, ops, views
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ def build_app(client: AsyncWebClient, signing_secret: str, deps: BotDeps) -> Asy
     # Signature verification stays on: every request must be signed by Slack (or the local
     # workspace) with the signing secret.
     app = AsyncApp(client=client, signing_secret=signing_secret)
-    for group in (commands, actions, views, events):
+    for group in (commands, ops, actions, views, events):
         group.register(app, deps)
 
     @app.error

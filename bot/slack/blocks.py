@@ -22,6 +22,7 @@ from domain.models import (
 Block = dict[str, Any]
 
 APPROVE_ACTION = "approve_request"
+FLAG_WRONG_ACTION = "flag_auto_approval_wrong"
 REJECT_ACTION = "reject_request"
 PURCHASE_MODAL = "purchase_modal"
 REJECT_MODAL = "reject_reason_modal"
@@ -196,12 +197,36 @@ def outcome_blocks(request: PurchaseRequest, result: PurchaseResult) -> list[Blo
     return blocks
 
 
-def auto_approval_fyi_blocks(request: PurchaseRequest, result: PurchaseResult) -> list[Block]:
+def auto_approval_fyi_blocks(
+    request: PurchaseRequest, result: PurchaseResult, *, build_id: str
+) -> list[Block]:
+    """The manager's FYI. "Flag as wrong" feeds the deployment monitor's decision quality."""
     assert result.product is not None
     return [
         text(f"FYI: a purchase by <@{request.requester}> was auto-approved."),
         request_fields(request, result.product),
         context(review_line(result.review)),
+        {
+            "type": "actions",
+            "block_id": "quality",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": FLAG_WRONG_ACTION,
+                    "text": {"type": "plain_text", "text": "Flag as wrong"},
+                    "value": f"{request.request_id}|{build_id}",
+                }
+            ],
+        },
+    ]
+
+
+def flagged_blocks(original: list[Block], who: str) -> list[Block]:
+    """The FYI once flagged: the button is replaced by who flagged it."""
+    kept = [b for b in original if b.get("type") != "actions"]
+    return [
+        *kept,
+        context(f":triangular_flag_on_post: Flagged as a wrong auto-approval by <@{who}>"),
     ]
 
 

@@ -11,13 +11,16 @@ from temporalio.client import Client
 
 from appconfig.files import ReloadingFile
 from appconfig.settings import Settings
+from bot.flags_admin import FlagsAdmin
 from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
+from bot.rollout_admin import RolloutAdmin
 from bot.slack.app import build_app
 from bot.slack.deps import BotDeps
-from bot.slack.listeners.commands import OPS_COMMANDS
+from bot.slack.listeners.ops import OPS_COMMANDS
 from bot.slack.server import start_http, start_socket_mode
 from domain.directory import Directory
+from domain.rollout_models import Thresholds
 from slack_workspace import LocalSlackWorkspace
 
 
@@ -74,7 +77,17 @@ async def start_bot(
         service=PurchaseService(temporal, directory, task_queue=settings.task_queue),
         directory=directory,
         ops_audit=OpsAuditLog(temporal, settings.control_task_queue),
-        ops_channel=settings.ops_channel,
+        rollout=RolloutAdmin(
+            temporal,
+            control_task_queue=settings.control_task_queue,
+            deployment_name=settings.deployment_name,
+            thresholds=Thresholds(
+                check_interval_seconds=settings.monitor_interval_seconds,
+                min_sample=settings.monitor_min_sample,
+                failure_limit=settings.monitor_failure_limit,
+            ),
+        ),
+        flags=FlagsAdmin(temporal, settings.control_task_queue),
     )
     app = build_app(slack.client, slack.signing_secret, deps)
     if settings.slack_app_token is not None and slack.local_workspace_url is None:

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from temporalio.client import Client
 
 from appconfig.files import ReloadingFile
+from bot.flags_admin import FlagsAdmin
 from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
+from bot.rollout_admin import RolloutAdmin
 from domain.directory import Directory
 
 
@@ -18,4 +20,5 @@ class BotDeps:
     service: PurchaseService
     directory: ReloadingFile[Directory]
     ops_audit: OpsAuditLog
-    ops_channel: str
+    rollout: RolloutAdmin
+    flags: FlagsAdmin

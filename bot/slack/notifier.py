@@ -78,7 +78,7 @@ class SlackNotifier:
             await self._client.chat_postMessage(
                 channel=await self.dm_channel(request.manager),
                 text=f"FYI: {fallback}",
-                blocks=blocks.auto_approval_fyi_blocks(request, result),
+                blocks=blocks.auto_approval_fyi_blocks(request, result, build_id=self._build_id),
             )
 
     async def alert_ops(self, text: str) -> None:

@@ -16,9 +16,10 @@ from temporalio.client import Client
 
 from appconfig.files import ReloadingFile
 from bot.ops_audit import OpsAuditLog
+from bot.rollout_admin import RolloutAdmin
 from bot.slack.app import build_app
 from bot.slack.deps import BotDeps
-from bot.slack.listeners.commands import OPS_COMMANDS
+from bot.slack.listeners.ops import OPS_COMMANDS
 from bot.slack.notifier import SlackNotifier
 from bot.slack.server import web_app
 from domain.directory import Directory
@@ -31,15 +32,18 @@ from tests.integration.world import REPO, World, running_world
 class SlackWorld:
     world: World
     ws: LocalSlackWorkspace
-    web: AsyncWebClient
+    slack_client: AsyncWebClient
     ops_audit: OpsAuditLog
+    rollout: RolloutAdmin
     bot_url: str
     runner: web.AppRunner
 
     async def restart_bot(self) -> None:
         """A new bot process: nothing carried over but configuration."""
         await self.runner.cleanup()
-        self.runner = await _serve_bot(self.world, self.ws, self.web, self.ops_audit, self.port)
+        self.runner = await _serve_bot(
+            self.world, self.ws, self.slack_client, self.ops_audit, self.rollout, self.port
+        )
 
     @property
     def port(self) -> int:
@@ -77,7 +81,12 @@ def _free_port() -> int:
 
 
 async def _serve_bot(
-    world: World, ws: LocalSlackWorkspace, client: AsyncWebClient, audit: OpsAuditLog, port: int
+    world: World,
+    ws: LocalSlackWorkspace,
+    client: AsyncWebClient,
+    audit: OpsAuditLog,
+    rollout: RolloutAdmin,
+    port: int,
 ) -> web.AppRunner:
     directory = ReloadingFile(world.settings.directory, Directory)
     deps = BotDeps(
@@ -85,7 +94,8 @@ async def _serve_bot(
         service=world.service,
         directory=directory,
         ops_audit=audit,
-        ops_channel="purchasing-ops",
+        rollout=rollout,
+        flags=world.flags,
     )
     runner = web.AppRunner(web_app(build_app(client, ws.signing_secret, deps), world.client))
     await runner.setup()
@@ -108,11 +118,16 @@ async def slack_world(
             audit = OpsAuditLog(
                 client, world.settings.control_task_queue, f"ops-audit-{world.employee_prefix}"
             )
+            rollout = RolloutAdmin(
+                client,
+                control_task_queue=world.settings.control_task_queue,
+                deployment_name=f"deploy-{world.employee_prefix}",
+            )
             port = _free_port()
-            runner = await _serve_bot(world, ws, web_client, audit, port)
+            runner = await _serve_bot(world, ws, web_client, audit, rollout, port)
             bot_url = f"http://127.0.0.1:{port}/slack/events"
             ws.set_request_url(bot_url)
-            sw = SlackWorld(world, ws, web_client, audit, bot_url, runner)
+            sw = SlackWorld(world, ws, web_client, audit, rollout, bot_url, runner)
             try:
                 yield sw
             finally:

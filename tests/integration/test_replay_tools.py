@@ -17,7 +17,7 @@ from tests.fixtures.future_workflow import FUTURE_PATCH, FuturePurchaseApprovalW
 from tests.fixtures.original_workflow import OriginalPurchaseApprovalWorkflow
 from tests.integration.processes import process_env, run_cli
 from tests.integration.world import World, poll_until, running_world
-from workflows.names import AUTOMATED_REVIEW_PATCH
+from workflows.names import AUTOMATED_REVIEW_PATCH, REVIEW_FLAGS_PATCH
 
 
 def book(world: World) -> tuple[str, str]:
@@ -188,8 +188,9 @@ async def test_patch_report_counts_open_workflows_with_and_without_the_patch(
             PatchStatus(AUTOMATED_REVIEW_PATCH, open_without=1, open_with=2),
             PatchStatus(FUTURE_PATCH, open_without=2, open_with=1),
         )
-        [status] = await patch_report(client, extra_filter=only_here)
-        assert status.patch_id == AUTOMATED_REVIEW_PATCH and not status.deprecate_safe
+        [review, flags] = await patch_report(client, extra_filter=only_here)
+        assert (review.patch_id, flags.patch_id) == (AUTOMATED_REVIEW_PATCH, REVIEW_FLAGS_PATCH)
+        assert not review.deprecate_safe and not flags.deprecate_safe
 
         # The last request of the old code ends (here cancelled, on the current code).
         await new.service.cancel(before_patch.request.request_id, user="UNICO")
@@ -197,8 +198,8 @@ async def test_patch_report_counts_open_workflows_with_and_without_the_patch(
             PatchStatus(AUTOMATED_REVIEW_PATCH, open_without=0, open_with=2),
             PatchStatus(FUTURE_PATCH, open_without=1, open_with=1),
         )
-        [status] = await patch_report(client, extra_filter=only_here)
-        assert status.deprecate_safe
+        [review, flags] = await patch_report(client, extra_filter=only_here)
+        assert review.deprecate_safe and flags.deprecate_safe
 
         env = process_env(new.settings, client.service_client.config.target_host)
         shown = run_cli(env, "patches", "--filter", only_here)
@@ -207,4 +208,5 @@ async def test_patch_report_counts_open_workflows_with_and_without_the_patch(
     assert shown.stdout.splitlines() == [
         f"Open PurchaseApprovalWorkflows matching {only_here}:",
         f"{AUTOMATED_REVIEW_PATCH}: 0 open without it, 2 open with it; deprecate_patch is safe",
+        f"{REVIEW_FLAGS_PATCH}: 0 open without it, 2 open with it; deprecate_patch is safe",
     ]

@@ -203,7 +203,7 @@ async def test_ops_commands_are_for_ops_only_and_audited(sw: SlackWorld) -> None
     await sw.ws.send_command("UNICO", "/rollout", "build-2 30")
     await sw.ephemeral_to("UNICO", "for the ops team only")
     await sw.ws.send_command("UOLIVIA", "/rollback", "too many errors")
-    await sw.ephemeral_to("UOLIVIA", "/rollback")
+    await sw.ephemeral_to("UOLIVIA", "no previous build to roll back to")
 
     async def audited() -> bool:
         try:
@@ -212,7 +212,7 @@ async def test_ops_commands_are_for_ops_only_and_audited(sw: SlackWorld) -> None
             return False
         return [(e.actor, e.action) for e in entries] == [
             ("UNICO", "ops_command_refused"),
-            ("UOLIVIA", "ops_command"),
+            ("UOLIVIA", "ops_command_refused_by_system"),
         ]
 
     await poll_until(audited, 10, "both ops commands in the audit trail")
@@ -229,20 +229,7 @@ async def test_forged_or_stale_requests_get_401_and_start_nothing(
     )
     timestamp = int(time.time()) - (600 if forgery == "stale-timestamp" else 0)
     secret = sw.ws.signing_secret if forgery == "stale-timestamp" else "not-the-secret"
-    signature = SignatureVerifier(secret).generate_signature(timestamp=str(timestamp), body=body)
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(
-            sw.bot_url,
-            data=body,
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Slack-Request-Timestamp": str(timestamp),
-                "X-Slack-Signature": signature,
-            },
-        ) as response,
-    ):
-        assert response.status == 401
+    assert await post_signed(sw, body, secret, timestamp) == 401
     count = f"TaskQueue = '{sw.world.settings.task_queue}'"
     assert (await sw.world.client.count_workflows(count)).count == 0
 
@@ -250,6 +237,7 @@ async def test_forged_or_stale_requests_get_401_and_start_nothing(
 async def post_signed(sw: SlackWorld, body: str, secret: str, timestamp: int) -> int:
     """Send a request the way Slack does, signed with `secret` (v0 scheme)."""
     signature = SignatureVerifier(secret).generate_signature(timestamp=str(timestamp), body=body)
+    assert signature is not None
     async with (
         aiohttp.ClientSession() as http,
         http.post(
@@ -270,3 +258,48 @@ async def test_health_reports_slack_and_temporal(sw: SlackWorld) -> None:
     async with aiohttp.ClientSession() as http, http.get(health) as response:
         assert response.status == 200
         assert await response.json() == {"ok": True, "slack": True, "temporal": True}
+
+
+async def test_ops_turn_the_review_off_for_one_user_with_flags(sw: SlackWorld) -> None:
+    await sw.world.import_sample_history()
+    await sw.ws.send_command("UOLIVIA", "/flags", "automated-review-enabled off user <@UALICE>")
+    await sw.ephemeral_to("UOLIVIA", "automated-review-enabled")
+    await sw.ws.send_command("UOLIVIA", "/flags", "")
+    await sw.ephemeral_to("UOLIVIA", "UALICE")
+
+    result = await sw.ws.send_command("UALICE", "/purchase", f"{BOOK_URL} 39.90")
+    assert result.ok
+    filed = await sw.ephemeral_to("UALICE", "filed")
+    request_id = filed.text.split("`")[1]
+    await sw.world.wait_for_stage(request_id, Stage.AWAITING_APPROVAL)
+    status = await sw.world.service.status(request_id)
+    assert status.review is None
+    assert any(
+        e.action == "flags_evaluated" and "automated review off" in e.detail for e in status.audit
+    )
+
+
+async def test_manager_flags_a_wrong_auto_approval(sw: SlackWorld) -> None:
+    await sw.world.import_sample_history()
+    await sw.ws.send_command("UALICE", "/purchase", f"{BOOK_URL} 39.90")
+    fyi = await sw.bot_message_to("UCARLOS", "FYI")
+    assert "flag_auto_approval_wrong" in buttons(fyi)
+
+    await sw.ws.click_button("UBOB", fyi.channel, fyi.ts, "flag_auto_approval_wrong")
+    await sw.ephemeral_to("UBOB", "Only the requester's manager")
+    await sw.ws.click_button("UCARLOS", fyi.channel, fyi.ts, "flag_auto_approval_wrong")
+
+    async def flagged() -> bool:
+        [now] = [m for m in sw.ws.messages(fyi.channel) if m.ts == fyi.ts]
+        return "Flagged as a wrong auto-approval" in str(now.blocks) and not buttons(now)
+
+    await poll_until(flagged, 10, "the FYI to show it was flagged")
+    state = (await sw.rollout.status()).controller
+    assert sum(len(v) for v in state.flagged.values()) == 1
+
+
+async def test_rollout_status_for_ops(sw: SlackWorld) -> None:
+    await sw.ws.send_command("UOLIVIA", "/rollout", "status")
+    await sw.ephemeral_to("UOLIVIA", "Deployment")
+    await sw.ws.send_command("UOLIVIA", "/rollout", "plan b1 10,5 every 1m")
+    await sw.ephemeral_to("UOLIVIA", "must go up and end at 100")

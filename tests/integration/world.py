@@ -24,6 +24,7 @@ from bot.purchase_service import PurchaseService
 from bot.worker import (
     PURCHASE_WORKFLOWS,
     build_activities,
+    build_control_activities,
     build_control_worker,
     build_worker,
 )
@@ -131,7 +132,11 @@ async def running_world(
         activities = [a for a in activities if _activity_name(a) not in names]
         activities += list(replace_activities)
     worker = build_worker(client, activities, task_queue=settings.task_queue, workflows=workflows)
-    control_worker = build_control_worker(client, settings.control_task_queue)
+    control_worker = build_control_worker(
+        client,
+        settings.control_task_queue,
+        build_control_activities(client, f"deploy-{prefix}", notifier or recorder),
+    )
     directory = ReloadingFile(settings.directory, Directory)
     flags = FlagsAdmin(client, settings.control_task_queue, flags_id)
     async with worker, control_worker:

@@ -11,6 +11,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.purchase_service import RequestRefused
+from bot.rollout_admin import RolloutRefused
 from bot.slack import blocks
 from bot.slack.decisions import show_decision
 from bot.slack.deps import BotDeps
@@ -33,6 +34,31 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             return
         channel, ts = body["container"]["channel_id"], body["container"]["message_ts"]
         await show_decision(client, deps.service, request_id, approval, channel, ts)
+
+    @app.action(blocks.FLAG_WRONG_ACTION)
+    async def flag_wrong(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        user = body["user"]["id"]
+        request_id, _, build_id = body["actions"][0]["value"].partition("|")
+        try:
+            status = await deps.service.status(request_id)
+            if user != status.request.manager:
+                raise RequestRefused("Only the requester's manager can flag this auto-approval.")
+            await deps.rollout.flag_wrong(request_id, build_id, user)
+        except (RequestRefused, RolloutRefused) as refused:
+            await respond(
+                response_type="ephemeral", replace_original=False, text=f":warning: {refused}"
+            )
+            return
+        container = body["container"]
+        await client.chat_update(
+            channel=container["channel_id"],
+            ts=container["message_ts"],
+            text=f"Auto-approval of {request_id} flagged as wrong",
+            blocks=blocks.flagged_blocks(body["message"]["blocks"], user),
+        )
 
     @app.action(blocks.REJECT_ACTION)
     async def reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -25,8 +25,6 @@ from bot.slack.command_parsing import (
 from bot.slack.deps import BotDeps
 from workflows.names import PURCHASE_OUTCOME
 
-OPS_COMMANDS = ("/rollout", "/rollback", "/flags")
-
 log = logging.getLogger(__name__)
 
 
@@ -54,9 +52,6 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 log.exception("/purchase failed for %s", user)
                 answer = [blocks.text(blocks.SOMETHING_WENT_WRONG)]
             await respond(response_type="ephemeral", blocks=answer, text=_plain(answer))
-
-    for name in OPS_COMMANDS:
-        app.command(name)(_ops_command(deps))
 
 
 async def _answer(
@@ -101,27 +96,6 @@ async def _my_requests(user: str, deps: BotDeps) -> list[blocks.Block]:
     if not lines:
         return [blocks.text("You have no purchase requests yet. `/purchase help` shows how.")]
     return [blocks.text("*Your latest requests*\n" + "\n".join(lines))]
-
-
-def _ops_command(deps: BotDeps) -> Any:
-    async def ops_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        user, name = command["user_id"], command["command"]
-        detail = f"{name} {command.get('text', '')}".strip()
-        if not deps.directory.get().value.is_ops(user):
-            await deps.ops_audit.record(user, "ops_command_refused", detail)
-            await respond(
-                response_type="ephemeral",
-                text=f":no_entry: `{name}` is for the ops team only. This attempt was recorded.",
-            )
-            return
-        await deps.ops_audit.record(user, "ops_command", detail)
-        await respond(
-            response_type="ephemeral",
-            text=f"`{name}` is not available yet: versioned rollouts are being built.",
-        )
-
-    return ops_command
 
 
 def _plain(answer: list[blocks.Block]) -> str:

@@ -1,0 +1,108 @@
+"""Ops commands: /rollout, /rollback, /flags. Only `ops_users` may use them; every attempt,
+allowed or refused, is recorded in the ops audit trail."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from bot.flags_admin import FlagChangeRefused
+from bot.rollout_admin import RolloutRefused
+from bot.slack import blocks
+from bot.slack.deps import BotDeps
+from bot.slack.flags_command import (
+    FLAGS_USAGE,
+    SetFlag,
+    ShowFlags,
+    flags_blocks,
+    parse_flags_command,
+)
+from bot.slack.rollout_blocks import rollout_status_blocks
+from bot.slack.rollout_command import (
+    ROLLOUT_USAGE,
+    BadRollout,
+    PlanControl,
+    Promote,
+    Ramp,
+    ShowRollout,
+    StartPlan,
+    parse_rollout_command,
+)
+
+log = logging.getLogger(__name__)
+
+OPS_COMMANDS = ("/rollout", "/rollback", "/flags")
+
+
+def register(app: AsyncApp, deps: BotDeps) -> None:
+    async def run(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user, name, text = command["user_id"], command["command"], command.get("text", "")
+        detail = f"{name} {text}".strip()
+        if not deps.directory.get().value.is_ops(user):
+            await deps.ops_audit.record(user, "ops_command_refused", detail)
+            await respond(
+                response_type="ephemeral",
+                text=f":no_entry: `{name}` is for the ops team only. This attempt was recorded.",
+            )
+            return
+        try:
+            answer = await HANDLERS[name](deps, user, text)
+            outcome = "ops_command"
+        except (RolloutRefused, FlagChangeRefused) as refused:
+            answer, outcome = [blocks.text(f":warning: {refused}")], "ops_command_refused_by_system"
+        except Exception:
+            log.exception("%s failed for %s", name, user)
+            answer, outcome = [blocks.text(blocks.SOMETHING_WENT_WRONG)], "ops_command_failed"
+        await deps.ops_audit.record(user, outcome, detail)
+        await respond(response_type="ephemeral", blocks=answer, text=detail)
+
+    for name in OPS_COMMANDS:
+        app.command(name)(run)
+
+
+async def rollout(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
+    parsed = parse_rollout_command(text)
+    admin = deps.rollout
+    if isinstance(parsed, ShowRollout):
+        return rollout_status_blocks(await admin.status())
+    if isinstance(parsed, BadRollout):
+        return [blocks.text(f":warning: {parsed.problem}\n\n{ROLLOUT_USAGE}")]
+    if isinstance(parsed, Ramp):
+        result = await admin.ramp(parsed.build_id, parsed.percent, user)
+    elif isinstance(parsed, Promote):
+        result = await admin.promote(parsed.build_id, user)
+    elif isinstance(parsed, StartPlan):
+        result = await admin.plan(parsed.build_id, parsed.steps, parsed.interval_seconds, user)
+    else:
+        assert isinstance(parsed, PlanControl)
+        result = await admin.plan_control(parsed.action, user)
+    return [blocks.text(result.message)]
+
+
+async def rollback(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
+    result = await deps.rollout.rollback(user, text.strip())
+    return [
+        blocks.text(
+            f"Rolled back: new requests now run on `{result.to_build}` instead of "
+            f"`{result.from_build}`. {result.pinned_workflows} auto-upgrade requests were pinned "
+            f"to `{result.from_build}` to finish there. The ops channel has been told."
+        )
+    ]
+
+
+async def flags(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
+    parsed = parse_flags_command(text)
+    if isinstance(parsed, ShowFlags):
+        return flags_blocks(await deps.flags.snapshot())
+    if isinstance(parsed, SetFlag):
+        result = await deps.flags.set(parsed.change.model_copy(update={"actor": user}))
+        return [blocks.text(f":white_check_mark: {result.change.detail}")]
+    return [blocks.text(f":warning: {parsed.problem}\n\n{FLAGS_USAGE}")]
+
+
+HANDLERS = {"/rollout": rollout, "/rollback": rollback, "/flags": flags}

@@ -1,0 +1,60 @@
+"""Block Kit for rollouts: `/rollout status` and the replies to ops commands."""
+
+from __future__ import annotations
+
+from bot.rollout_admin import RolloutStatus
+from bot.slack.blocks import Block, context, header, text, when
+from domain.rollout_models import BuildHealth
+
+
+def health_line(health: BuildHealth) -> str:
+    p99 = f"{health.p99_seconds:.1f} s" if health.p99_seconds is not None else "n/a"
+    numbers = (
+        f"{health.completed} completed, {health.failed} failed, {health.running} running · "
+        f"errors {health.error_rate:.0%} · success {health.success_rate:.0%} · p99 {p99} · "
+        f"{health.flagged}/{health.auto_approved} auto-approvals flagged"
+    )
+    verdict = {"pass": ":large_green_circle:", "fail": ":red_circle:"}.get(
+        health.verdict.value, ":white_circle:"
+    )
+    problems = f"\n{'; '.join(health.problems)}" if health.problems else ""
+    checked = f"{health.verdict.value}, {when(health.checked_at)}"
+    return f"{verdict} *{health.build_id}* ({checked}): {numbers}{problems}"
+
+
+def rollout_status_blocks(status: RolloutStatus) -> list[Block]:
+    d, c = status.deployment, status.controller
+    routing = f"*Current:* `{d.current_build or 'none'}`"
+    if d.ramping_build:
+        routing += f" · *Ramping:* `{d.ramping_build}` at {d.ramp_percent:g}%"
+    versions = "\n".join(f"• `{v.build_id}` — {v.status}" for v in d.versions) or "none yet"
+    blocks = [
+        header(f"Deployment {d.name}"),
+        text(routing),
+        text(f"*Builds*\n{versions}"),
+    ]
+    if c.health:
+        blocks.append(text("*Health*\n" + "\n".join(health_line(h) for h in c.health.values())))
+    if c.watched_build:
+        t = c.thresholds
+        blocks.append(
+            context(
+                f"Watching `{c.watched_build}` every {t.check_interval_seconds:g} s: "
+                f"{c.consecutive_failures}/{t.failure_limit} failed checks in a row "
+                f"(limits: errors <= {t.max_error_rate:.0%}, success >= {t.min_success_rate:.0%}, "
+                f"p99 <= {t.max_p99_seconds:g} s, at least {t.min_sample} finished requests)"
+            )
+        )
+    if c.plan is not None:
+        p = c.plan
+        steps = " → ".join(f"*{s:g}%*" if i == p.step else f"{s:g}%" for i, s in enumerate(p.steps))
+        blocks.append(
+            text(
+                f"*Plan* for `{p.build_id}` ({p.status.value}, "
+                f"every {p.interval_seconds:g} s): {steps}"
+            )
+        )
+    if c.events:
+        recent = "\n".join(f"{when(e.at)} {e.actor}: {e.action} {e.detail}" for e in c.events[-5:])
+        blocks.append(context(recent[:2900]))
+    return blocks
