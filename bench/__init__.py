@@ -1,0 +1,1 @@
+"""Benchmarks against a real Temporal dev server (`make bench`)."""
