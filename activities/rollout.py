@@ -65,7 +65,7 @@ class RolloutActivities:
                     non_retryable=True,
                 )
             pinned = await self._deployments.pin_auto_upgrade_workflows(source)
-            await self._deployments.set_current(target)
+            await self._deployments.set_current(target, known=True)
         return RollbackResult(
             from_build=source,
             to_build=target,

@@ -108,8 +108,11 @@ class WorkerDeployments:
                 "Start its workers first, then retry."
             )
 
-    async def set_current(self, build_id: str) -> None:
-        await self._require_known(build_id)
+    async def set_current(self, build_id: str, *, known: bool = False) -> None:
+        """`known`: the caller just saw the build in `describe` (each describe right after a
+        routing change can take ~1 s on the dev server: rollbacks must not pay it twice)."""
+        if not known:
+            await self._require_known(build_id)
         await self._client.workflow_service.set_worker_deployment_current_version(
             SetWorkerDeploymentCurrentVersionRequest(
                 namespace=self._client.namespace,

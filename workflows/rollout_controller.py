@@ -96,6 +96,7 @@ class RolloutControllerWorkflow:
         if health.verdict is Verdict.FAIL:
             self._state.consecutive_failures += 1
             limit = self._state.thresholds.failure_limit
+            self._event("monitor", "health_check_failed", f"{build}: {'; '.join(health.problems)}")
             await self._alert(
                 f":warning: Health check failed for build `{build}` "
                 f"({self._state.consecutive_failures}/{limit}): {'; '.join(health.problems)}"
