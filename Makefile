@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench install clean browser-deps
+.PHONY: run test lint typecheck unit bench install clean browser-deps second-build
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Start the whole product: embedded Temporal dev server + worker (Ctrl-C stops it).
+# The demo checks a rolled-out build every 10 s (production default: 30 s).
 run: $(STAMP)
+	PURCHASEBOT_MONITOR_INTERVAL_SECONDS=$${PURCHASEBOT_MONITOR_INTERVAL_SECONDS:-10} \
 	$(BIN)/purchasebot up --import-history sample-history.csv
 
 ## Lint, type-check and run every test against real Temporal servers.
@@ -49,6 +51,17 @@ typecheck: $(STAMP)
 ## Benchmarks against a real dev server; prints ratios to the floor measured in the same run.
 bench: $(STAMP)
 	$(BIN)/python -m bench.workflow_latency
+	$(BIN)/python -m bench.rollback_latency
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+
+## A second worker build beside `make run` (another terminal), to try /rollout locally:
+##   make second-build BUILD=v2            a healthy new build
+##   make second-build BUILD=v3 FAIL=1     a build whose orders all fail (the monitor rolls it back)
+BUILD ?= v2
+FAIL ?= 0
+second-build: $(STAMP)
+	set -a; . .data/local-slack.env; set +a; \
+	TEMPORAL_ADDRESS=127.0.0.1:7233 PURCHASEBOT_BUILD_ID=$(BUILD) PURCHASEBOT_FAIL_ORDERS=$(FAIL) \
+	$(BIN)/purchasebot worker

@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from activities.orders_ledger import OrdersLedger
+from activities.orders_ledger import OrderRefused, OrdersLedger
 from domain.models import PlaceOrderInput, PlaceOrderResult
 
 HEARTBEAT_EVERY_SECONDS = 1.0
@@ -24,6 +25,8 @@ class OrderingActivities:
         beating = asyncio.create_task(_heartbeat_forever())
         try:
             order = await self._ledger.place(input.request, input.product)
+        except OrderRefused as err:
+            raise ApplicationError(str(err), type="OrderRefused", non_retryable=True) from err
         finally:
             beating.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -21,6 +21,10 @@ import sqlite_utils
 from domain.models import Money, ProductInfo, PurchaseRequest
 
 
+class OrderRefused(Exception):
+    """The store will not take this order; retrying does not help."""
+
+
 @dataclass(frozen=True)
 class Order:
     order_id: str
@@ -37,9 +41,13 @@ def idempotency_key(request: PurchaseRequest, product: ProductInfo) -> str:
 
 
 class OrdersLedger:
-    def __init__(self, path: Path, *, confirmation_delay: float = 0.0) -> None:
+    def __init__(
+        self, path: Path, *, confirmation_delay: float = 0.0, refuse_orders: bool = False
+    ) -> None:
         """`confirmation_delay` imitates a slow store answering after it has taken the order:
-        the window in which a crash tests idempotency."""
+        the window in which a crash tests idempotency. `refuse_orders` imitates a store that
+        says no to everything (fault injection)."""
+        self._refuse_orders = refuse_orders
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, isolation_level=None, timeout=10)
         self._db = sqlite_utils.Database(conn)
@@ -64,6 +72,8 @@ class OrdersLedger:
         self._db.table("orders").create_index(["idempotency_key"], unique=True, if_not_exists=True)
 
     async def place(self, request: PurchaseRequest, product: ProductInfo) -> Order:
+        if self._refuse_orders:
+            raise OrderRefused("the store refused the order (fault injection: fail_orders)")
         key = idempotency_key(request, product)
         total = product.unit_price.amount * request.quantity
         self._db.execute(

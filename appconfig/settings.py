@@ -30,12 +30,15 @@ class Settings(BaseSettings):
     # Worker Deployment (Worker Versioning). Empty deployment name: an unversioned worker.
     deployment_name: str = "purchasebot"
     # The deployment monitor (used when the rollout controller is first created).
-    monitor_interval_seconds: float = 60.0
+    monitor_interval_seconds: float = 30.0
     monitor_min_sample: int = 5
     monitor_failure_limit: int = 3
     # Seconds the stand-in store takes to confirm an order it has already taken: a window for
     # fault-injection tests (a worker killed mid-order). Zero in normal use.
     order_confirmation_delay: float = 0.0
+    # Fault injection: the stand-in store refuses every order, so requests on this worker's
+    # build fail (to watch the deployment monitor roll a bad build back).
+    fail_orders: bool = False
 
     # Slack. Without a bot token, `purchasebot up` starts the local Slack workspace instead.
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")

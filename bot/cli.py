@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from appconfig.files import ConfigFileError, ReloadingFile
 from appconfig.settings import Settings
@@ -217,16 +217,25 @@ def describe_replay(summary: ReplaySummary) -> str:
     return "\n".join(lines)
 
 
+def _exit_now(code: int) -> NoReturn:
+    """Exit with `code` the way `main` does. A SystemExit would skip main's os._exit and let the
+    interpreter finalize under the native runtime threads: seen aborting (SIGABRT) here."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 async def cmd_replay(args: argparse.Namespace, settings: Settings) -> None:
     try:
         summary = await replay_matching(await connect(), args.query, limit=args.limit)
     except ReplayToolError as err:
         print(str(err), file=sys.stderr)
-        raise SystemExit(2) from None
+        _exit_now(2)
     print(describe_replay(summary))
     if not summary.ok:
         # The gate: a deploy script stops here instead of rolling out incompatible code.
-        raise SystemExit(1)
+        _exit_now(1)
 
 
 def describe_patch(status: PatchStatus) -> str:
@@ -246,7 +255,7 @@ async def cmd_patches(args: argparse.Namespace, settings: Settings) -> None:
         report = await patch_report(await connect(), extra_filter=args.filter)
     except ReplayToolError as err:
         print(str(err), file=sys.stderr)
-        raise SystemExit(2) from None
+        _exit_now(2)
     scope = f"matching {args.filter}" if args.filter else "in the whole namespace"
     print(f"Open PurchaseApprovalWorkflows {scope}:")
     for status in report:

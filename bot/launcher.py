@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
@@ -29,7 +30,7 @@ from appconfig.settings import Settings
 from bot.dev_server import EmbeddedTemporal
 from bot.flags_admin import FlagsAdmin
 from bot.history_import import import_history_records, read_history_file
-from bot.slack.connection import SlackConnection, open_slack, start_bot
+from bot.slack.connection import open_slack, start_bot, web_client
 from bot.slack.notifier import SlackNotifier
 from bot.temporal_client import connect
 from bot.worker import (
@@ -52,11 +53,11 @@ def build_id(settings: Settings) -> str:
     return settings.build_id or default_build_id()
 
 
-def notifier_for(settings: Settings, slack: SlackConnection | None) -> Notifier:
+def notifier_for(settings: Settings, slack: AsyncWebClient | None) -> Notifier:
     if slack is None:
         return RecordingNotifier(settings.notifications_db)
     return SlackNotifier(
-        slack.client,
+        slack,
         build_id=build_id(settings),
         approvals_channel=settings.approvals_channel,
         ops_channel=settings.ops_channel,
@@ -164,17 +165,13 @@ async def up(settings: Settings, *, import_history: Path | None) -> None:
                 result = await import_history_records(client, settings, records, imported_by="up")
                 print(f"Purchase history from {import_history}: {result.added} new records.")
 
-        await run_worker(client, settings, notifier_for(settings, slack), once_polling=first_steps)
+        await run_worker(
+            client, settings, notifier_for(settings, slack.client), once_polling=first_steps
+        )
 
 
 async def worker(settings: Settings) -> None:
-    async with AsyncExitStack() as stack:
-        slack = (
-            await open_slack(settings, stack, local=False)
-            if settings.slack_bot_token is not None
-            else None
-        )
-        await run_worker(await connect(), settings, notifier_for(settings, slack))
+    await run_worker(await connect(), settings, notifier_for(settings, web_client(settings)))
 
 
 async def bot(settings: Settings) -> None:

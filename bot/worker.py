@@ -64,7 +64,11 @@ def build_activities(
     review = AutomatedReviewActivities(rules, history)
     ordering = OrderingActivities(
         ledger
-        or OrdersLedger(settings.orders_db, confirmation_delay=settings.order_confirmation_delay)
+        or OrdersLedger(
+            settings.orders_db,
+            confirmation_delay=settings.order_confirmation_delay,
+            refuse_orders=settings.fail_orders,
+        )
     )
     notifications = NotificationActivities(notifier)
     flags = FeatureFlagActivities(client, flags_workflow_id)

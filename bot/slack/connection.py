@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -23,6 +24,16 @@ from domain.directory import Directory
 from domain.rollout_models import Thresholds
 from slack_workspace import LocalSlackWorkspace
 
+# Where `up` leaves the local workspace's throwaway credentials, so a second local worker
+# build (`make second-build`) can post to the same workspace.
+LOCAL_SLACK_ENV = "local-slack.env"
+
+
+def _write_local_env(path: Path, workspace: LocalSlackWorkspace) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(f"SLACK_API_URL={workspace.api_url}\nSLACK_BOT_TOKEN={workspace.bot_token}\n")
+
 
 class SlackNotConfigured(Exception):
     """The bot was asked to run alone without Slack tokens."""
@@ -35,9 +46,19 @@ class SlackConnection:
     local_workspace_url: str | None = None
 
 
+def web_client(settings: Settings) -> AsyncWebClient | None:
+    """The Web API client a worker needs to post (no signing secret: it receives nothing)."""
+    if settings.slack_bot_token is None:
+        return None
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+    )
+
+
 async def open_slack(settings: Settings, stack: AsyncExitStack, *, local: bool) -> SlackConnection:
     """Real Slack when SLACK_BOT_TOKEN is set; else, if `local`, start the local workspace."""
-    if settings.slack_bot_token is not None:
+    client = web_client(settings)
+    if client is not None:
         if settings.slack_signing_secret is None and settings.slack_app_token is None:
             raise SlackNotConfigured(
                 "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: set it (HTTP mode) or "
@@ -47,9 +68,6 @@ async def open_slack(settings: Settings, stack: AsyncExitStack, *, local: bool) 
             settings.slack_signing_secret.get_secret_value()
             if settings.slack_signing_secret
             else ""
-        )
-        client = AsyncWebClient(
-            token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
         )
         return SlackConnection(client=client, signing_secret=secret)
     if not local:
@@ -61,6 +79,7 @@ async def open_slack(settings: Settings, stack: AsyncExitStack, *, local: bool) 
     url = await workspace.start(port=settings.local_slack_port)
     stack.push_async_callback(workspace.stop)
     workspace.set_request_url(f"http://127.0.0.1:{settings.port}/slack/events")
+    _write_local_env(settings.data_dir / LOCAL_SLACK_ENV, workspace)
     return SlackConnection(
         client=AsyncWebClient(token=workspace.bot_token, base_url=workspace.api_url),
         signing_secret=workspace.signing_secret,
