@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import platform
@@ -45,16 +46,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from activities.notifier import RecordingNotifier
 from appconfig.files import ReloadingFile, load_yaml_model
 from appconfig.settings import Settings
-from bench.floor_workflow import FloorWorkflow, SameShapeFloorWorkflow, floor_step
+from bench.floor_workflow import FloorInput, FloorWorkflow, floor_step
 from bot.dev_server import EmbeddedTemporal
+from bot.flags_admin import FlagsAdmin
 from bot.history_import import import_history_records, read_history_file
+from bot.launcher import run_worker
 from bot.purchase_service import PurchaseService, RequestRefused
-from bot.worker import build_activities, build_worker
+from bot.worker import build_worker
 from domain.catalog import Catalog
 from domain.directory import Directory
+from domain.feature_flags import load_flags_file
 from domain.models import PurchaseStatus
-from workflows.imported_history import ImportedHistoryWorkflow
-from workflows.purchase_approval import PurchaseApprovalWorkflow
 
 REPO = Path(__file__).resolve().parents[1]
 COMMAND = "bench.workflow_latency"
@@ -65,9 +67,11 @@ REQUESTER = "UALICE"
 CATEGORY = "books"
 
 PRODUCT_QUEUE = "bench-purchase-approval"
+CONTROL_QUEUE = "bench-control"
 FLOOR_QUEUE = "bench-floor"
+DEPLOYMENT = "purchasebot-bench"
 REQUEST_TIMEOUT = 60.0
-SETTLE_SECONDS = 0.5  # between phases: lets the server finish what the last phase left behind
+SETTLE_SECONDS = 0.2  # between phases: lets the server finish what the last phase left behind
 
 
 class BenchError(Exception):
@@ -269,11 +273,16 @@ def product_runner(
     return run_one
 
 
-def floor_runner(client: Client, workflow: str) -> Callable[[str], Coroutine[Any, Any, str]]:
+def floor_runner(
+    client: Client, *, regular: int, local: int = 0
+) -> Callable[[str], Coroutine[Any, Any, str]]:
     async def run_one(request_id: str) -> str:
-        workflow_id = f"{workflow}-{request_id}"
+        workflow_id = f"floor-{request_id}"
         handle = await client.start_workflow(
-            workflow, request_id, id=workflow_id, task_queue=FLOOR_QUEUE, result_type=str
+            FloorWorkflow.run,
+            FloorInput(value=request_id, regular=regular, local=local),
+            id=workflow_id,
+            task_queue=FLOOR_QUEUE,
         )
         try:
             result = await asyncio.wait_for(handle.result(), REQUEST_TIMEOUT)
@@ -321,6 +330,7 @@ BUCKETS = {
     EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "regular activities: picked up -> completed",
 }
 OTHER = "other gaps between events"
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 
 @dataclass
@@ -356,6 +366,32 @@ async def server_breakdown(client: Client, workflow_ids: Sequence[str]) -> Break
     return out
 
 
+@dataclass(frozen=True)
+class Steps:
+    local: int
+    regular: int
+
+    @property
+    def total(self) -> int:
+        return self.local + self.regular
+
+
+async def steps_of(client: Client, workflow_id: str) -> Steps:
+    """The activities a finished workflow ran, from its history: local activities leave a
+    marker, regular ones a scheduled event."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    local = regular = 0
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            regular += 1
+        elif (
+            event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            and event.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
+        ):
+            local += 1
+    return Steps(local=local, regular=regular)
+
+
 # --- numbers and printing ------------------------------------------------------------------------
 
 
@@ -382,22 +418,25 @@ def print_table(floor: Kind, product: Kind, reference: Kind | None) -> None:
             rate = f"{kind.throughput:>14.1f}"
             per_round = "[" + ", ".join(f"{n / s:.1f}" for n, s in kind.rounds) + "]"
         else:
-            rate, per_round = f"{'-':>14}", "(not measured: --reference-throughput)"
+            rate, per_round = f"{'-':>14}", "(not measured)"
         print(
             f"{kind.label:{width}}{median_ms(kind.latencies):>10.1f}{p99_ms(kind.latencies):>10.1f}"
             f"{rate}   {per_round}"
         )
     latency_ratio = median_ms(product.latencies) / median_ms(floor.latencies)
-    throughput_ratio = product.throughput / floor.throughput
     p99_ratio = p99_ms(product.latencies) / p99_ms(floor.latencies)
     print(
         f"\nlatency ratio    product/floor median = {latency_ratio:.2f}  (target <= 1.0)  "
         f"{verdict(latency_ratio <= 1.0)}"
     )
-    print(
-        f"throughput ratio product/floor        = {throughput_ratio:.2f}  (target >= 1.0)  "
-        f"{verdict(throughput_ratio >= 1.0)}"
-    )
+    if product.rounds and floor.rounds:
+        throughput_ratio = product.throughput / floor.throughput
+        print(
+            f"throughput ratio product/floor        = {throughput_ratio:.2f}  (target >= 1.0)  "
+            f"{verdict(throughput_ratio >= 1.0)}"
+        )
+    else:
+        print("throughput ratio product/floor        = not measured (--throughput-rounds 0)")
     print(f"(for information: p99 ratio product/floor = {p99_ratio:.2f}, no target)")
 
 
@@ -503,6 +542,45 @@ def cheapest(catalog: Catalog, category: str) -> tuple[str, str, str]:
     return url, f"{product.price} {product.currency}", product.title
 
 
+@asynccontextmanager
+async def product_workers(
+    client: Client, settings: Settings, notifier: RecordingNotifier
+) -> AsyncIterator[int]:
+    """The product's workers exactly as `purchasebot up` runs them: `bot.launcher.run_worker`
+    (the purchase worker from `build_activities`/`build_worker`, a Worker Deployment version
+    made current unless `deployment_name` is empty, and the control worker with the entity
+    workflows), then what `up` does once they poll: feature flags from flags.yaml and the
+    sample history imported. Yields the number of history records imported."""
+    ready = asyncio.Event()
+    imported = 0
+
+    async def first_steps() -> None:
+        nonlocal imported
+        await FlagsAdmin(client, settings.control_task_queue).ensure(
+            load_flags_file(settings.flags)
+        )
+        records = read_history_file(REPO / "sample-history.csv")
+        result = await import_history_records(client, settings, records, imported_by="bench")
+        imported = result.added
+        ready.set()
+
+    workers = asyncio.create_task(run_worker(client, settings, notifier, once_polling=first_steps))
+    started = asyncio.create_task(ready.wait())
+    try:
+        await asyncio.wait({workers, started}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+        if workers.done():
+            workers.result()  # raises what stopped them
+            raise BenchError("the product workers stopped at start")
+        if not ready.is_set():
+            raise BenchError("the product workers were not ready within 60 s")
+        yield imported
+    finally:
+        started.cancel()
+        workers.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await workers
+
+
 async def bench(args: argparse.Namespace, tmp: Path) -> None:
     timings = Timings()
     async with AsyncExitStack() as stack:
@@ -510,57 +588,70 @@ async def bench(args: argparse.Namespace, tmp: Path) -> None:
         driver = await connect(server.address)
         product_client = await connect(server.address, [TimingInterceptor(timings)])
         floor_client = await connect(server.address, [TimingInterceptor(timings)])
+        print(f"server:      {server.address}, SQLite file in {tmp} (deleted at exit)")
 
         settings = Settings(
             rules=REPO / "rules.yaml",
             catalog=REPO / "catalog.yaml",
             directory=REPO / "directory.yaml",
+            flags=REPO / "flags.yaml",
             data_dir=tmp / "data",
             task_queue=PRODUCT_QUEUE,
-            # The imported-history entity runs on the purchase worker's queue, as `up` runs it.
-            control_task_queue=PRODUCT_QUEUE,
+            control_task_queue=CONTROL_QUEUE,
+            deployment_name="" if args.unversioned else DEPLOYMENT,
             order_confirmation_delay=0.0,
         )
-        notifier = RecordingNotifier(settings.notifications_db)
-        # SDK default slot limits and pollers on both workers: what `make run` uses.
-        product_worker = build_worker(
-            product_client,
-            build_activities(product_client, settings, notifier),
-            task_queue=settings.task_queue,
-            workflows=[PurchaseApprovalWorkflow, ImportedHistoryWorkflow],
+        # SDK default slot limits and pollers on every worker: what `make run` uses.
+        imported = await stack.enter_async_context(
+            product_workers(product_client, settings, RecordingNotifier(settings.notifications_db))
         )
-        floor_worker = build_worker(
-            floor_client,
-            [floor_step],
-            task_queue=FLOOR_QUEUE,
-            workflows=[FloorWorkflow, SameShapeFloorWorkflow],
+        await stack.enter_async_context(
+            build_worker(
+                floor_client, [floor_step], task_queue=FLOOR_QUEUE, workflows=[FloorWorkflow]
+            )
         )
-        await stack.enter_async_context(product_worker)
-        await stack.enter_async_context(floor_worker)
 
-        records = read_history_file(REPO / "sample-history.csv")
-        imported = await import_history_records(driver, settings, records, imported_by="bench")
         catalog = load_yaml_model(settings.catalog, Catalog).value
         url, amount, title = cheapest(catalog, CATEGORY)
         service = PurchaseService(
             driver, ReloadingFile(settings.directory, Directory), task_queue=settings.task_queue
         )
+        ids = Ids()
+        # One request first, with a short wait: a setup that is not auto-approved stops here.
+        # Its history says how many steps the path runs: the floor runs as many.
+        timings.phase = "first request"
+        first = await product_runner(service, url, amount, wait=15.0)(ids.new("P"))
+        steps = await steps_of(driver, first)
+        step_names = [n.split(" ", 2)[2] for n in timings.of("first request") if "activity" in n]
 
-        floor = Kind("F", "floor (4 regular activities)", floor_runner(driver, "FloorWorkflow"))
+        floor = Kind(
+            "F",
+            f"floor ({steps.total} regular activities)",
+            floor_runner(driver, regular=steps.total),
+        )
         product = Kind("P", "product (auto-approved path)", product_runner(service, url, amount))
         reference = Kind(
             "S",
-            "same-shape floor (2 local + 2 regular; reference, no target)",
-            floor_runner(driver, "SameShapeFloorWorkflow"),
+            f"same-shape floor ({steps.local} local + {steps.regular} regular; reference only)",
+            floor_runner(driver, local=steps.local, regular=steps.regular),
         )
         kinds = [floor, product] + ([reference] if args.reference else [])
         # The reference's throughput is opt-in: two more 200-request rounds cost ~25 s.
         loaded = [floor, product] + ([reference] if args.reference_throughput else [])
 
-        print(f"server:      {server.address}, SQLite file in {tmp} (deleted at exit)")
+        versioning = (
+            f"Worker Deployment {DEPLOYMENT} (pinned), as `up` runs it"
+            if settings.deployment_name
+            else "unversioned worker (--unversioned)"
+        )
         print(
             f"product:     {REQUESTER} asks for '{title}' ({CATEGORY}) at {amount}; "
-            f"{imported.added} sample-history records imported"
+            f"{imported} sample-history records imported; flags from flags.yaml; {versioning}"
+        )
+        print(
+            f"steps:       the auto-approved path ran {steps.local} local + {steps.regular} "
+            f"regular activities ({', '.join(step_names)}); the floor runs "
+            f"{steps.total} trivial regular ones"
         )
         print(
             f"latency:     warm-up {args.warmup} each, then {args.rounds} rounds x "
@@ -576,9 +667,6 @@ async def bench(args: argparse.Namespace, tmp: Path) -> None:
 
         meter = CpuMeter(child_pid("temporal"))
         began = time.perf_counter()
-        ids = Ids()
-        # One request first, with a short wait: a setup that is not auto-approved stops here.
-        await product_runner(service, url, amount, wait=15.0)(ids.new(product.key))
         timings.phase = "warm-up"
         for kind in kinds:
             await sequential(kind, ids, args.warmup, record=False)
@@ -644,22 +732,39 @@ def code_version() -> str:
     return f"{REPO} at {commit}" + (" with uncommitted changes" if changed else "")
 
 
+def count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        return value
+
+    return parse
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog=f"python -m {COMMAND}", description=__doc__.split("\n\n")[0] if __doc__ else None
     )
-    parser.add_argument("--warmup", type=int, default=5, help="unrecorded requests per kind")
-    parser.add_argument("--rounds", type=int, default=3, help="sequential rounds")
-    parser.add_argument("--per-round", type=int, default=10, help="sequential requests per round")
+    parser.add_argument("--warmup", type=count(0), default=5, help="unrecorded requests per kind")
+    parser.add_argument("--rounds", type=count(1), default=3, help="sequential rounds")
     parser.add_argument(
-        "--concurrency", type=int, default=200, help="requests per throughput round"
+        "--per-round", type=count(1), default=10, help="sequential requests per round"
     )
-    parser.add_argument("--throughput-rounds", type=int, default=2)
+    parser.add_argument(
+        "--concurrency", type=count(1), default=200, help="requests per throughput round"
+    )
+    parser.add_argument("--throughput-rounds", type=count(0), default=2)
     parser.add_argument(
         "--no-reference",
         dest="reference",
         action="store_false",
         help="skip the same-shape floor (reference only, no target)",
+    )
+    parser.add_argument(
+        "--unversioned",
+        action="store_true",
+        help="run the purchase worker unversioned instead of as a Worker Deployment version",
     )
     parser.add_argument(
         "--reference-throughput",
@@ -683,7 +788,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"code:        {code_version()}")
     print(
         "workers:     in-process, on the same asyncio event loop as the client that drives the "
-        "requests; one worker per task queue, SDK default limits; each worker its own client"
+        "requests; SDK default limits; the product's purchase + control workers share one "
+        "client (as in `up`), the floor worker has its own"
     )
     sys.stdout.flush()
     try:
