@@ -26,10 +26,23 @@ def book(world: World) -> tuple[str, str]:
 
 
 async def waiting_request(world: World) -> Submitted:
-    """A request by UNICO (no purchase history): it waits for the manager."""
+    """A request by UNICO (no purchase history), waiting for the manager with nothing in flight.
+
+    The stage changes before the manager is asked: waiting for the ask to be recorded too means
+    no activity or workflow task is left over when this world's worker stops, for the next
+    worker on the queue (maybe with other code) to pick up.
+    """
     url, amount = book(world)
     submitted = await world.service.submit(requester="UNICO", url=url, amount=amount)
-    await world.wait_for_stage(submitted.request.request_id, Stage.AWAITING_APPROVAL)
+    request_id = submitted.request.request_id
+
+    async def asked() -> bool:
+        status = await world.service.status(request_id)
+        return status.stage is Stage.AWAITING_APPROVAL and any(
+            entry.action == "approval_requested" for entry in status.audit
+        )
+
+    await poll_until(asked, 10, f"request {request_id} to ask its approver")
     return submitted
 
 
