@@ -66,7 +66,7 @@ REVIEW_RETRY = RetryPolicy(
 # crashed worker's step is picked up by another one. The order heartbeats so a dead worker is
 # noticed in seconds, not after the whole start-to-close timeout.
 ORDER_TIMEOUT = timedelta(minutes=2)
-ORDER_HEARTBEAT_TIMEOUT = timedelta(seconds=3)
+ORDER_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 NOTIFY_TIMEOUT = timedelta(seconds=30)
 
 SYSTEM = "system"

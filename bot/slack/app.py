@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 def build_app(client: AsyncWebClient, signing_secret: str, deps: BotDeps) -> AsyncApp:
     # Signature verification stays on: every request must be signed by Slack (or the local
     # workspace) with the signing secret.
-    app = AsyncApp(client=client, signing_secret=signing_secret)
+    # process_before_response: the answer leaves when a listener returns; listeners ack first
+    # and leave slow work to `after_ack` (see there why).
+    app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=True)
     for group in (commands, ops, actions, views, events):
         group.register(app, deps)
 

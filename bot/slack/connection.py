@@ -16,6 +16,7 @@ from bot.flags_admin import FlagsAdmin
 from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
 from bot.rollout_admin import RolloutAdmin
+from bot.slack.after_ack import drain
 from bot.slack.app import build_app
 from bot.slack.deps import BotDeps
 from bot.slack.listeners.ops import OPS_COMMANDS
@@ -121,4 +122,5 @@ async def start_bot(
             "(health: /health).",
             flush=True,
         )
+    stack.push_async_callback(drain)  # runs first on the way out: finish acknowledged work
     return app

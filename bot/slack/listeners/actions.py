@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.purchase_service import RequestRefused
 from bot.rollout_admin import RolloutRefused
 from bot.slack import blocks
+from bot.slack.after_ack import after_ack
 from bot.slack.decisions import show_decision
 from bot.slack.deps import BotDeps
 from bot.slack.notifier import message_ref
@@ -24,6 +25,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
+        after_ack(_approve(body, respond, client), "approve click")
+
+    async def _approve(body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         request_id = body["actions"][0]["value"]
         try:
             approval = await deps.service.decide(request_id, user=body["user"]["id"], approve=True)
@@ -40,6 +44,11 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
+        after_ack(_flag_wrong(body, respond, client), "flag-as-wrong click")
+
+    async def _flag_wrong(
+        body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         user = body["user"]["id"]
         request_id, _, build_id = body["actions"][0]["value"].partition("|")
         try:

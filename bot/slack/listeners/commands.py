@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.purchase_service import RequestRefused
 from bot.slack import blocks
+from bot.slack.after_ack import after_ack
 from bot.slack.command_parsing import (
     CancelRequest,
     NewRequest,
@@ -41,17 +42,25 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             await ack(text=f":warning: {parsed.problem}\n\n{blocks.USAGE}")
         elif isinstance(parsed, OpenForm):
             await ack()
-            await client.views_open(trigger_id=command["trigger_id"], view=blocks.purchase_modal())
+            after_ack(
+                client.views_open(trigger_id=command["trigger_id"], view=blocks.purchase_modal()),
+                "/purchase form",
+            )
         else:
             await ack()
-            try:
-                answer = await _answer(parsed, user, deps)
-            except RequestRefused as refused:
-                answer = [blocks.text(f":warning: {refused}")]
-            except Exception:
-                log.exception("/purchase failed for %s", user)
-                answer = [blocks.text(blocks.SOMETHING_WENT_WRONG)]
-            await respond(response_type="ephemeral", blocks=answer, text=_plain(answer))
+            after_ack(_reply(parsed, user, respond), f"/purchase by {user}")
+
+    async def _reply(
+        parsed: NewRequest | ShowStatus | CancelRequest, user: str, respond: AsyncRespond
+    ) -> None:
+        try:
+            answer = await _answer(parsed, user, deps)
+        except RequestRefused as refused:
+            answer = [blocks.text(f":warning: {refused}")]
+        except Exception:
+            log.exception("/purchase failed for %s", user)
+            answer = [blocks.text(blocks.SOMETHING_WENT_WRONG)]
+        await respond(response_type="ephemeral", blocks=answer, text=_plain(answer))
 
 
 async def _answer(

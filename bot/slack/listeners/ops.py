@@ -13,6 +13,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.flags_admin import FlagChangeRefused
 from bot.rollout_admin import RolloutRefused
 from bot.slack import blocks
+from bot.slack.after_ack import after_ack
 from bot.slack.deps import BotDeps
 from bot.slack.flags_command import (
     FLAGS_USAGE,
@@ -41,6 +42,9 @@ OPS_COMMANDS = ("/rollout", "/rollback", "/flags")
 def register(app: AsyncApp, deps: BotDeps) -> None:
     async def run(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
+        after_ack(_handle(command, respond), command["command"])
+
+    async def _handle(command: dict[str, Any], respond: AsyncRespond) -> None:
         user, name, text = command["user_id"], command["command"], command.get("text", "")
         detail = f"{name} {text}".strip()
         if not deps.directory.get().value.is_ops(user):

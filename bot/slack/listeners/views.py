@@ -12,9 +12,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.purchase_service import RequestRefused
 from bot.slack import blocks
+from bot.slack.after_ack import after_ack
 from bot.slack.decisions import show_decision
 from bot.slack.deps import BotDeps
-from bot.slack.modal_validation import form_errors, read_form
+from bot.slack.modal_validation import PurchaseForm, form_errors, read_form
 from bot.slack.notifier import split_message_ref
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
+        after_ack(_file(form, user, view["id"], client), f"purchase form by {user}")
+
+    async def _file(form: PurchaseForm, user: str, view_id: str, client: AsyncWebClient) -> None:
         dm = (await client.conversations_open(users=user))["channel"]["id"]
         try:
             submitted = await deps.service.submit(
@@ -45,7 +49,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 amount=form.amount,
                 quantity=form.quantity,
                 justification=form.justification,
-                request_id=request_id_for_view(view["id"]),
+                request_id=request_id_for_view(view_id),
             )
         except RequestRefused as refused:
             await client.chat_postMessage(channel=dm, text=f":warning: {refused}")
