@@ -52,6 +52,7 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.workflow_latency
 	$(BIN)/python -m bench.rollback_latency
+	$(BIN)/python -m bench.slack_latency
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
