@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import tempfile
 import time
@@ -30,8 +29,7 @@ from temporalio.common import WorkerDeploymentVersion
 from activities.notifier import RecordingNotifier
 from appconfig.files import ReloadingFile
 from appconfig.settings import Settings
-from bench.broken_build import BrokenPurchaseApprovalWorkflow
-from bot.dev_server import EmbeddedTemporal
+from bench.support import dev_server
 from bot.purchase_service import PurchaseService
 from bot.rollout_admin import RolloutAdmin
 from bot.temporal_client import connect
@@ -43,6 +41,7 @@ from bot.worker import (
 )
 from domain.directory import Directory
 from domain.rollout_models import Thresholds
+from tests.fixtures.failing_workflow import FailingPurchaseApprovalWorkflow
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,12 +51,6 @@ FAILURE_LIMIT = 3
 ROLLBACK_TARGET_SECONDS = 2.0
 SETTLE_SECONDS = 3.0
 INVALID_PRODUCT = "https://www.amazon.es/dp/B000000000"  # completes fast (rejected)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Bench:
@@ -138,7 +131,7 @@ async def rollback_to_first_request(bench: Bench) -> list[float]:
 
 
 async def failing_check_to_rollback(bench: Bench) -> float:
-    await bench.build("broken", BrokenPurchaseApprovalWorkflow)
+    await bench.build("broken", FailingPurchaseApprovalWorkflow)
     await bench.admin.ramp("broken", 50, "bench")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -154,16 +147,11 @@ async def failing_check_to_rollback(bench: Bench) -> float:
 
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedTemporal(Path(tmp) / "temporal.db", port=free_port(), ui_port=free_port())
-        await server.start()
-        try:
-            async with AsyncExitStack() as stack:
-                bench = Bench(await connect(server.address), Path(tmp) / "data", stack)
-                await bench.start()
-                rollbacks = await rollback_to_first_request(bench)
-                automatic = await failing_check_to_rollback(bench)
-        finally:
-            await server.stop()
+        async with dev_server(Path(tmp)) as server, AsyncExitStack() as stack:
+            bench = Bench(await connect(server.address), Path(tmp) / "data", stack)
+            await bench.start()
+            rollbacks = await rollback_to_first_request(bench)
+            automatic = await failing_check_to_rollback(bench)
     median = statistics.median(rollbacks)
     print(
         f"rollback benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores,"

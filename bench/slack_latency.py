@@ -33,8 +33,7 @@ from temporalio.worker import Worker
 
 from appconfig.settings import Settings
 from bench.floor_workflow import FloorInput, FloorWorkflow, floor_step
-from bench.rollback_latency import free_port
-from bot.dev_server import EmbeddedTemporal
+from bench.support import dev_server, free_ports
 from bot.flags_admin import FlagsAdmin
 from bot.history_import import import_history_records, read_history_file
 from bot.temporal_client import connect
@@ -83,7 +82,7 @@ async def slack_path(
 ) -> tuple[list[float], list[float]]:
     """The local workspace (the load) runs here; the bot and the worker run as their own
     processes, as in production, so the load generator does not steal their event loop."""
-    port = free_port()
+    port = free_ports(1)[0]
     ws = LocalSlackWorkspace(REPO / "directory.yaml")
     await ws.start()
     stack.push_async_callback(ws.stop)
@@ -101,9 +100,9 @@ async def slack_path(
         "SLACK_API_URL": ws.api_url,
         "PORT": str(port),
     }
-    for command in ("worker", "bot"):
+    for role in ("worker", "bot"):
         process = subprocess.Popen(  # noqa: ASYNC220  # started once, before measuring
-            [str(PURCHASEBOT), command], env=env, cwd=REPO, stdout=subprocess.DEVNULL
+            [str(PURCHASEBOT), role], env=env, cwd=REPO, stdout=subprocess.DEVNULL
         )
         stack.callback(_stop, process)
     await _wait_healthy(f"http://127.0.0.1:{port}/health")
@@ -170,17 +169,10 @@ async def _wait_healthy(url: str) -> None:
 
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedTemporal(Path(tmp) / "temporal.db", port=free_port(), ui_port=free_port())
-        await server.start()
-        try:
-            async with AsyncExitStack() as stack:
-                client = await connect(server.address)
-                floor_samples = await floor(client, stack)
-                acks, end_to_end = await slack_path(
-                    client, server.address, Path(tmp) / "data", stack
-                )
-        finally:
-            await server.stop()
+        async with dev_server(Path(tmp)) as server, AsyncExitStack() as stack:
+            client = await connect(server.address)
+            floor_samples = await floor(client, stack)
+            acks, end_to_end = await slack_path(client, server.address, Path(tmp) / "data", stack)
     floor_median = statistics.median(floor_samples)
     e2e_median = statistics.median(end_to_end)
     ratio = e2e_median / floor_median

@@ -19,7 +19,6 @@ import math
 import os
 import platform
 import shlex
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,7 +46,7 @@ from activities.notifier import RecordingNotifier
 from appconfig.files import ReloadingFile, load_yaml_model
 from appconfig.settings import Settings
 from bench.floor_workflow import FloorInput, FloorWorkflow, floor_step
-from bot.dev_server import EmbeddedTemporal
+from bench.support import dev_server
 from bot.flags_admin import FlagsAdmin
 from bot.history_import import import_history_records, read_history_file
 from bot.launcher import run_worker
@@ -489,17 +488,6 @@ def print_worker_timings(title: str, timings: dict[str, list[float]]) -> None:
 # --- setup ---------------------------------------------------------------------------------------
 
 
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 async def connect(address: str, interceptors: Sequence[temporal_client.Interceptor] = ()) -> Client:
     deadline = time.monotonic() + 15
     while True:
@@ -513,24 +501,6 @@ async def connect(address: str, interceptors: Sequence[temporal_client.Intercept
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.2)
-
-
-@asynccontextmanager
-async def dev_server(data_dir: Path) -> AsyncIterator[EmbeddedTemporal]:
-    port, ui_port = free_ports(2)
-    server = EmbeddedTemporal(data_dir / "temporal.db", port=port, ui_port=ui_port)
-    try:
-        try:
-            await server.start()
-        except BaseException:
-            log = data_dir / "temporal-server.log"
-            if log.exists():
-                tail = log.read_text(errors="replace").splitlines()[-15:]
-                print("dev server log (last lines):\n  " + "\n  ".join(tail), file=sys.stderr)
-            raise
-        yield server
-    finally:
-        await server.stop()
 
 
 def cheapest(catalog: Catalog, category: str) -> tuple[str, str, str]:
