@@ -56,6 +56,8 @@ def outcome_text(input: OutcomeNotificationInput) -> str:
         )
     if result.status is PurchaseStatus.CANCELLED:
         return f"Your request {result.request_id} ({what}) was cancelled."
+    if result.status is PurchaseStatus.FAILED:
+        return f"Your request {result.request_id} ({what}) was approved but failed: {result.reason}"
     return f"Your request {result.request_id} ({what}) was rejected: {result.reason}"
 
 

@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
-    WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
@@ -154,14 +153,6 @@ class PurchaseService:
         return await _refused_on_failure(
             handle, handle.execute_update(PurchaseApprovalWorkflow.cancel, cancel)
         )
-
-    async def is_running(self, request_id: str) -> bool:
-        try:
-            description = await self._handle(request_id).describe()
-        except RPCError as err:
-            raise _refusal(request_id, err) from err
-        return description.status == WorkflowExecutionStatus.RUNNING
-
 
 async def _refused_on_failure(
     handle: WorkflowHandle[PurchaseApprovalWorkflow, PurchaseResult], update: Awaitable[T]

@@ -160,6 +160,7 @@ class PurchaseStatus(StrEnum):
     COMPLETED = "completed"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+    FAILED = "failed"  # approved, but the order could not be placed
 
 
 class CodePath(StrEnum):
@@ -203,6 +204,7 @@ class Stage(StrEnum):
     COMPLETED = "completed"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+    FAILED = "failed"
 
 
 class AuditEntry(BaseModel):

@@ -232,12 +232,19 @@ class PurchaseApprovalWorkflow:
 
     async def _purchase(self, product: ProductInfo, message_ref: str) -> PurchaseResult:
         self._stage = Stage.PURCHASING
-        order = await workflow.execute_activity_method(
-            OrderingActivities.place_order,
-            PlaceOrderInput(request=self._request, product=product),
-            start_to_close_timeout=ORDER_TIMEOUT,
-            heartbeat_timeout=ORDER_HEARTBEAT_TIMEOUT,
-        )
+        try:
+            order = await workflow.execute_activity_method(
+                OrderingActivities.place_order,
+                PlaceOrderInput(request=self._request, product=product),
+                start_to_close_timeout=ORDER_TIMEOUT,
+                heartbeat_timeout=ORDER_HEARTBEAT_TIMEOUT,
+            )
+        except ActivityError as err:
+            # Nobody is left wondering: the requester and approver are told, then the workflow
+            # fails, so the deployment monitor counts it against this build.
+            reason = f"The order could not be placed ({err.cause or err}); nothing was bought."
+            await self._finish(PurchaseStatus.FAILED, reason, message_ref)
+            raise ApplicationError(reason, type="OrderFailed", non_retryable=True) from err
         self._record(SYSTEM, "ordered", f"order {order.order_id} for {order.total}")
         return await self._finish(PurchaseStatus.COMPLETED, "", message_ref, order=order)
 

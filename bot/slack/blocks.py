@@ -162,6 +162,8 @@ def outcome_line(result: PurchaseResult) -> str:
         )
     if result.status is PurchaseStatus.CANCELLED:
         return f":no_entry_sign: Cancelled by the requester: {result.reason}"
+    if result.status is PurchaseStatus.FAILED:
+        return f":warning: Approved, but the order failed: {result.reason} Ops have been told."
     if result.approval is not None:
         return decision_line(result.approval)
     return f":x: Rejected: {result.reason}"
@@ -174,6 +176,7 @@ def outcome_blocks(request: PurchaseRequest, result: PurchaseResult) -> list[Blo
         PurchaseStatus.COMPLETED: ":white_check_mark: Your purchase was approved and ordered",
         PurchaseStatus.REJECTED: ":x: Your purchase request was rejected",
         PurchaseStatus.CANCELLED: ":no_entry_sign: Your purchase request was cancelled",
+        PurchaseStatus.FAILED: ":warning: Your purchase was approved but could not be ordered",
     }[result.status]
     auto = (
         result.approval is not None

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from bot.purchase_service import RequestRefused
@@ -19,11 +20,13 @@ from domain.models import (
     AutomatedReviewInput,
     AutomatedReviewResult,
     CodePath,
+    PlaceOrderInput,
+    PlaceOrderResult,
     PurchaseStatus,
     Stage,
 )
 from tests.integration.histories import save_history
-from tests.integration.world import World, running_world
+from tests.integration.world import World, poll_until, running_world
 
 CHEAP_TRUSTED = "electronics"
 
@@ -242,3 +245,34 @@ async def test_review_failing_every_attempt_falls_back_to_manager(
         result = await w.service.outcome(request_id, wait_seconds=15)
         assert result is not None and result.status is PurchaseStatus.COMPLETED
         await save_history(w, submitted.workflow_id, "patched-review-failed-manual")
+
+
+@activity.defn(name="place_order")
+async def store_says_no(input: PlaceOrderInput) -> PlaceOrderResult:
+    raise ApplicationError("the store refused the order", non_retryable=True)
+
+
+async def test_failed_order_tells_the_requester_and_fails_the_workflow(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with running_world(dev_env.client, tmp_path, replace_activities=[store_says_no]) as w:
+        await w.import_sample_history()
+        url = cheap(w, "books")
+        submitted = await w.service.submit(requester="UALICE", url=url, amount=price_of(w, url))
+
+        with pytest.raises(RequestRefused, match="the store refused the order"):
+            await w.service.outcome(submitted.request.request_id, wait_seconds=15)
+
+        status = await w.service.status(submitted.request.request_id)
+        assert status.stage is Stage.FAILED
+        [told, *_] = w.notifier.messages_for(submitted.request.request_id)
+        assert told["recipient"] == "UALICE" and "approved but failed" in told["text"]
+        query = (
+            f"WorkflowId = '{submitted.workflow_id}' AND ExecutionStatus = 'Failed' "
+            "AND PurchaseOutcome = 'failed'"
+        )
+
+        async def counted_as_failed() -> bool:  # what the deployment monitor sees
+            return (await w.client.count_workflows(query)).count == 1
+
+        await poll_until(counted_as_failed, 10, "visibility to show the failed request")
