@@ -154,6 +154,7 @@ class PurchaseService:
             handle, handle.execute_update(PurchaseApprovalWorkflow.cancel, cancel)
         )
 
+
 async def _refused_on_failure(
     handle: WorkflowHandle[PurchaseApprovalWorkflow, PurchaseResult], update: Awaitable[T]
 ) -> T:
