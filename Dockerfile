@@ -9,6 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     PURCHASEBOT_RULES=/app/rules.yaml \
     PURCHASEBOT_DIRECTORY=/app/directory.yaml \
     PURCHASEBOT_CATALOG=/app/catalog.yaml \
+    PURCHASEBOT_FLAGS=/app/flags.yaml \
     PURCHASEBOT_DATA_DIR=/var/lib/purchasebot
 
 WORKDIR /app
@@ -18,9 +19,10 @@ COPY appconfig ./appconfig
 COPY bot ./bot
 COPY domain ./domain
 COPY workflows ./workflows
+COPY slack_workspace ./slack_workspace
 RUN pip install --no-cache-dir . && useradd --system --home /var/lib/purchasebot purchasebot \
     && mkdir -p /var/lib/purchasebot && chown purchasebot /var/lib/purchasebot
-COPY rules.yaml directory.yaml catalog.yaml sample-history.csv ./
+COPY rules.yaml directory.yaml catalog.yaml flags.yaml manifest.yaml sample-history.csv ./
 
 USER purchasebot
 # `purchasebot up` runs the embedded dev server instead; in a cluster, run workers only.
