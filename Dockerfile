@@ -5,12 +5,17 @@
 # /app/rules.yaml etc. to change them without a rebuild (they are reloaded while running).
 FROM python:3.11-slim
 
+# Each image is one Worker Deployment build: `docker build --build-arg BUILD_ID=$(git rev-parse
+# --short HEAD) .` (without it, the package version is the build id).
+ARG BUILD_ID=""
+
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     PURCHASEBOT_RULES=/app/rules.yaml \
     PURCHASEBOT_DIRECTORY=/app/directory.yaml \
     PURCHASEBOT_CATALOG=/app/catalog.yaml \
     PURCHASEBOT_FLAGS=/app/flags.yaml \
-    PURCHASEBOT_DATA_DIR=/var/lib/purchasebot
+    PURCHASEBOT_DATA_DIR=/var/lib/purchasebot \
+    PURCHASEBOT_BUILD_ID=${BUILD_ID}
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
