@@ -13,12 +13,17 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from temporalio.client import Client
 
+from bot.slack.after_ack import answering
+
 log = logging.getLogger(__name__)
 
 
 def web_app(app: AsyncApp, temporal: Client) -> web.Application:
     async def slack_events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+        async with answering():
+            return await to_aiohttp_response(
+                await app.async_dispatch(await to_bolt_request(request))
+            )
 
     async def health(_: web.Request) -> web.Response:
         checks = {"slack": await _slack_ok(app), "temporal": await _temporal_ok(temporal)}
