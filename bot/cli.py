@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from appconfig.files import ConfigFileError, ReloadingFile
 from appconfig.settings import Settings
@@ -40,7 +40,17 @@ log = logging.getLogger("purchasebot")
 # How long `purchasebot request` waits for an automatic outcome before saying it waits.
 REQUEST_WAIT_SECONDS = 10.0
 
+
+class ExitCode(Exception):
+    """A command that ran but must report failure through its exit code (the replay gate)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 USER_ERRORS = (
+    ReplayToolError,
     RequestRefused,
     ConfigFileError,
     ImportRefused,
@@ -217,25 +227,12 @@ def describe_replay(summary: ReplaySummary) -> str:
     return "\n".join(lines)
 
 
-def _exit_now(code: int) -> NoReturn:
-    """Exit with `code` the way `main` does. A SystemExit would skip main's os._exit and let the
-    interpreter finalize under the native runtime threads: seen aborting (SIGABRT) here."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    logging.shutdown()
-    os._exit(code)
-
-
 async def cmd_replay(args: argparse.Namespace, settings: Settings) -> None:
-    try:
-        summary = await replay_matching(await connect(), args.query, limit=args.limit)
-    except ReplayToolError as err:
-        print(str(err), file=sys.stderr)
-        _exit_now(2)
+    summary = await replay_matching(await connect(), args.query, limit=args.limit)
     print(describe_replay(summary))
     if not summary.ok:
         # The gate: a deploy script stops here instead of rolling out incompatible code.
-        _exit_now(1)
+        raise ExitCode(1)
 
 
 def describe_patch(status: PatchStatus) -> str:
@@ -251,11 +248,7 @@ def describe_patch(status: PatchStatus) -> str:
 
 
 async def cmd_patches(args: argparse.Namespace, settings: Settings) -> None:
-    try:
-        report = await patch_report(await connect(), extra_filter=args.filter)
-    except ReplayToolError as err:
-        print(str(err), file=sys.stderr)
-        _exit_now(2)
+    report = await patch_report(await connect(), extra_filter=args.filter)
     scope = f"matching {args.filter}" if args.filter else "in the whole namespace"
     print(f"Open PurchaseApprovalWorkflows {scope}:")
     for status in report:
@@ -312,6 +305,8 @@ def run(argv: list[str] | None = None) -> int:
         asyncio.run(_until_stopped(COMMANDS[args.command](args, settings)))
     except (KeyboardInterrupt, asyncio.CancelledError):
         print("Stopped.")
+    except ExitCode as done:
+        return done.code
     except USER_ERRORS as err:
         print(str(err), file=sys.stderr)
         return 2
