@@ -3,6 +3,7 @@ measure a build's health from visibility, alert the ops channel."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from temporalio import activity
@@ -26,6 +27,7 @@ from domain.rollout_models import (
 
 FAILED_STATUSES = ("Failed", "TimedOut", "Terminated", "Canceled")
 LATENCY_SAMPLE = 500
+STUCK_SAMPLE = 100  # running requests inspected per check
 
 
 class RolloutActivities:
@@ -100,11 +102,22 @@ class RolloutActivities:
             completed=counts.get("Completed", 0),
             failed=sum(counts.get(s, 0) for s in FAILED_STATUSES),
             running=counts.get("Running", 0),
+            stuck=await self._stuck(f"{base} AND ExecutionStatus = 'Running'"),
             p99_seconds=p99(durations),
             auto_approved=auto.count,
             flagged=input.flagged,
         )
         return judge(health, input.thresholds)
+
+    async def _stuck(self, running_query: str) -> int:
+        """Running requests whose workflow task has failed and is being retried: invisible to
+        status counts, and exactly what a nondeterminism bug in a new build looks like."""
+        handles = [
+            self._client.get_workflow_handle(wf.id, run_id=wf.run_id)
+            async for wf in self._client.list_workflows(running_query, limit=STUCK_SAMPLE)
+        ]
+        descriptions = await asyncio.gather(*(h.describe() for h in handles))
+        return sum(d.raw_description.pending_workflow_task.attempt > 1 for d in descriptions)
 
     @activity.defn
     async def alert_ops(self, input: OpsAlertInput) -> NotificationResult:

@@ -14,17 +14,19 @@ def p99(durations: list[float]) -> float | None:
 
 def judge(health: BuildHealth, thresholds: Thresholds) -> BuildHealth:
     """Fill in rates, verdict and problems."""
-    closed = health.closed
-    if closed < thresholds.min_sample:
+    sample = health.sample
+    if sample < thresholds.min_sample:
         return health.model_copy(
             update={
                 "verdict": Verdict.INCONCLUSIVE,
-                "problems": [f"only {closed} finished requests; need {thresholds.min_sample}"],
+                "problems": [f"only {sample} finished requests; need {thresholds.min_sample}"],
             }
         )
-    error_rate = health.failed / closed
-    success_rate = health.completed / closed
+    error_rate = (health.failed + health.stuck) / sample
+    success_rate = health.completed / sample
     problems = []
+    if health.stuck:
+        problems.append(f"{health.stuck} requests stuck (their workflow tasks keep failing)")
     if error_rate > thresholds.max_error_rate:
         problems.append(f"error rate {error_rate:.0%} > {thresholds.max_error_rate:.0%}")
     if success_rate < thresholds.min_success_rate:

@@ -35,6 +35,7 @@ class BuildHealth(BaseModel):
     completed: int = 0
     failed: int = 0
     running: int = 0
+    stuck: int = Field(default=0, description="running, but their workflow tasks keep failing")
     error_rate: float = 0.0
     success_rate: float = 1.0
     p99_seconds: float | None = None
@@ -46,6 +47,12 @@ class BuildHealth(BaseModel):
     @property
     def closed(self) -> int:
         return self.completed + self.failed
+
+    @property
+    def sample(self) -> int:
+        """Requests with a verdict: finished, or stuck (a stuck one is as bad as a failed one:
+        e.g. a nondeterminism error leaves a workflow Running with no progress)."""
+        return self.closed + self.stuck
 
 
 class PlanStatus(StrEnum):

@@ -10,7 +10,8 @@ from domain.rollout_models import BuildHealth
 def health_line(health: BuildHealth) -> str:
     p99 = f"{health.p99_seconds:.1f} s" if health.p99_seconds is not None else "n/a"
     numbers = (
-        f"{health.completed} completed, {health.failed} failed, {health.running} running · "
+        f"{health.completed} completed, {health.failed} failed, {health.running} running "
+        f"({health.stuck} stuck) · "
         f"errors {health.error_rate:.0%} · success {health.success_rate:.0%} · p99 {p99} · "
         f"{health.flagged}/{health.auto_approved} auto-approvals flagged"
     )

@@ -17,6 +17,7 @@ from domain.models import ApprovalDecision, CodePath, PurchaseStatus, Stage
 from domain.rollout_models import PlanStatus, Thresholds
 from tests.fixtures.failing_workflow import FailingPurchaseApprovalWorkflow
 from tests.fixtures.original_workflow import OriginalPurchaseApprovalWorkflow
+from tests.fixtures.stuck_workflow import StuckPurchaseApprovalWorkflow
 from tests.integration.deployment_world import BOOK, DeploymentWorld, deployment_world
 from tests.integration.world import poll_until
 from workflows.purchase_approval import PurchaseApprovalWorkflow
@@ -136,6 +137,25 @@ async def test_monitor_rolls_back_a_build_that_fails_requests(
         after = [await world.start_request() for _ in range(5)]
         await results(after)
         assert set(await world.builds_of(after)) == {"A"}
+
+
+async def test_monitor_rolls_back_a_build_whose_requests_get_stuck(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    thresholds = Thresholds(check_interval_seconds=0.5, min_sample=3, failure_limit=2)
+    async with deployment_world(dev_env.client, tmp_path, thresholds) as world:
+        await world.start_build("A", PurchaseApprovalWorkflow)
+        await world.admin.promote("A", "UOLIVIA")
+        await world.start_build("B", StuckPurchaseApprovalWorkflow)
+        await world.admin.ramp("B", 50, "UOLIVIA")
+
+        async def rolled_back() -> bool:
+            await world.start_request()
+            return (await world.admin.deployments.describe()).ramping_build is None
+
+        await poll_until(rolled_back, 30, "the monitor to roll back build B", every=0.2)
+        alerts = world.notifier.ops_alerts()
+        assert any("stuck" in a for a in alerts), alerts
 
 
 async def test_plan_resumes_after_the_controller_worker_restarts(

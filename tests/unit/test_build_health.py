@@ -1,0 +1,50 @@
+"""The deployment monitor's verdict on a build, threshold by threshold."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from domain.build_health import judge, p99
+from domain.rollout_models import BuildHealth, Thresholds, Verdict
+
+T = Thresholds()  # the seed's defaults
+
+
+def health(**numbers: int | float | None) -> BuildHealth:
+    return BuildHealth(build_id="b", checked_at=datetime(2026, 11, 28, tzinfo=UTC), **numbers)
+
+
+def test_too_few_requests_is_inconclusive() -> None:
+    judged = judge(health(completed=3, failed=1), T)
+    assert judged.verdict is Verdict.INCONCLUSIVE and "need 5" in judged.problems[0]
+
+
+def test_healthy_build_passes() -> None:
+    judged = judge(health(completed=99, failed=1, p99_seconds=2.0, auto_approved=50, flagged=2), T)
+    assert judged.verdict is Verdict.PASS and judged.problems == []
+    assert judged.error_rate == 0.01 and judged.success_rate == 0.99
+
+
+def test_each_threshold_fails_on_its_own() -> None:
+    assert "error rate" in " ".join(judge(health(completed=90, failed=10), T).problems)
+    assert "p99" in " ".join(judge(health(completed=20, p99_seconds=31.0), T).problems)
+    flagged = judge(health(completed=20, auto_approved=20, flagged=2), T)
+    assert flagged.verdict is Verdict.FAIL and "flagged as wrong" in flagged.problems[0]
+
+
+def test_stuck_requests_count_as_errors() -> None:
+    judged = judge(health(completed=4, stuck=2), T)
+    assert judged.verdict is Verdict.FAIL
+    assert any("stuck" in p for p in judged.problems)
+    assert judged.error_rate == 2 / 6
+
+
+def test_boundaries_pass() -> None:
+    judged = judge(health(completed=95, failed=5, p99_seconds=30.0, auto_approved=20, flagged=1), T)
+    assert judged.verdict is Verdict.PASS
+
+
+def test_p99_is_nearest_rank() -> None:
+    assert p99([]) is None
+    assert p99([1.0]) == 1.0
+    assert p99([float(i) for i in range(1, 101)]) == 100.0

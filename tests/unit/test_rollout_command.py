@@ -1,0 +1,62 @@
+"""What `/rollout <text>` is understood to ask for."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.slack.rollout_command import (
+    BadRollout,
+    PlanControl,
+    Promote,
+    Ramp,
+    ShowRollout,
+    StartPlan,
+    parse_rollout_command,
+)
+
+
+def test_status_is_the_default() -> None:
+    assert parse_rollout_command("") == ShowRollout()
+    assert parse_rollout_command("status") == ShowRollout()
+
+
+def test_ramp_promote_and_plan_control() -> None:
+    assert parse_rollout_command("v2 30") == Ramp("v2", 30.0)
+    assert parse_rollout_command("v2 30%") == Ramp("v2", 30.0)
+    assert parse_rollout_command("promote v2") == Promote("v2")
+    assert parse_rollout_command("pause") == PlanControl("pause")
+    assert parse_rollout_command("abort") == PlanControl("abort")
+
+
+def test_plan_with_interval_units() -> None:
+    assert parse_rollout_command("plan v2 10,25,50,100 every 10m") == StartPlan(
+        "v2", [10.0, 25.0, 50.0, 100.0], 600.0
+    )
+    assert parse_rollout_command("plan v2 50,100 every 30s").interval_seconds == 30.0  # type: ignore[union-attr]
+    assert parse_rollout_command("plan v2 100 every 1h").interval_seconds == 3600.0  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("v2 130", "not a percentage"),
+        ("v2 lots", "not a percentage"),
+        ("promote", "which build"),
+        ("plan v2 10,5 every 1m", "go up and end at 100"),
+        ("plan v2 10,50 every 1m", "go up and end at 100"),
+        ("plan v2 0,100 every 1m", "above 0"),
+        ("plan v2 10,100 every soon", "interval"),
+        ("plan v2 10,100", "Write the plan like"),
+        ("one two three", "not a /rollout command"),
+    ],
+)
+def test_bad_commands_say_what_is_wrong(text: str, problem: str) -> None:
+    parsed = parse_rollout_command(text)
+    assert isinstance(parsed, BadRollout) and problem in parsed.problem
+
+
+@given(st.text())
+def test_any_text_gives_a_command_never_an_exception(text: str) -> None:
+    parse_rollout_command(text)
