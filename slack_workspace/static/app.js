@@ -501,8 +501,13 @@ function render() {
 
 async function refresh() {
   if (!ui.me) return;
-  const data = await api(`/ui/state?user=${encodeURIComponent(ui.me)}`);
+  const asked = ui.me;
+  const data = await api(`/ui/state?user=${encodeURIComponent(asked)}`);
   if (data.ok === false) return;
+  // Answers can arrive out of order: never let an older state, or one for the person we were
+  // before switching, replace a newer one.
+  if (asked !== ui.me) return;
+  if (ui.data && ui.data.me === data.me && data.version < ui.data.version) return;
   ui.data = data;
   render();
 }
