@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # Where rollout alerts and refused ops commands go.
     ops_channel: str = "purchasing-ops"
     local_slack_port: int = 3100
+    # The embedded Temporal dev server of `purchasebot up` (when TEMPORAL_ADDRESS is not set).
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
     # Worker build id; empty means the package version plus the git commit.
     build_id: str = ""
 

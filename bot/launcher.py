@@ -144,7 +144,9 @@ async def up(settings: Settings, *, import_history: Path | None) -> None:
             client = await connect()
             await ensure_search_attributes(client)
         else:
-            server = EmbeddedTemporal(settings.temporal_db)
+            server = EmbeddedTemporal(
+                settings.temporal_db, port=settings.temporal_port, ui_port=settings.temporal_ui_port
+            )
             await server.start()
             stack.push_async_callback(server.stop)
             print(f"Temporal dev server on {server.address}; Web UI at {server.ui_url}", flush=True)
