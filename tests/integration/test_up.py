@@ -4,11 +4,10 @@ stops everything it started."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
-import subprocess
-import time
 from pathlib import Path
 
 from tests.integration.processes import PURCHASEBOT, run_cli
@@ -32,21 +31,24 @@ def listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_for_line(log: Path, text: str, process: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in log.read_text():
-        assert process.poll() is None, f"up exited early:\n{log.read_text()}"
-        assert time.monotonic() < deadline, f"no {text!r} within {timeout}s:\n{log.read_text()}"
-        time.sleep(0.1)  # polling a log file written by another process, with a deadline
+async def read_until(up: asyncio.subprocess.Process, text: str, within: float) -> str:
+    """What `up` printed, up to the line containing `text` (a deadline, no sleeping)."""
+    assert up.stdout is not None
+    printed = ""
+    async with asyncio.timeout(within):
+        while text not in printed:
+            line = await up.stdout.readline()
+            assert line, f"up exited early:\n{printed}"
+            printed += line.decode()
+    return printed
 
 
-def test_up_runs_the_product_and_stops_everything_on_sigterm(tmp_path: Path) -> None:
+async def test_up_runs_the_product_and_stops_everything_on_sigterm(tmp_path: Path) -> None:
     temporal, ui, bot, slack = free_ports(4)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PURCHASEBOT_", "TEMPORAL_", "SLACK_"))
-    }
+    # The shipped configuration, as `make run` uses it; only the data and the ports are this
+    # test's own. No TEMPORAL_ADDRESS: `up` starts its own server.
+    outside = ("PURCHASEBOT_", "TEMPORAL_", "SLACK_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(outside)}
     env.update(
         PURCHASEBOT_DATA_DIR=str(tmp_path / "data"),
         PURCHASEBOT_TEMPORAL_PORT=str(temporal),
@@ -54,34 +56,34 @@ def test_up_runs_the_product_and_stops_everything_on_sigterm(tmp_path: Path) -> 
         PURCHASEBOT_LOCAL_SLACK_PORT=str(slack),
         PORT=str(bot),
     )
-    log = tmp_path / "up.log"
-    with log.open("wb") as out:
-        up = subprocess.Popen(
-            [PURCHASEBOT, "up", "--import-history", "sample-history.csv"],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    up = await asyncio.create_subprocess_exec(
+        PURCHASEBOT,
+        "up",
+        "--import-history",
+        "sample-history.csv",
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     try:
-        wait_for_line(log, "Worker polling", up, 60)
-        printed = log.read_text()
+        printed = await read_until(up, "Worker polling", 60)
         assert f"Local Slack workspace: http://127.0.0.1:{slack}" in printed
         assert f"Web UI at http://127.0.0.1:{ui}" in printed
 
         client_env = {**env, "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal}"}
-        done = run_cli(
-            client_env, "request", "--user", "UALICE", "--url", BOOK, "--amount", "39.90"
+        done = await asyncio.to_thread(
+            run_cli, client_env, "request", "--user", "UALICE", "--url", BOOK, "--amount", "39.90"
         )
         assert done.returncode == 0, done.stderr
         assert "Auto-approved: All automated approval criteria met" in done.stdout
 
         up.send_signal(signal.SIGTERM)
-        assert up.wait(timeout=30) == 0
-        assert "Stopped." in log.read_text()
+        await read_until(up, "Stopped.", 30)
+        assert await asyncio.wait_for(up.wait(), 30) == 0
         for port in (temporal, bot, slack):
             assert not listening(port), f"port {port} still open after up stopped"
     finally:
-        if up.poll() is None:
+        if up.returncode is None:
             up.kill()
-            up.wait()
+            await up.wait()
