@@ -84,6 +84,10 @@ async def test_up_runs_the_product_and_stops_everything_on_sigterm(tmp_path: Pat
         for port in (temporal, bot, slack):
             assert not listening(port), f"port {port} still open after up stopped"
     finally:
-        if up.returncode is None:
-            up.kill()
-            await up.wait()
+        if up.returncode is None:  # the test failed midway: still stop what `up` started
+            up.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(up.wait(), 30)
+            except TimeoutError:
+                up.kill()
+                await up.wait()
