@@ -148,7 +148,7 @@ async def failing_check_to_rollback(bench: Bench) -> float:
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with dev_server(Path(tmp)) as server, AsyncExitStack() as stack:
-            bench = Bench(await connect(server.address), Path(tmp) / "data", stack)
+            bench = Bench(await connect(server.address, wait_seconds=30), Path(tmp) / "data", stack)
             await bench.start()
             rollbacks = await rollback_to_first_request(bench)
             automatic = await failing_check_to_rollback(bench)

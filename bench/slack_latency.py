@@ -170,7 +170,7 @@ async def _wait_healthy(url: str) -> None:
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with dev_server(Path(tmp)) as server, AsyncExitStack() as stack:
-            client = await connect(server.address)
+            client = await connect(server.address, wait_seconds=30)
             floor_samples = await floor(client, stack)
             acks, single_acks, end_to_end = await slack_path(
                 client, server.address, Path(tmp) / "data", stack

@@ -27,7 +27,7 @@ from activities.notifier import Notifier, RecordingNotifier
 from activities.worker_deployments import WorkerDeployments
 from appconfig.build import default_build_id
 from appconfig.settings import Settings
-from bot.dev_server import EmbeddedTemporal
+from bot.dev_server import STARTUP_SECONDS, EmbeddedTemporal
 from bot.flags_admin import FlagsAdmin
 from bot.history_import import import_history_records, read_history_file
 from bot.slack.connection import open_slack, start_bot, web_client
@@ -150,7 +150,7 @@ async def up(settings: Settings, *, import_history: Path | None) -> None:
             await server.start()
             stack.push_async_callback(server.stop)
             print(f"Temporal dev server on {server.address}; Web UI at {server.ui_url}", flush=True)
-            client = await connect(server.address)
+            client = await connect(server.address, wait_seconds=STARTUP_SECONDS)
         slack = await open_slack(settings, stack, local=True)
         if slack.local_workspace_url:
             print(
