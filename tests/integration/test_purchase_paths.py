@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from bot.purchase_service import RequestRefused
+from bot.purchase_service import RequestRefused, Submitted
 from domain.models import (
     AutomatedReviewInput,
     AutomatedReviewResult,
@@ -49,6 +49,14 @@ def price_of(world: World, url: str) -> str:
     return f"{product.price} {product.currency}"
 
 
+async def waiting_for_carlos(world: World) -> Submitted:
+    """Nico (no purchase history) asks for a cheap book: it waits for his manager, Carlos."""
+    url = cheap(world, "books")
+    submitted = await world.service.submit(requester="UNICO", url=url, amount=price_of(world, url))
+    await world.wait_for_stage(submitted.request.request_id, Stage.AWAITING_APPROVAL)
+    return submitted
+
+
 async def test_low_risk_request_is_auto_approved_and_ordered(world: World) -> None:
     await world.import_sample_history()
     url = cheap(world, "books")
@@ -68,11 +76,8 @@ async def test_low_risk_request_is_auto_approved_and_ordered(world: World) -> No
 
 
 async def test_requester_without_history_waits_for_manager_who_approves(world: World) -> None:
-    url = cheap(world, "books")
-    submitted = await world.service.submit(requester="UNICO", url=url, amount=price_of(world, url))
+    submitted = await waiting_for_carlos(world)
     request_id = submitted.request.request_id
-
-    await world.wait_for_stage(request_id, Stage.AWAITING_APPROVAL)
     status = await world.service.status(request_id)
     assert status.review is not None and not status.review.auto_approved
     assert status.review.reason == "User purchase history doesn't meet approval criteria"
@@ -92,10 +97,8 @@ async def test_requester_without_history_waits_for_manager_who_approves(world: W
 
 
 async def test_manager_rejects(world: World) -> None:
-    url = cheap(world, "books")
-    submitted = await world.service.submit(requester="UNICO", url=url, amount=price_of(world, url))
+    submitted = await waiting_for_carlos(world)
     request_id = submitted.request.request_id
-    await world.wait_for_stage(request_id, Stage.AWAITING_APPROVAL)
 
     await world.service.decide(request_id, user="UCARLOS", approve=False, reason="not needed")
 
@@ -107,10 +110,8 @@ async def test_manager_rejects(world: World) -> None:
 
 
 async def test_approval_signal_of_the_seed_still_decides(world: World) -> None:
-    url = cheap(world, "books")
-    submitted = await world.service.submit(requester="UNICO", url=url, amount=price_of(world, url))
+    submitted = await waiting_for_carlos(world)
     request_id = submitted.request.request_id
-    await world.wait_for_stage(request_id, Stage.AWAITING_APPROVAL)
     handle = world.client.get_workflow_handle(submitted.workflow_id)
 
     await handle.signal("approval_decision", {"approved": False, "decided_by": "UBOB"})
@@ -171,10 +172,8 @@ async def test_same_request_started_twice_is_one_workflow(world: World) -> None:
 async def test_decision_by_the_wrong_person_is_refused(
     world: World, user: str, expected: str
 ) -> None:
-    url = cheap(world, "books")
-    submitted = await world.service.submit(requester="UNICO", url=url, amount=price_of(world, url))
+    submitted = await waiting_for_carlos(world)
     request_id = submitted.request.request_id
-    await world.wait_for_stage(request_id, Stage.AWAITING_APPROVAL)
 
     with pytest.raises(RequestRefused, match=re.escape(expected)):
         await world.service.decide(request_id, user=user, approve=True)
@@ -185,10 +184,8 @@ async def test_decision_by_the_wrong_person_is_refused(
 
 
 async def test_only_the_first_of_two_decisions_counts(world: World) -> None:
-    url = cheap(world, "books")
-    submitted = await world.service.submit(requester="UNICO", url=url, amount=price_of(world, url))
+    submitted = await waiting_for_carlos(world)
     request_id = submitted.request.request_id
-    await world.wait_for_stage(request_id, Stage.AWAITING_APPROVAL)
 
     outcomes = await asyncio.gather(
         world.service.decide(request_id, user="UCARLOS", approve=True),
@@ -206,10 +203,8 @@ async def test_only_the_first_of_two_decisions_counts(world: World) -> None:
 
 
 async def test_requester_cancels_while_waiting(world: World) -> None:
-    url = cheap(world, "books")
-    submitted = await world.service.submit(requester="UNICO", url=url, amount=price_of(world, url))
+    submitted = await waiting_for_carlos(world)
     request_id = submitted.request.request_id
-    await world.wait_for_stage(request_id, Stage.AWAITING_APPROVAL)
 
     with pytest.raises(RequestRefused, match="Only the requester can cancel"):
         await world.service.cancel(request_id, user="UCARLOS")
