@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -64,6 +64,7 @@ def _currency(value: str) -> str:
 Name = Annotated[str, AfterValidator(_name)]
 PositiveAmount = Annotated[Decimal, Field(gt=0)]
 Currency = Annotated[str, AfterValidator(_currency)]
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -96,8 +97,9 @@ class RuleSet(_Strict):
 
 
 class RuleOverride(_Strict):
-    """A department's deviations from the defaults. Lists and maps replace the default
-    wholesale; `user_history` is merged field by field.
+    """A department's deviations from the defaults, merged by `overlay`: lists and maps replace
+    the default wholesale; `user_history` is merged field by field. A new rule is a field here
+    with the same name as in RuleSet (and EffectiveRules); no merge code changes.
 
     There is deliberately no `currency`: every amount in the file (limits included) is in
     the defaults' currency, and a per-department currency would make them ambiguous.
@@ -139,6 +141,24 @@ class EffectiveRules(BaseModel):
     vendor_whitelist: tuple[Name, ...] = ()
     user_history: HistoryRules
 
+    def tightened(self, strict: StrictnessAdjustments) -> EffectiveRules:
+        limit = self.department_limit
+        history = self.user_history
+        return self.model_copy(
+            update={
+                "strictness": Strictness.STRICT,
+                "max_amount": self.max_amount * strict.max_amount_factor,
+                "department_limit": None if limit is None else limit * strict.max_amount_factor,
+                "user_history": HistoryRules(
+                    min_previous_purchases=history.min_previous_purchases
+                    + strict.min_previous_purchases_extra,
+                    max_rejected_in_last_30_days=min(
+                        history.max_rejected_in_last_30_days, strict.max_rejected_in_last_30_days
+                    ),
+                ),
+            }
+        )
+
 
 class RulesFile(_Strict):
     defaults: RuleSet
@@ -156,57 +176,39 @@ class RulesFile(_Strict):
         quietly fall back to the laxer rules.
         """
         level = Strictness(strictness)
-        base = self.defaults
-        override = self.departments.get(department, RuleOverride())
+        merged = overlay(self.defaults, self.departments.get(department, RuleOverride()))
+        # Every field of the merged rule set that EffectiveRules also has is carried over by
+        # name; only the per-department limit is picked out of its map.
+        rules = EffectiveRules.model_validate(
+            {
+                **merged.model_dump(exclude={"department_limits"}),
+                "department": department,
+                "strictness": level,
+                "department_limit": merged.department_limits.get(department),
+            }
+        )
+        return rules.tightened(self.strict) if level is Strictness.STRICT else rules
 
-        limits = (
-            override.department_limits
-            if override.department_limits is not None
-            else base.department_limits
-        )
-        history_override = override.user_history or HistoryOverride()
-        min_previous = (
-            history_override.min_previous_purchases
-            if history_override.min_previous_purchases is not None
-            else base.user_history.min_previous_purchases
-        )
-        max_rejected = (
-            history_override.max_rejected_in_last_30_days
-            if history_override.max_rejected_in_last_30_days is not None
-            else base.user_history.max_rejected_in_last_30_days
-        )
-        max_amount = override.max_amount if override.max_amount is not None else base.max_amount
-        department_limit = limits.get(department)
 
-        if level is Strictness.STRICT:
-            factor = self.strict.max_amount_factor
-            max_amount = max_amount * factor
-            if department_limit is not None:
-                department_limit = department_limit * factor
-            min_previous += self.strict.min_previous_purchases_extra
-            max_rejected = min(max_rejected, self.strict.max_rejected_in_last_30_days)
+def overlay(base: M, override: BaseModel) -> M:
+    """`base` with every field `override` sets (None counts as not set: "use the default").
 
-        return EffectiveRules(
-            department=department,
-            strictness=level,
-            currency=base.currency,
-            max_amount=max_amount,
-            trusted_categories=tuple(
-                override.trusted_categories
-                if override.trusted_categories is not None
-                else base.trusted_categories
-            ),
-            department_limit=department_limit,
-            vendor_whitelist=tuple(
-                override.vendor_whitelist
-                if override.vendor_whitelist is not None
-                else base.vendor_whitelist
-            ),
-            user_history=HistoryRules(
-                min_previous_purchases=min_previous,
-                max_rejected_in_last_30_days=max_rejected,
-            ),
-        )
+    A field holding a model (`user_history`) is overlaid field by field in turn; anything else,
+    lists and maps included, replaces the base value whole. Works for any pair of models whose
+    override fields are a subset of the base's, so a new rule needs no merge code.
+    """
+    changes: dict[str, Any] = {}
+    for name in override.model_fields_set:
+        value = getattr(override, name)
+        if value is None:
+            continue
+        if name not in type(base).model_fields:
+            raise ValueError(f"{type(override).__name__}.{name} overrides nothing in the base")
+        current = getattr(base, name)
+        nested = isinstance(current, BaseModel) and isinstance(value, BaseModel)
+        changes[name] = overlay(current, value) if nested else value
+    # Re-validated rather than model_copy(update=...): the result is checked like a file would be.
+    return type(base).model_validate({**base.model_dump(), **changes})
 
 
 # --- the review -----------------------------------------------------------------------------

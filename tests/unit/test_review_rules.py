@@ -16,13 +16,17 @@ from appconfig.files import load_yaml_model
 from domain.models import Money
 from domain.review_rules import (
     EffectiveRules,
+    HistoryOverride,
     HistoryRules,
     ReviewVerdict,
+    RuleOverride,
+    RuleSet,
     RulesFile,
     Strictness,
     UserHistory,
     calculate_confidence,
     evaluate,
+    overlay,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -308,13 +312,16 @@ def test_unknown_strictness_is_refused() -> None:
         SHIPPED.for_department("IT", "lenient")
 
 
+HISTORY = {"min_previous_purchases": 3, "max_rejected_in_last_30_days": 1}
+
+
 def minimal_file(**extra: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "defaults": {
             "currency": "eur",
             "max_amount": 500,
             "trusted_categories": ["Books "],
-            "user_history": {"min_previous_purchases": 3, "max_rejected_in_last_30_days": 1},
+            "user_history": dict(HISTORY),
         }
     }
     data.update(extra)
@@ -341,6 +348,87 @@ def test_partial_history_override_keeps_the_other_default() -> None:
     assert rules.user_history == HistoryRules(
         min_previous_purchases=8, max_rejected_in_last_30_days=1
     )
+
+
+# One sample value per override field: a field added to RuleOverride fails the coverage check
+# below until it has a sample here, and then is checked to reach the effective rules.
+OVERRIDE_SAMPLES: dict[str, Any] = {
+    "max_amount": 321,
+    "trusted_categories": ["Toys"],
+    "department_limits": {"Ops": 77},
+    "vendor_whitelist": ["shop.example"],
+    "user_history": {"max_rejected_in_last_30_days": 0},
+}
+
+
+def test_every_override_field_has_a_sample() -> None:
+    assert set(OVERRIDE_SAMPLES) == set(RuleOverride.model_fields)
+
+
+@pytest.mark.parametrize("field", sorted(OVERRIDE_SAMPLES))
+def test_each_override_field_alone_reaches_the_effective_rules(field: str) -> None:
+    plain = RulesFile.model_validate(minimal_file()).for_department("Ops")
+    data = minimal_file(departments={"Ops": {field: OVERRIDE_SAMPLES[field]}})
+    rules = RulesFile.model_validate(data).for_department("Ops")
+    changed = {
+        name for name in EffectiveRules.model_fields if getattr(rules, name) != getattr(plain, name)
+    }
+    expected = {"department_limits": "department_limit"}.get(field, field)
+    assert changed == {expected}
+
+
+def test_every_rule_reaches_the_effective_rules_by_name() -> None:
+    # `for_department` carries the merged rule set over by field name: a rule the effective
+    # rules lack would be dropped silently, an override without a rule would override nothing.
+    carried = set(RuleSet.model_fields) - {"department_limits"}
+    assert carried <= set(EffectiveRules.model_fields)
+    assert set(RuleOverride.model_fields) <= set(RuleSet.model_fields)
+    assert set(HistoryOverride.model_fields) == set(HistoryRules.model_fields)
+
+
+class _WithMaxItems(RuleSet):
+    max_items: int = 10
+    user_history: _HistoryWithWeekly
+
+
+class _HistoryWithWeekly(HistoryRules):
+    max_per_week: int = 4
+
+
+class _WithMaxItemsOverride(RuleOverride):
+    max_items: int | None = None
+    user_history: _HistoryWithWeeklyOverride | None = None
+
+
+class _HistoryWithWeeklyOverride(HistoryOverride):
+    max_per_week: int | None = None
+
+
+_WithMaxItems.model_rebuild()
+_WithMaxItemsOverride.model_rebuild()
+
+
+def test_a_new_rule_field_is_merged_without_touching_the_merge_code() -> None:
+    base = _WithMaxItems.model_validate(
+        minimal_file()["defaults"] | {"user_history": {**HISTORY, "max_per_week": 4}}
+    )
+    merged = overlay(
+        base,
+        _WithMaxItemsOverride(max_items=3, user_history=_HistoryWithWeeklyOverride(max_per_week=1)),
+    )
+    assert merged.max_items == 3
+    assert merged.user_history == _HistoryWithWeekly(**HISTORY, max_per_week=1)
+    assert merged.max_amount == base.max_amount
+    untouched = overlay(base, _WithMaxItemsOverride(max_amount=None))
+    assert untouched == base
+
+
+def test_an_override_field_without_a_rule_is_a_bug() -> None:
+    class Stray(RuleOverride):
+        max_weight: int | None = None
+
+    with pytest.raises(ValueError, match="max_weight overrides nothing"):
+        overlay(RulesFile.model_validate(minimal_file()).defaults, Stray(max_weight=3))
 
 
 def test_names_and_currency_are_normalized() -> None:
