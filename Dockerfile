@@ -23,6 +23,7 @@ COPY activities ./activities
 COPY appconfig ./appconfig
 COPY bot ./bot
 COPY domain ./domain
+COPY entities ./entities
 COPY workflows ./workflows
 COPY slack_workspace ./slack_workspace
 RUN pip install --no-cache-dir . && useradd --system --home /var/lib/purchasebot purchasebot \

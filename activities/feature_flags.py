@@ -14,7 +14,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.feature_flags import EvaluateFlagsInput, FlagsEvaluation, FlagsState, evaluate_all
-from workflows.feature_flags import FLAGS_WORKFLOW_ID, FeatureFlagsWorkflow
+from entities.feature_flags import FLAGS_WORKFLOW_ID, FeatureFlagsWorkflow
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.history import HistoryRecord, summarize
 from domain.imported_history_models import EmployeeRecordsInput
 from domain.review_rules import UserHistory
-from workflows.imported_history import ImportedHistoryWorkflow
-from workflows.names import IMPORTED_HISTORY_WORKFLOW_ID
+from entities.imported_history import IMPORTED_HISTORY_WORKFLOW_ID, ImportedHistoryWorkflow
 
 REJECTION_WINDOW = timedelta(days=30)
 # Imports are rare; a short cache spares the entity workflow a query per request.

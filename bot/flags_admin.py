@@ -8,7 +8,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.feature_flags import FlagsEntityState, FlagsState, SetFlagInput, SetFlagResult
-from workflows.feature_flags import FLAGS_WORKFLOW_ID, FeatureFlagsWorkflow
+from entities.feature_flags import FLAGS_WORKFLOW_ID, FeatureFlagsWorkflow
 
 
 class FlagChangeRefused(Exception):

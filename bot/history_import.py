@@ -15,8 +15,7 @@ from domain.imported_history_models import (
     ImportHistoryInput,
     ImportHistoryResult,
 )
-from workflows.imported_history import ImportedHistoryWorkflow
-from workflows.names import IMPORTED_HISTORY_WORKFLOW_ID
+from entities.imported_history import IMPORTED_HISTORY_WORKFLOW_ID, ImportedHistoryWorkflow
 
 
 class ImportRefused(Exception):

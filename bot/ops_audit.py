@@ -10,8 +10,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from domain.models import AuditEntry, OpsAuditState
-from workflows.names import OPS_AUDIT_WORKFLOW_ID
-from workflows.ops_audit import OpsAuditWorkflow
+from entities.ops_audit import OPS_AUDIT_WORKFLOW_ID, OpsAuditWorkflow
 
 log = logging.getLogger(__name__)
 

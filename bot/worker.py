@@ -28,10 +28,10 @@ from appconfig.files import ReloadingFile
 from appconfig.settings import Settings
 from domain.catalog import Catalog
 from domain.review_rules import RulesFile
-from workflows.feature_flags import FLAGS_WORKFLOW_ID, FeatureFlagsWorkflow
-from workflows.imported_history import ImportedHistoryWorkflow
-from workflows.names import IMPORTED_HISTORY_WORKFLOW_ID, TASK_QUEUE
-from workflows.ops_audit import OpsAuditWorkflow
+from entities.feature_flags import FLAGS_WORKFLOW_ID, FeatureFlagsWorkflow
+from entities.imported_history import IMPORTED_HISTORY_WORKFLOW_ID, ImportedHistoryWorkflow
+from entities.ops_audit import OpsAuditWorkflow
+from workflows.names import TASK_QUEUE
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 from workflows.rollout_controller import RolloutControllerWorkflow
 

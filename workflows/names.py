@@ -12,8 +12,6 @@ AUTOMATED_REVIEW_PATCH = "automated-review-v1"
 # Later, the review was put behind feature flags (patched code AND flag on -> review).
 REVIEW_FLAGS_PATCH = "review-flags-v1"
 
-IMPORTED_HISTORY_WORKFLOW_ID = "purchasebot-imported-history"
-
 # Custom search attributes, registered on the server by `purchasebot up` (and by the tests).
 # They make each request findable and give the review the requester's past outcomes from
 # visibility, so no worker keeps history in a local file.
@@ -31,9 +29,6 @@ APPROVAL_TIMEOUT_DAYS = 7
 
 def purchase_workflow_id(request_id: str) -> str:
     return f"purchase-{request_id}"
-
-
-OPS_AUDIT_WORKFLOW_ID = "purchasebot-ops-audit"
 
 
 def rollout_controller_id(deployment_name: str) -> str:

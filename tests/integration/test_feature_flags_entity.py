@@ -31,7 +31,7 @@ from domain.feature_flags import (
     apply_change,
 )
 from domain.models import AuditEntry
-from workflows.feature_flags import FeatureFlagsWorkflow
+from entities.feature_flags import FeatureFlagsWorkflow
 
 AUTO = FlagName.AUTOMATED_REVIEW.value
 STRICTNESS = FlagName.REVIEW_STRICTNESS.value

@@ -8,12 +8,14 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain.models import AuditEntry, OpsAuditState
 
+# One installation has one ops audit trail; tests pass their own id.
+OPS_AUDIT_WORKFLOW_ID = "purchasebot-ops-audit"
 # Kept short so the state carried through continue-as-new stays small; the full trail is in
 # the closed runs' histories.
 KEEP_LAST = 1000
 
 
-@workflow.defn
+@workflow.defn(name="OpsAuditWorkflow")
 class OpsAuditWorkflow:
     @workflow.init
     def __init__(self, state: OpsAuditState) -> None:

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
 FLAGS_WORKFLOW_ID = "purchasebot-feature-flags"
 
 
-@workflow.defn
+@workflow.defn(name="FeatureFlagsWorkflow")
 class FeatureFlagsWorkflow:
     @workflow.init
     def __init__(self, state: FlagsEntityState) -> None:

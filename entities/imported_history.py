@@ -19,11 +19,13 @@ with workflow.unsafe.imports_passed_through():
         ImportHistoryResult,
     )
 
+# One installation has one imported history; tests pass their own id.
+IMPORTED_HISTORY_WORKFLOW_ID = "purchasebot-imported-history"
 # Bounded so the state carried through continue-as-new stays far below Temporal's payload limit.
 MAX_RECORDS = 50_000
 
 
-@workflow.defn
+@workflow.defn(name="ImportedHistoryWorkflow")
 class ImportedHistoryWorkflow:
     @workflow.init
     def __init__(self, state: ImportedHistoryState) -> None:
