@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from slack_workspace.directory import DirectoryError
+from slack_workspace.scopes import ManifestError
 from slack_workspace.workspace import LocalSlackWorkspace
 
 
@@ -33,6 +34,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ack-timeout", type=float, default=3.0)
     parser.add_argument("--bot-token", default=None, help="use this token instead of a new one")
     parser.add_argument("--signing-secret", default=None, help="use this instead of a new one")
+    parser.add_argument(
+        "--manifest",
+        type=Path,
+        default=Path("manifest.yaml"),
+        help="the app manifest whose bot scopes the app holds (when the file exists)",
+    )
     return parser.parse_args(argv)
 
 
@@ -44,6 +51,7 @@ async def serve(args: argparse.Namespace) -> None:
         commands=args.command or ["/purchase"],
         bot_token=args.bot_token,
         signing_secret=args.signing_secret,
+        manifest=args.manifest if args.manifest.is_file() else None,
     )
     base_url = await workspace.start(args.host, args.port)
     print(f"Local Slack workspace: {base_url}/  (open in a browser)")
@@ -63,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(args))
-    except DirectoryError as err:
+    except (DirectoryError, ManifestError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -107,14 +107,16 @@ class Channel:
     id: str
     name: str
     kind: ChannelKind
-    members: list[str]  # for public channels: everyone in the workspace
+    # Private conversations: everyone in them. Public channels: the apps that joined
+    # (conversations.join); every person is a member of every public channel here.
+    members: list[str]
     created: int = field(default_factory=lambda: int(time.time()))
 
     @property
     def is_public(self) -> bool:
         return self.kind == "channel"
 
-    def to_api(self, for_user: str | None = None) -> JsonDict:
+    def to_api(self, for_user: str | None = None, *, is_member: bool = True) -> JsonDict:
         data: JsonDict = {"id": self.id, "created": self.created}
         if self.kind == "im":
             other = [m for m in self.members if m != for_user] or self.members
@@ -123,7 +125,8 @@ class Channel:
         elif self.kind == "mpim":
             data.update(name=self.name, is_mpim=True, is_group=True, is_private=True)
         else:
-            data.update(name=self.name, is_channel=True, is_private=False, is_member=True)
+            data.update(name=self.name, is_channel=True, is_private=False, is_member=is_member)
+            data.update(is_archived=False, is_general=self.name == "general")
         return data
 
 
@@ -306,8 +309,19 @@ class WorkspaceState:
 
     def members(self, channel: Channel) -> list[str]:
         if channel.is_public:
-            return [u.id for u in self.users.values() if u.id != SLACKBOT_ID]
+            people = [u.id for u in self.users.values() if not u.is_bot]
+            return people + [m for m in channel.members if m not in people]
         return list(channel.members)
+
+    def join(self, channel: Channel, user_id: str) -> None:
+        if user_id not in channel.members:
+            channel.members.append(user_id)
+            self.feed.bump()
+
+    def leave(self, channel: Channel, user_id: str) -> None:
+        if user_id in channel.members:
+            channel.members.remove(user_id)
+            self.feed.bump()
 
     def is_member(self, channel: Channel, user_id: str) -> bool:
         return user_id in self.members(channel)

@@ -8,6 +8,7 @@ HTTP 200 even for API-level errors ({"ok": false, "error": "<code>"}).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,6 +17,8 @@ from aiohttp import web
 
 from slack_workspace.blocks import BlocksError, JsonDict, validate_blocks, validate_view
 from slack_workspace.config import WorkspaceConfig
+from slack_workspace.faults import Fault, FaultPlan
+from slack_workspace.scopes import Grants
 from slack_workspace.state import Channel, View, WorkspaceState
 
 Args = dict[str, Any]
@@ -26,13 +29,16 @@ _JSON_ARGS = ("blocks", "attachments", "view", "metadata")
 
 
 class ApiError(Exception):
-    def __init__(self, code: str, messages: list[str] | None = None) -> None:
+    def __init__(
+        self, code: str, messages: list[str] | None = None, extra: JsonDict | None = None
+    ) -> None:
         super().__init__(code)
         self.code = code
         self.messages = messages or []
+        self.extra = extra or {}
 
     def to_json(self) -> JsonDict:
-        body: JsonDict = {"ok": False, "error": self.code}
+        body: JsonDict = {"ok": False, "error": self.code, **self.extra}
         if self.messages:
             body["response_metadata"] = {"messages": self.messages}
         return body
@@ -80,10 +86,28 @@ async def read_args(request: web.Request) -> Args:
     return args
 
 
+def fault_response(fault: Fault) -> web.Response:
+    """What Slack answers on a bad day, per the fault's kind."""
+    if fault.kind == "rate_limited":
+        # Slack: HTTP 429, Retry-After in seconds, and an ok:false body.
+        return web.json_response(
+            {"ok": False, "error": "ratelimited"},
+            status=429,
+            headers={"Retry-After": str(fault.retry_after)},
+        )
+    if fault.kind == "http_error":
+        return web.json_response({"ok": False, "error": "fatal_error"}, status=fault.status)
+    return web.json_response({"ok": False, "error": fault.error})
+
+
 class WebApi:
-    def __init__(self, state: WorkspaceState, config: WorkspaceConfig) -> None:
+    def __init__(
+        self, state: WorkspaceState, config: WorkspaceConfig, faults: FaultPlan, grants: Grants
+    ) -> None:
         self.state = state
         self.config = config
+        self.faults = faults
+        self.grants = grants
         self.methods: dict[str, Method] = {
             "api.test": self.api_test,
             "auth.test": self.auth_test,
@@ -91,6 +115,9 @@ class WebApi:
             "chat.update": self.chat_update,
             "chat.postEphemeral": self.chat_post_ephemeral,
             "conversations.open": self.conversations_open,
+            "conversations.join": self.conversations_join,
+            "conversations.list": self.conversations_list,
+            "conversations.info": self.conversations_info,
             "users.info": self.users_info,
             "views.open": self.views_open,
             "views.push": self.views_push,
@@ -103,6 +130,8 @@ class WebApi:
 
     async def handle(self, request: web.Request) -> web.Response:
         name = request.match_info["method"]
+        args: Args = {}
+        fault: Fault | None = None
         try:
             args = await read_args(request)
             method = self.methods.get(name)
@@ -110,10 +139,41 @@ class WebApi:
                 raise ApiError("unknown_method")
             if name != "api.test":
                 self._authenticate(request, args)
+            fault = self.faults.take(name, args)
+            if fault is not None and not fault.apply:
+                return await self._answer_fault(name, args, fault)
+            self._check_scope(name)
             result = await method(args)
         except ApiError as err:
-            return web.json_response(err.to_json())
-        return web.json_response({"ok": True, **result})
+            body = err.to_json()
+            self.faults.record(name, args, http_status=200, body=body, fault=None)
+            return web.json_response(body)
+        if fault is not None:
+            # The call took effect; only its answer is lost or bad.
+            return await self._answer_fault(name, args, fault)
+        body = {"ok": True, **result}
+        self.faults.record(name, args, http_status=200, body=body, fault=None)
+        return web.json_response(body)
+
+    async def _answer_fault(self, name: str, args: Args, fault: Fault) -> web.Response:
+        if fault.kind == "timeout":
+            body: JsonDict = {"ok": False, "error": "request_timeout"}
+            self.faults.record(name, args, http_status=504, body=body, fault=fault)
+            # Hang like an overloaded Slack; the client's own timeout is what the app sees.
+            await asyncio.sleep(fault.seconds)
+            return web.json_response(body, status=504)
+        response = fault_response(fault)
+        body = json.loads(response.text or "{}")
+        self.faults.record(name, args, http_status=response.status, body=body, fault=fault)
+        return response
+
+    def _check_scope(self, name: str) -> None:
+        needed = self.grants.missing(name)
+        if needed is not None:
+            raise ApiError(
+                "missing_scope",
+                extra={"needed": ",".join(needed), "provided": self.grants.provided},
+            )
 
     def _authenticate(self, request: web.Request, args: Args) -> None:
         header = request.headers.get("Authorization", "")
@@ -127,11 +187,30 @@ class WebApi:
     # --- helpers -------------------------------------------------------------------------
 
     def _channel(self, args: Args) -> Channel:
+        """The conversation a chat.* call writes to, under Slack's membership rules: private
+        conversations the bot is not in do not exist for it; a public channel it has not
+        joined answers not_in_channel, unless the app holds chat:write.public."""
         ref = _text_arg(args, "channel")
         if ref is None:
             raise ApiError("channel_not_found")
         channel = self.state.resolve_channel(ref, self.state.bot_user_id)
-        if channel is None or not self.state.is_member(channel, self.state.bot_user_id):
+        if channel is None:
+            raise ApiError("channel_not_found")
+        if not self.state.is_member(channel, self.state.bot_user_id):
+            if not channel.is_public:
+                raise ApiError("channel_not_found")
+            if not self.grants.chat_write_public:
+                raise ApiError("not_in_channel")
+        return channel
+
+    def _public_channel_by_id(self, args: Args) -> Channel:
+        channel_id = _text_arg(args, "channel")
+        channel = self.state.channels.get(channel_id or "")
+        if channel is None:
+            raise ApiError("channel_not_found")
+        if not channel.is_public:
+            if self.state.is_member(channel, self.state.bot_user_id):
+                raise ApiError("method_not_supported_for_channel_type")
             raise ApiError("channel_not_found")
         return channel
 
@@ -277,6 +356,42 @@ class WebApi:
         if existing is not None:
             body.update(no_op=True, already_open=True)
         return body
+
+    async def conversations_join(self, args: Args) -> JsonDict:
+        # Slack takes a channel ID here, not a name.
+        channel = self._public_channel_by_id(args)
+        bot = self.state.bot_user_id
+        already = self.state.is_member(channel, bot)
+        self.state.join(channel, bot)
+        body: JsonDict = {"channel": channel.to_api(bot)}
+        if already:
+            body["warning"] = "already_in_channel"
+            body["response_metadata"] = {"warnings": ["already_in_channel"]}
+        return body
+
+    async def conversations_list(self, args: Args) -> JsonDict:
+        types = {t.strip() for t in str(args.get("types") or "public_channel").split(",")}
+        bot = self.state.bot_user_id
+        found = [
+            c
+            for c in self.state.channels.values()
+            if (c.is_public and "public_channel" in types)
+            or (c.kind == "im" and "im" in types and bot in c.members)
+            or (c.kind == "mpim" and "mpim" in types and bot in c.members)
+        ]
+        # Everything fits on one page here; the cursor says so the way Slack does.
+        return {
+            "channels": [c.to_api(bot, is_member=self.state.is_member(c, bot)) for c in found],
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    async def conversations_info(self, args: Args) -> JsonDict:
+        channel_id = _text_arg(args, "channel")
+        channel = self.state.channels.get(channel_id or "")
+        bot = self.state.bot_user_id
+        if channel is None or (not channel.is_public and not self.state.is_member(channel, bot)):
+            raise ApiError("channel_not_found")
+        return {"channel": channel.to_api(bot, is_member=self.state.is_member(channel, bot))}
 
     async def users_info(self, args: Args) -> JsonDict:
         user_id = _text_arg(args, "user")

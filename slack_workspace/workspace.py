@@ -1,9 +1,14 @@
 """`LocalSlackWorkspace`: the fake Slack as one object a test, or a developer, starts.
 
 One aiohttp server on 127.0.0.1 serves Slack's Web API (/api/), response URLs (/response/),
-and the browser UI (/ and /ui/). Deliveries to the bot go to `request_url`, signed with a
-per-start signing secret. The bot needs no change: it is pointed at `api_url` with
-`bot_token` and `signing_secret` instead of Slack's.
+the browser UI (/ and /ui/) and the workspace's own test controls (/control/). Deliveries to
+the bot go to `request_url`, signed with a per-start signing secret. The bot needs no change:
+it is pointed at `api_url` with `bot_token` and `signing_secret` instead of Slack's.
+
+Slack's rules that matter for correctness are kept: the app holds the scopes its manifest
+grants (`missing_scope` otherwise), it is a member of no public channel until it joins one
+(`not_in_channel`, unless it holds chat:write.public), and faults (429 with Retry-After,
+ok:false errors, HTTP 500s, hangs) can be injected per test.
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ from aiohttp import web
 
 from slack_workspace.blocks import JsonDict
 from slack_workspace.config import WorkspaceConfig, new_bot_token, new_signing_secret
+from slack_workspace.control import ControlApi
 from slack_workspace.delivery import Deliverer, DeliveryResult
 from slack_workspace.directory import Person, load_directory
+from slack_workspace.faults import ApiCall, Fault, FaultKind, FaultPlan
 from slack_workspace.response_urls import ResponseUrlApi
+from slack_workspace.scopes import DEFAULT_SCOPES, Grants, scopes_from_manifest
 from slack_workspace.state import Channel, Message, WorkspaceState
 from slack_workspace.ui import UiApi
 from slack_workspace.web_api import WebApi
@@ -44,7 +52,13 @@ class LocalSlackWorkspace:
         bot_name: str = "purchasebot",
         bot_token: str | None = None,
         signing_secret: str | None = None,
+        manifest: Path | str | None = None,
+        scopes: Iterable[str] | None = None,
+        bot_channels: Iterable[str] = (),
     ) -> None:
+        """`manifest` (an app manifest.yaml) or `scopes` say what the app was granted; with
+        neither it holds every scope a method here needs, but not chat:write.public.
+        `bot_channels`: public channels someone already invited the bot to."""
         people = (
             load_directory(Path(directory))
             if isinstance(directory, str | Path)
@@ -60,6 +74,16 @@ class LocalSlackWorkspace:
         # Fixed secrets only when asked for (e.g. to match a bot's .env); otherwise new per start.
         self._fixed_token = bot_token
         self._fixed_secret = signing_secret
+        if scopes is not None:
+            granted = frozenset(scopes)
+        elif manifest is not None:
+            granted = scopes_from_manifest(manifest)
+        else:
+            granted = DEFAULT_SCOPES
+        self.grants = Grants(granted)
+        self.faults = FaultPlan()
+        for name in bot_channels:
+            self.state.join(self._channel(name), self.state.bot_user_id)
         self.deliverer = Deliverer(self.state, self.config)
         self.ui = UiApi(self.state, self.config, self.deliverer)
         self._runner: web.AppRunner | None = None
@@ -68,8 +92,9 @@ class LocalSlackWorkspace:
 
     def build_app(self) -> web.Application:
         app = web.Application()
-        app.add_routes(WebApi(self.state, self.config).routes())
+        app.add_routes(WebApi(self.state, self.config, self.faults, self.grants).routes())
         app.add_routes(ResponseUrlApi(self.state).routes())
+        app.add_routes(ControlApi(self.state, self.faults, self.grants).routes())
         self.ui.add_to(app)
         return app
 
@@ -141,6 +166,65 @@ class LocalSlackWorkspace:
 
     def register_command(self, command: str) -> None:
         self.config.commands.add(command if command.startswith("/") else "/" + command)
+
+    # --- Slack's rules and bad days ----------------------------------------------------------
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return self.grants.scopes
+
+    def grant_scopes(self, scopes: Iterable[str]) -> None:
+        """Replace the app's scopes, as re-installing it with another manifest does."""
+        self.grants.scopes = frozenset(scopes)
+
+    def bot_is_member(self, channel: str) -> bool:
+        return self.state.is_member(self._channel(channel), self.bot_user_id)
+
+    def invite_bot(self, channel: str) -> None:
+        """Someone types `/invite @purchasebot` in a public channel."""
+        self.state.join(self._channel(channel), self.bot_user_id)
+
+    def remove_bot(self, channel: str) -> None:
+        """Someone removes the bot from a public channel."""
+        self.state.leave(self._channel(channel), self.bot_user_id)
+
+    def inject_fault(
+        self,
+        method: str,
+        kind: FaultKind,
+        *,
+        times: int = 1,
+        retry_after: int = 1,
+        error: str = "internal_error",
+        status: int = 500,
+        seconds: float = 60.0,
+        apply: bool = False,
+        match: Mapping[str, str] | None = None,
+    ) -> Fault:
+        """The next `times` calls to `method` ("*": any) answer with a fault instead:
+        "rate_limited" (HTTP 429, Retry-After: `retry_after`), "error" (ok:false, `error`),
+        "http_error" (HTTP `status`), "timeout" (no answer for `seconds`). `apply`: the call
+        still takes effect, only its answer is bad. `match`: only calls with these arguments."""
+        return self.faults.add(
+            Fault(
+                method=method,
+                kind=kind,
+                times=times,
+                retry_after=retry_after,
+                error=error,
+                status=status,
+                seconds=seconds,
+                apply=apply,
+                match=dict(match or {}),
+            )
+        )
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def api_calls(self, method: str | None = None) -> list[ApiCall]:
+        """Every Web API call so far (or those to `method`), oldest first."""
+        return [c for c in self.faults.calls if method in (None, c.method)]
 
     # --- acting as a person --------------------------------------------------------------
 

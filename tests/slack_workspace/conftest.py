@@ -113,7 +113,8 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 @pytest.fixture
 async def ws(directory_file: Path, receiver: Receiver) -> AsyncIterator[LocalSlackWorkspace]:
-    workspace = LocalSlackWorkspace(directory_file, ack_timeout=2.0)
+    # As in a real workspace, someone invited the bot to #general; #purchasing-ops it never joined.
+    workspace = LocalSlackWorkspace(directory_file, ack_timeout=2.0, bot_channels=("general",))
     await workspace.start()
     receiver.signing_secret = workspace.signing_secret
     workspace.set_request_url(receiver.url)

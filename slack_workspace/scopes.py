@@ -1,0 +1,76 @@
+"""OAuth scopes: which bot scope each Web API method needs, and what an app's manifest grants.
+
+Slack refuses a method whose scope the token lacks with
+`{"ok": false, "error": "missing_scope", "needed": "...", "provided": "..."}`. Where Slack
+accepts any of several scopes (conversations.open: im:write, mpim:write, ...), `needed` lists
+them all, comma-separated, as Slack does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+# Methods missing here need no scope (auth.test, api.test, views.*).
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "conversations.open": ("im:write", "mpim:write", "channels:manage", "groups:write"),
+    "conversations.join": ("channels:join",),
+    "conversations.list": ("channels:read", "groups:read", "im:read", "mpim:read"),
+    "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
+    "users.info": ("users:read",),
+}
+
+# Lets an app post in public channels it has not joined (chat.postMessage, chat.postEphemeral).
+CHAT_WRITE_PUBLIC = "chat:write.public"
+
+# What an app holds when no manifest or scope list is given: every scope a method above needs,
+# and deliberately NOT chat:write.public, so channel membership is enforced by default.
+DEFAULT_SCOPES: frozenset[str] = frozenset(
+    scope for scopes in METHOD_SCOPES.values() for scope in scopes
+) | {"commands"}
+
+
+class ManifestError(Exception):
+    """The manifest cannot be read; the message names the file and the problem."""
+
+
+def scopes_from_manifest(path: Path | str) -> frozenset[str]:
+    """The bot scopes an app manifest (manifest.yaml) asks for: oauth_config.scopes.bot."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ManifestError(f"{path}: cannot read file: {err.strerror}") from err
+    except yaml.YAMLError as err:
+        raise ManifestError(f"{path}: not valid YAML: {err}") from err
+    bot = ((data or {}).get("oauth_config") or {}).get("scopes", {}).get("bot")
+    if not isinstance(bot, list) or not all(isinstance(s, str) for s in bot):
+        raise ManifestError(f"{path}: oauth_config.scopes.bot must be a list of scopes")
+    return frozenset(bot)
+
+
+class Grants:
+    """The scopes the installed app holds; changeable at run time (a re-install)."""
+
+    def __init__(self, scopes: Iterable[str] = DEFAULT_SCOPES) -> None:
+        self.scopes = frozenset(scopes)
+
+    def missing(self, method: str) -> tuple[str, ...] | None:
+        """The scopes of which one is needed and none is held; None when the call is allowed."""
+        needed = METHOD_SCOPES.get(method, ())
+        if not needed or self.scopes.intersection(needed):
+            return None
+        return needed
+
+    @property
+    def chat_write_public(self) -> bool:
+        return CHAT_WRITE_PUBLIC in self.scopes
+
+    @property
+    def provided(self) -> str:
+        return ",".join(sorted(self.scopes))
