@@ -12,8 +12,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.notifier import Notifier
 from activities.worker_deployments import UnknownBuild, WorkerDeployments
-from domain.build_health import judge, p99
+from domain.build_health import judge
 from domain.models import NotificationResult
+from domain.percentiles import nearest_rank
 from domain.rollout_models import (
     AnalyzeInput,
     BuildHealth,
@@ -103,7 +104,7 @@ class RolloutActivities:
             failed=sum(counts.get(s, 0) for s in FAILED_STATUSES),
             running=counts.get("Running", 0),
             stuck=await self._stuck(f"{base} AND ExecutionStatus = 'Running'"),
-            p99_seconds=p99(durations),
+            p99_seconds=nearest_rank(durations, 0.99) if durations else None,
             auto_approved=auto.count,
             flagged=input.flagged,
         )

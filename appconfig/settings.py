@@ -11,7 +11,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.rollout_models import Thresholds
+
 SLACK_API_DEFAULT = "https://slack.com/api/"
+# The monitor's defaults are defined once, on Thresholds; the settings only let them be changed.
+_MONITOR_DEFAULTS = Thresholds()
 
 
 class Settings(BaseSettings):
@@ -30,9 +34,9 @@ class Settings(BaseSettings):
     # Worker Deployment (Worker Versioning). Empty deployment name: an unversioned worker.
     deployment_name: str = "purchasebot"
     # The deployment monitor (used when the rollout controller is first created).
-    monitor_interval_seconds: float = 30.0
-    monitor_min_sample: int = 5
-    monitor_failure_limit: int = 3
+    monitor_interval_seconds: float = _MONITOR_DEFAULTS.check_interval_seconds
+    monitor_min_sample: int = _MONITOR_DEFAULTS.min_sample
+    monitor_failure_limit: int = _MONITOR_DEFAULTS.failure_limit
     # Seconds the stand-in store takes to confirm an order it has already taken: a window for
     # fault-injection tests (a worker killed mid-order). Zero in normal use.
     order_confirmation_delay: float = 0.0
@@ -58,6 +62,14 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     # Worker build id; empty means the package version plus the git commit.
     build_id: str = ""
+
+    @property
+    def monitor_thresholds(self) -> Thresholds:
+        return Thresholds(
+            check_interval_seconds=self.monitor_interval_seconds,
+            min_sample=self.monitor_min_sample,
+            failure_limit=self.monitor_failure_limit,
+        )
 
     @property
     def orders_db(self) -> Path:

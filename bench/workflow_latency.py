@@ -56,6 +56,7 @@ from domain.catalog import Catalog
 from domain.directory import Directory
 from domain.feature_flags import load_flags_file
 from domain.models import PurchaseStatus
+from domain.percentiles import nearest_rank
 
 REPO = Path(__file__).resolve().parents[1]
 COMMAND = "bench.workflow_latency"
@@ -400,8 +401,7 @@ def median_ms(values: Sequence[float]) -> float:
 
 def p99_ms(values: Sequence[float]) -> float:
     """Nearest rank: with fewer than 100 samples this is the slowest one."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)] * 1000
+    return nearest_rank(values, 0.99) * 1000
 
 
 def verdict(ok: bool) -> str:

@@ -1,15 +1,11 @@
-"""Judging a build's health from its numbers: pure, so every threshold is unit-tested."""
+"""Judging a build's health from its numbers: pure, so every threshold is unit-tested.
+
+Which limits exist, and how each reads, is declared once on `Thresholds`; this module applies
+them and words them, for the verdict and for `/rollout status` alike."""
 
 from __future__ import annotations
 
 from domain.rollout_models import BuildHealth, Thresholds, Verdict
-
-
-def p99(durations: list[float]) -> float | None:
-    if not durations:
-        return None
-    ordered = sorted(durations)
-    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
 
 def judge(health: BuildHealth, thresholds: Thresholds) -> BuildHealth:
@@ -22,27 +18,29 @@ def judge(health: BuildHealth, thresholds: Thresholds) -> BuildHealth:
                 "problems": [f"only {sample} finished requests; need {thresholds.min_sample}"],
             }
         )
-    error_rate = (health.failed + health.stuck) / sample
-    success_rate = health.completed / sample
-    problems = []
-    if health.stuck:
-        problems.append(f"{health.stuck} requests stuck (their workflow tasks keep failing)")
-    if error_rate > thresholds.max_error_rate:
-        problems.append(f"error rate {error_rate:.0%} > {thresholds.max_error_rate:.0%}")
-    if success_rate < thresholds.min_success_rate:
-        problems.append(f"success rate {success_rate:.0%} < {thresholds.min_success_rate:.0%}")
-    if health.p99_seconds is not None and health.p99_seconds > thresholds.max_p99_seconds:
-        problems.append(f"p99 {health.p99_seconds:.1f} s > {thresholds.max_p99_seconds:.0f} s")
-    if health.auto_approved and health.flagged / health.auto_approved > thresholds.max_flagged_rate:
-        problems.append(
-            f"{health.flagged} of {health.auto_approved} auto-approvals flagged as wrong "
-            f"(> {thresholds.max_flagged_rate:.0%})"
-        )
-    return health.model_copy(
+    rated = health.model_copy(
         update={
-            "error_rate": error_rate,
-            "success_rate": success_rate,
-            "verdict": Verdict.FAIL if problems else Verdict.PASS,
-            "problems": problems,
+            # A stuck request is as bad as a failed one (see BuildHealth.sample).
+            "error_rate": (health.failed + health.stuck) / sample,
+            "success_rate": health.completed / sample,
         }
     )
+    problems = [
+        limit.breach(value, bound)
+        for limit, bound in thresholds.limits()
+        if (value := limit.observed(rated)) is not None and not limit.allows(value, bound)
+    ]
+    return rated.model_copy(
+        update={"verdict": Verdict.FAIL if problems else Verdict.PASS, "problems": problems}
+    )
+
+
+def describe_limits(thresholds: Thresholds) -> str:
+    """The limits in force, as `judge` applies them."""
+    limits = ", ".join(limit.describe(bound) for limit, bound in thresholds.limits())
+    return f"{limits}; at least {thresholds.min_sample} finished requests"
+
+
+def readings(health: BuildHealth) -> str:
+    """A judged build's value for every limit."""
+    return " · ".join(limit.reading(health) for limit in Thresholds.declared_limits().values())

@@ -4,23 +4,65 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from domain.health_limits import Comparison, Limit, Unit
 from domain.models import AuditEntry
+
+AT_MOST, AT_LEAST = Comparison.AT_MOST, Comparison.AT_LEAST
 
 
 class Thresholds(BaseModel):
-    """When a build is healthy. Defaults are the seed's (error <= 5 %, p99 <= 30 s,
-    success >= 95 %) plus decision quality: at most 5 % of auto-approvals flagged as wrong."""
+    """When a build is healthy. Each limit is declared once, here, with how it reads (label,
+    comparison, unit) and what it is compared with: the verdict (`domain.build_health.judge`)
+    and `/rollout status` both read it from here, so the display cannot drift from enforcement.
+    Defaults are the seed's (error <= 5 %, p99 <= 30 s, success >= 95 %) plus decision quality
+    (at most 5 % of auto-approvals flagged as wrong) and no stuck requests.
 
-    max_error_rate: float = 0.05
-    max_p99_seconds: float = 30.0
-    min_success_rate: float = 0.95
-    max_flagged_rate: float = 0.05
+    Stored in the rollout controller's state: a new field needs a default."""
+
+    max_error_rate: Annotated[
+        float, Limit("error rate", AT_MOST, Unit.PERCENT, lambda h: h.error_rate)
+    ] = 0.05
+    max_p99_seconds: Annotated[
+        float, Limit("p99 latency", AT_MOST, Unit.SECONDS, lambda h: h.p99_seconds)
+    ] = 30.0
+    min_success_rate: Annotated[
+        float, Limit("success rate", AT_LEAST, Unit.PERCENT, lambda h: h.success_rate)
+    ] = 0.95
+    max_flagged_rate: Annotated[
+        float,
+        Limit("auto-approvals flagged as wrong", AT_MOST, Unit.PERCENT, lambda h: h.flagged_rate),
+    ] = 0.05
+    max_stuck: Annotated[
+        int,
+        Limit(
+            "stuck requests",
+            AT_MOST,
+            Unit.COUNT,
+            lambda h: h.stuck,
+            meaning="running, but their workflow tasks keep failing",
+        ),
+    ] = 0
     min_sample: int = 5  # fewer closed requests than this: the check is inconclusive
     failure_limit: int = 3  # this many failed checks in a row roll back automatically
-    check_interval_seconds: float = 60.0
+    check_interval_seconds: float = 30.0
+
+    @classmethod
+    def declared_limits(cls) -> dict[str, Limit]:
+        """Field name -> its Limit, for every field that is one, in declaration order."""
+        return {
+            name: meta
+            for name, info in cls.model_fields.items()
+            for meta in info.metadata
+            if isinstance(meta, Limit)
+        }
+
+    def limits(self) -> list[tuple[Limit, float]]:
+        """Every enforced limit with its bound."""
+        return [(limit, getattr(self, name)) for name, limit in self.declared_limits().items()]
 
 
 class Verdict(StrEnum):
@@ -47,6 +89,11 @@ class BuildHealth(BaseModel):
     @property
     def closed(self) -> int:
         return self.completed + self.failed
+
+    @property
+    def flagged_rate(self) -> float | None:
+        """Share of this build's auto-approvals that managers flagged as wrong."""
+        return self.flagged / self.auto_approved if self.auto_approved else None
 
     @property
     def sample(self) -> int:

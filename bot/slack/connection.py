@@ -22,7 +22,6 @@ from bot.slack.deps import BotDeps
 from bot.slack.listeners.ops import OPS_COMMANDS
 from bot.slack.server import start_http, start_socket_mode
 from domain.directory import Directory
-from domain.rollout_models import Thresholds
 from slack_workspace import LocalSlackWorkspace
 
 # Where `up` leaves the local workspace's throwaway credentials, so a second local worker
@@ -101,11 +100,7 @@ async def start_bot(
             temporal,
             control_task_queue=settings.control_task_queue,
             deployment_name=settings.deployment_name,
-            thresholds=Thresholds(
-                check_interval_seconds=settings.monitor_interval_seconds,
-                min_sample=settings.monitor_min_sample,
-                failure_limit=settings.monitor_failure_limit,
-            ),
+            thresholds=settings.monitor_thresholds,
         ),
         flags=FlagsAdmin(temporal, settings.control_task_queue),
     )

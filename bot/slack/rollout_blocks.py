@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from bot.rollout_admin import RolloutStatus
 from bot.slack.blocks import Block, context, header, text, when
+from domain.build_health import describe_limits, readings
 from domain.rollout_models import BuildHealth
 
 
 def health_line(health: BuildHealth) -> str:
-    p99 = f"{health.p99_seconds:.1f} s" if health.p99_seconds is not None else "n/a"
     numbers = (
         f"{health.completed} completed, {health.failed} failed, {health.running} running "
-        f"({health.stuck} stuck) · "
-        f"errors {health.error_rate:.0%} · success {health.success_rate:.0%} · p99 {p99} · "
-        f"{health.flagged}/{health.auto_approved} auto-approvals flagged"
+        f"({health.stuck} stuck), {health.flagged}/{health.auto_approved} auto-approvals "
+        f"flagged · {readings(health)}"
     )
     verdict = {"pass": ":large_green_circle:", "fail": ":red_circle:"}.get(
         health.verdict.value, ":white_circle:"
@@ -42,8 +41,7 @@ def rollout_status_blocks(status: RolloutStatus) -> list[Block]:
             context(
                 f"Watching `{c.watched_build}` every {t.check_interval_seconds:g} s: "
                 f"{c.consecutive_failures}/{t.failure_limit} failed checks in a row "
-                f"(limits: errors <= {t.max_error_rate:.0%}, success >= {t.min_success_rate:.0%}, "
-                f"p99 <= {t.max_p99_seconds:g} s, at least {t.min_sample} finished requests)"
+                f"(limits: {describe_limits(t)})"
             )
         )
     if c.plan is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from domain.build_health import judge, p99
+from domain.build_health import judge
 from domain.rollout_models import BuildHealth, Thresholds, Verdict
 
 T = Thresholds()  # the seed's defaults
@@ -26,16 +26,17 @@ def test_healthy_build_passes() -> None:
 
 
 def test_each_threshold_fails_on_its_own() -> None:
-    assert "error rate" in " ".join(judge(health(completed=90, failed=10), T).problems)
-    assert "p99" in " ".join(judge(health(completed=20, p99_seconds=31.0), T).problems)
+    assert "error rate 10% > 5%" in judge(health(completed=90, failed=10), T).problems
+    assert judge(health(completed=20, p99_seconds=31.0), T).problems == ["p99 latency 31 s > 30 s"]
     flagged = judge(health(completed=20, auto_approved=20, flagged=2), T)
-    assert flagged.verdict is Verdict.FAIL and "flagged as wrong" in flagged.problems[0]
+    assert flagged.verdict is Verdict.FAIL
+    assert flagged.problems == ["auto-approvals flagged as wrong 10% > 5%"]
 
 
 def test_stuck_requests_count_as_errors() -> None:
     judged = judge(health(completed=4, stuck=2), T)
     assert judged.verdict is Verdict.FAIL
-    assert any("stuck" in p for p in judged.problems)
+    assert any(p.startswith("stuck requests 2 > 0") for p in judged.problems)
     assert judged.error_rate == 2 / 6
 
 
@@ -44,7 +45,8 @@ def test_boundaries_pass() -> None:
     assert judged.verdict is Verdict.PASS
 
 
-def test_p99_is_nearest_rank() -> None:
-    assert p99([]) is None
-    assert p99([1.0]) == 1.0
-    assert p99([float(i) for i in range(1, 101)]) == 100.0
+def test_a_breach_never_reads_like_the_bound() -> None:
+    judged = judge(health(completed=20, p99_seconds=30.01), T)
+    assert judged.problems == ["p99 latency 30.01 s > 30 s"]
+    judged = judge(health(completed=9460, failed=540), T)  # 5.4 %
+    assert "error rate 5.4% > 5%" in judged.problems
