@@ -11,11 +11,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from domain.rollout_models import Thresholds
-
 SLACK_API_DEFAULT = "https://slack.com/api/"
-# The monitor's defaults are defined once, on Thresholds; the settings only let them be changed.
-_MONITOR_DEFAULTS = Thresholds()
 
 
 class Settings(BaseSettings):
@@ -33,10 +29,11 @@ class Settings(BaseSettings):
     control_task_queue: str = "purchasebot-control"
     # Worker Deployment (Worker Versioning). Empty deployment name: an unversioned worker.
     deployment_name: str = "purchasebot"
-    # The deployment monitor (used when the rollout controller is first created).
-    monitor_interval_seconds: float = _MONITOR_DEFAULTS.check_interval_seconds
-    monitor_min_sample: int = _MONITOR_DEFAULTS.min_sample
-    monitor_failure_limit: int = _MONITOR_DEFAULTS.failure_limit
+    # The deployment monitor (used when the rollout controller is first created). Unset: the
+    # monitor's own default, defined once on `Thresholds` (domain/rollout_models.py).
+    monitor_interval_seconds: float | None = None
+    monitor_min_sample: int | None = None
+    monitor_failure_limit: int | None = None
     # Seconds the stand-in store takes to confirm an order it has already taken: a window for
     # fault-injection tests (a worker killed mid-order). Zero in normal use.
     order_confirmation_delay: float = 0.0
@@ -64,12 +61,14 @@ class Settings(BaseSettings):
     build_id: str = ""
 
     @property
-    def monitor_thresholds(self) -> Thresholds:
-        return Thresholds(
-            check_interval_seconds=self.monitor_interval_seconds,
-            min_sample=self.monitor_min_sample,
-            failure_limit=self.monitor_failure_limit,
-        )
+    def monitor_overrides(self) -> dict[str, float]:
+        """The monitor settings that are set, under their `Thresholds` field names."""
+        named = {
+            "check_interval_seconds": self.monitor_interval_seconds,
+            "min_sample": self.monitor_min_sample,
+            "failure_limit": self.monitor_failure_limit,
+        }
+        return {name: value for name, value in named.items() if value is not None}
 
     @property
     def orders_db(self) -> Path:

@@ -22,6 +22,7 @@ from bot.slack.deps import BotDeps
 from bot.slack.listeners.ops import OPS_COMMANDS
 from bot.slack.server import start_http, start_socket_mode
 from domain.directory import Directory
+from domain.rollout_models import Thresholds
 from slack_workspace import LocalSlackWorkspace
 
 # Where `up` leaves the local workspace's throwaway credentials, so a second local worker
@@ -100,7 +101,7 @@ async def start_bot(
             temporal,
             control_task_queue=settings.control_task_queue,
             deployment_name=settings.deployment_name,
-            thresholds=settings.monitor_thresholds,
+            thresholds=Thresholds.model_validate(settings.monitor_overrides),
         ),
         flags=FlagsAdmin(temporal, settings.control_task_queue),
     )

@@ -159,6 +159,7 @@ def test_units_read_as_ops_expect(unit: Unit, value: float, text: str) -> None:
 def test_the_monitor_defaults_are_defined_once(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("INTERVAL_SECONDS", "MIN_SAMPLE", "FAILURE_LIMIT"):
         monkeypatch.delenv(f"PURCHASEBOT_MONITOR_{name}", raising=False)
-    assert Settings().monitor_thresholds == Thresholds()
+    assert Settings().monitor_overrides == {}  # no default of its own: Thresholds' apply
     monkeypatch.setenv("PURCHASEBOT_MONITOR_INTERVAL_SECONDS", "10")
-    assert Settings().monitor_thresholds.check_interval_seconds == 10
+    thresholds = Thresholds.model_validate(Settings().monitor_overrides)
+    assert thresholds == Thresholds(check_interval_seconds=10)
