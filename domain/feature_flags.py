@@ -1,9 +1,10 @@
-"""Feature flags for the automated review: who gets it, and how strict it is. Pure, except
-`load_flags_file`.
+"""Feature flags: the state the entity holds, evaluating it for one requester, checking and
+applying a change, and the initial flags file. Pure, except `load_flags_file`. Which flags exist,
+their values and defaults come from `domain.flag_registry`; nothing here names a flag.
 
 Precedence, most specific first: user > department > global > rollout > default. A global value
 is a decision someone made for everybody, so it beats a rollout; a rollout only decides for the
-users nobody decided for. Default: the review is off and, when on, "standard".
+users nobody decided for.
 
 Rollout buckets are a stable hash of flag and user (never Python's `hash`, which changes between
 processes), so the same user always gets the same answer on every worker, and raising the
@@ -19,21 +20,28 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar, cast
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    create_model,
+    model_validator,
+)
 
 from appconfig.files import load_yaml_model
+from domain import flag_registry
+from domain.flag_registry import UNSET, Flag
 from domain.models import AuditEntry
-from domain.review_rules import Strictness
 
-
-class FlagName(StrEnum):
-    AUTOMATED_REVIEW = "automated-review-enabled"
-    REVIEW_STRICTNESS = "review-strictness"
+V = TypeVar("V")
 
 
 class FlagScope(StrEnum):
@@ -43,14 +51,10 @@ class FlagScope(StrEnum):
     ROLLOUT = "rollout"
 
 
-V = TypeVar("V")
-
 # The entity keeps only the recent changes through continue-as-new; older ones stay readable in
 # the closed runs' histories.
 KEEP_CHANGES = 500
-UNSET = "(unset)"
 MAX_DEPARTMENT_CHARS = 80
-ON_OFF = {"on": True, "true": True, "off": False, "false": False}
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{1,20}$")
 
 
@@ -71,24 +75,69 @@ class FlagSettings(BaseModel, Generic[V]):
     rollout: Rollout[V] | None = None
 
 
-class FlagsState(BaseModel):
-    """All flags. A new flag is a new field with a default, so older states still decode."""
+def settings_model(flag: Flag[V]) -> type[FlagSettings[V]]:
+    # Parametrised at run time from the registry's type; `cast(Any, ...)` because a variable
+    # is not a type to mypy.
+    return cast(type[FlagSettings[V]], cast(Any, FlagSettings)[flag.values.python_type])
 
-    automated_review_enabled: FlagSettings[bool] = Field(default_factory=FlagSettings[bool])
-    review_strictness: FlagSettings[Strictness] = Field(default_factory=FlagSettings[Strictness])
+
+class FlagsState(RootModel[dict[str, FlagSettings[Any]]]):
+    """All flags, keyed by `Flag.key`: the JSON is {"automated_review_enabled": {...}, ...}, the
+    shape states have always been stored in. Every registered flag is present (empty settings
+    until set); entries of flags this code does not know (written by a newer build) are kept
+    as they are, so an older worker passing the state on loses nothing."""
+
+    root: dict[str, FlagSettings[Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _typed_by_the_registry(self) -> Self:
+        for flag in flag_registry.FLAGS:
+            stored = self.root.get(flag.key)
+            self.root[flag.key] = settings_model(flag).model_validate(
+                stored.model_dump() if stored is not None else {}
+            )
+        return self
+
+    def settings(self, flag: Flag[V]) -> FlagSettings[V]:
+        return cast(FlagSettings[V], self.root[flag.key])
+
+    def with_settings(self, flag: Flag[V], settings: FlagSettings[V]) -> FlagsState:
+        return FlagsState({**self.root, flag.key: settings})
 
 
-class FlagValue(BaseModel):
-    value: bool | Strictness
-    decided_by: str = Field(description='e.g. "user UALICE", "rollout 30% (bucket 17)"')
+@dataclass(frozen=True)
+class FlagValue(Generic[V]):
+    value: V
+    decided_by: str  # e.g. "user UALICE", "rollout 30% (bucket 17)"
 
 
 class FlagsEvaluation(BaseModel):
-    """Result of the evaluate_flags activity: every flag for one requester."""
+    """Result of the evaluate_flags activity: every flag for one requester.
 
-    automated_review_enabled: bool
-    review_strictness: str
+    One field per flag, named by its `key` (`{"automated_review_enabled": true, ...}`), plus
+    `decided_by` by flag name: the shape recorded in histories since the flags came. Read a value
+    with `value(FLAG)`; a flag missing from an older result reads as its default."""
+
+    model_config = ConfigDict(extra="allow")
+
     decided_by: dict[str, str] = Field(default_factory=dict, description="by flag name")
+
+    @classmethod
+    def of(cls, values: Mapping[Flag[Any], FlagValue[Any]]) -> FlagsEvaluation:
+        return cls.model_validate(
+            {
+                **{flag.key: flag.values.encode(v.value) for flag, v in values.items()},
+                "decided_by": {flag.name: v.decided_by for flag, v in values.items()},
+            }
+        )
+
+    @classmethod
+    def defaults(cls) -> FlagsEvaluation:
+        return cls.of({flag: FlagValue(flag.default, "default") for flag in flag_registry.FLAGS})
+
+    def value(self, flag: Flag[V]) -> V:
+        raw = (self.model_extra or {}).get(flag.key)
+        return flag.default if raw is None else flag.values.decode(raw)
 
 
 # --- contracts of the entity and the activity -----------------------------------------------
@@ -126,12 +175,13 @@ class EvaluateFlagsInput(BaseModel):
 # --- values -----------------------------------------------------------------------------------
 
 
-def parse_flag_name(text: str) -> FlagName:
-    try:
-        return FlagName(text.strip().lower())
-    except ValueError:
-        known = ", ".join(f.value for f in FlagName)
-        raise ValueError(f"Unknown flag '{text}'; the flags are {known}.") from None
+def parse_flag_name(text: str) -> Flag[Any]:
+    wanted = text.strip().lower()
+    flag = next((f for f in flag_registry.FLAGS if f.name == wanted), None)
+    if flag is None:
+        known = ", ".join(f.name for f in flag_registry.FLAGS)
+        raise ValueError(f"Unknown flag '{text}'; the flags are {known}.")
+    return flag
 
 
 def parse_scope(text: str) -> FlagScope:
@@ -143,46 +193,6 @@ def parse_scope(text: str) -> FlagScope:
         ) from None
 
 
-def parse_on_off(text: str) -> bool:
-    try:
-        return ON_OFF[text.strip().lower()]
-    except KeyError:
-        raise ValueError(
-            f"{FlagName.AUTOMATED_REVIEW} takes on/off/true/false, not '{text}'."
-        ) from None
-
-
-def parse_strictness(text: str) -> Strictness:
-    try:
-        return Strictness(text.strip().lower())
-    except ValueError:
-        raise ValueError(
-            f"{FlagName.REVIEW_STRICTNESS} must be standard or strict, not '{text}'."
-        ) from None
-
-
-def parse_flag_value(flag: FlagName, text: str) -> bool | Strictness:
-    if flag is FlagName.AUTOMATED_REVIEW:
-        return parse_on_off(text)
-    return parse_strictness(text)
-
-
-def render_value(value: object) -> str:
-    """A flag value as people type it; `object` because stored values are generic (V)."""
-    if value is None:
-        return UNSET
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, Strictness):
-        return value.value
-    raise TypeError(f"not a flag value: {value!r}")
-
-
-def rollout_default(flag: FlagName) -> str:
-    """What `/flags <flag> rollout <percent>` rolls out when no value is given: the change."""
-    return "on" if flag is FlagName.AUTOMATED_REVIEW else Strictness.STRICT.value
-
-
 def check_user_id(text: str) -> str:
     user = text.strip().upper()
     if not _SLACK_USER_ID.match(user):
@@ -190,15 +200,19 @@ def check_user_id(text: str) -> str:
     return user
 
 
+def render_rollout(flag: Flag[V], rollout: Rollout[V]) -> str:
+    return f"{rollout.percent}% {flag.show(rollout.value)}"
+
+
 # --- evaluation -------------------------------------------------------------------------------
 
 
-def rollout_bucket(flag: FlagName | str, user: str) -> int:
-    digest = hashlib.sha256(f"{flag}:{user}".encode()).hexdigest()
+def rollout_bucket(flag: Flag[Any], user: str) -> int:
+    digest = hashlib.sha256(f"{flag.name}:{user}".encode()).hexdigest()
     return int(digest, 16) % 100
 
 
-def _department_key(departments: dict[str, V], department: str) -> str | None:
+def _department_key(departments: Mapping[str, object], department: str) -> str | None:
     """Department names are matched ignoring case: `/flags … department it` means IT."""
     wanted = department.strip().casefold()
     if not wanted:
@@ -206,55 +220,44 @@ def _department_key(departments: dict[str, V], department: str) -> str | None:
     return next((key for key in departments if key.casefold() == wanted), None)
 
 
-def _decide(
-    settings: FlagSettings[V], default: V, flag: FlagName, user: str, department: str
-) -> tuple[V, str]:
+def evaluate(state: FlagsState, flag: Flag[V], *, user: str, department: str) -> FlagValue[V]:
+    settings = state.settings(flag)
     if user in settings.users:
-        return settings.users[user], f"user {user}"
+        return FlagValue(settings.users[user], f"user {user}")
     key = _department_key(settings.departments, department)
     if key is not None:
-        return settings.departments[key], f"department {key}"
+        return FlagValue(settings.departments[key], f"department {key}")
     if settings.global_value is not None:
-        return settings.global_value, "global"
+        return FlagValue(settings.global_value, "global")
     if settings.rollout is not None:
         bucket = rollout_bucket(flag, user)
         if bucket < settings.rollout.percent:
-            return settings.rollout.value, f"rollout {settings.rollout.percent}% (bucket {bucket})"
-    return default, "default"
-
-
-def evaluate(state: FlagsState, flag: FlagName, *, user: str, department: str) -> FlagValue:
-    if flag is FlagName.AUTOMATED_REVIEW:
-        enabled, by = _decide(state.automated_review_enabled, False, flag, user, department)
-        return FlagValue(value=enabled, decided_by=by)
-    level, by = _decide(state.review_strictness, Strictness.STANDARD, flag, user, department)
-    return FlagValue(value=level, decided_by=by)
+            return FlagValue(
+                settings.rollout.value, f"rollout {settings.rollout.percent}% (bucket {bucket})"
+            )
+    return FlagValue(flag.default, "default")
 
 
 def evaluate_all(state: FlagsState, user: str, department: str) -> FlagsEvaluation:
-    enabled, enabled_by = _decide(
-        state.automated_review_enabled, False, FlagName.AUTOMATED_REVIEW, user, department
-    )
-    level, level_by = _decide(
-        state.review_strictness, Strictness.STANDARD, FlagName.REVIEW_STRICTNESS, user, department
-    )
-    return FlagsEvaluation(
-        automated_review_enabled=enabled,
-        review_strictness=level.value,
-        decided_by={FlagName.AUTOMATED_REVIEW: enabled_by, FlagName.REVIEW_STRICTNESS: level_by},
+    return FlagsEvaluation.of(
+        {
+            flag: evaluate(state, flag, user=user, department=department)
+            for flag in flag_registry.FLAGS
+        }
     )
 
 
 # --- changes ------------------------------------------------------------------------------------
 
 
-class AppliedChange(BaseModel):
+@dataclass(frozen=True)
+class AppliedChange:
     """A checked change: the state after it and what it changed, for the audit trail."""
 
     state: FlagsState
-    flag: FlagName
+    flag: Flag[Any]
     cleared: bool
-    target: str = Field(description='"user UALICE", "department IT", "global" or "rollout"')
+    target: str  # "user UALICE", "department IT", "global" or "rollout"
     old: str
     new: str
 
@@ -279,37 +282,29 @@ def apply_change(state: FlagsState, change: SetFlagInput) -> AppliedChange:
     scope = parse_scope(change.scope)
     if scope is not FlagScope.ROLLOUT and change.percent is not None:
         raise ValueError("A percent only goes with a rollout.")
-    if flag is FlagName.AUTOMATED_REVIEW:
-        bools, target, old, new = _apply(
-            state.automated_review_enabled, parse_on_off, flag, scope, change
-        )
-        after = state.model_copy(update={"automated_review_enabled": bools})
-    else:
-        levels, target, old, new = _apply(
-            state.review_strictness, parse_strictness, flag, scope, change
-        )
-        after = state.model_copy(update={"review_strictness": levels})
+    settings, target, old, new = _apply(state.settings(flag), flag, scope, change)
     return AppliedChange(
-        state=after, flag=flag, cleared=change.value is None, target=target, old=old, new=new
+        state=state.with_settings(flag, settings),
+        flag=flag,
+        cleared=change.value is None,
+        target=target,
+        old=old,
+        new=new,
     )
 
 
 def _apply(
-    settings: FlagSettings[V],
-    parse: Callable[[str], V],
-    flag: FlagName,
-    scope: FlagScope,
-    change: SetFlagInput,
+    settings: FlagSettings[V], flag: Flag[V], scope: FlagScope, change: SetFlagInput
 ) -> tuple[FlagSettings[V], str, str, str]:
-    value = None if change.value is None else parse(change.value)
+    value = None if change.value is None else flag.parse(change.value)
     # Edited as plain data and re-validated by the settings' own (parametrised) class, so the
-    # result is a FlagSettings[bool] or FlagSettings[Strictness] again, never a bare generic.
+    # result is a FlagSettings of the flag's type again, never a bare generic.
     data = settings.model_dump()
     if scope is FlagScope.ROLLOUT:
         if change.key:
             raise ValueError("A rollout is a share of all users; it takes no user or department.")
         old_rollout = settings.rollout
-        old = UNSET if old_rollout is None else render_rollout(old_rollout)
+        old = UNSET if old_rollout is None else render_rollout(flag, old_rollout)
         if value is None:
             if old_rollout is None:
                 raise ValueError(f"{flag} has no rollout to clear.")
@@ -323,16 +318,16 @@ def _apply(
             if not 0 <= change.percent <= 100:
                 raise ValueError(f"A rollout percent must be from 0 to 100, not {change.percent}.")
             data["rollout"] = {"percent": change.percent, "value": value}
-            new = f"{change.percent}% {render_value(value)}"
+            new = f"{change.percent}% {flag.show(value)}"
         return type(settings).model_validate(data), "rollout", old, new
     if scope is FlagScope.GLOBAL:
         if change.key:
             raise ValueError("A global value takes no user or department.")
         if value is None and settings.global_value is None:
             raise ValueError(f"{flag} has no global value to clear.")
-        old = render_value(settings.global_value)
+        old = flag.show(settings.global_value)
         data["global_value"] = value
-        return type(settings).model_validate(data), "global", old, render_value(value)
+        return type(settings).model_validate(data), "global", old, flag.show(value)
     if scope is FlagScope.USER:
         user = check_user_id(change.key) if change.key.strip() else ""
         if not user:
@@ -357,11 +352,11 @@ def _set_key(
     key: str,
     value: V | None,
     target: str,
-    flag: FlagName,
+    flag: Flag[V],
 ) -> tuple[FlagSettings[V], str, str, str]:
     current: dict[str, V] = getattr(settings, field)
     entries = dict(current)
-    old = render_value(entries.get(key))
+    old = flag.show(entries.get(key))
     if value is None:
         if key not in entries:
             raise ValueError(f"{flag} has no value for {target} to clear.")
@@ -369,11 +364,7 @@ def _set_key(
     else:
         entries[key] = value
     data[field] = entries
-    return type(settings).model_validate(data), target, old, render_value(value)
-
-
-def render_rollout(rollout: Rollout[V]) -> str:
-    return f"{rollout.percent}% {render_value(rollout.value)}"
+    return type(settings).model_validate(data), target, old, flag.show(value)
 
 
 # --- the initial flags file ---------------------------------------------------------------------
@@ -401,22 +392,23 @@ class _FileFlag(BaseModel, Generic[V]):
     users: dict[UserId, V] = Field(default_factory=dict)
 
 
-class FlagsFile(BaseModel):
-    """flags.yaml: keyed by the flag names people type in `/flags`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    automated_review_enabled: _FileFlag[bool] = Field(
-        default_factory=_FileFlag[bool], alias="automated-review-enabled"
+def flags_file_model() -> type[BaseModel]:
+    """flags.yaml: one optional section per registered flag, keyed by the name people type in
+    `/flags`; unknown sections are refused."""
+    sections: dict[str, Any] = {
+        flag.key: (
+            cast(Any, _FileFlag)[flag.values.python_type],
+            Field(default=None, alias=flag.name),
+        )
+        for flag in flag_registry.FLAGS
+    }
+    model: type[BaseModel] = create_model(
+        "FlagsFile", __config__=ConfigDict(extra="forbid"), **sections
     )
-    review_strictness: _FileFlag[Strictness] = Field(
-        default_factory=_FileFlag[Strictness], alias="review-strictness"
-    )
-
-    def to_state(self) -> FlagsState:
-        return FlagsState.model_validate(self.model_dump())
+    return model
 
 
 def load_flags_file(path: Path) -> FlagsState:
     """The flags of a fresh installation. Raises ConfigFileError naming the field and reason."""
-    return load_yaml_model(path, FlagsFile).value.to_state()
+    sections = load_yaml_model(path, flags_file_model()).value.model_dump(exclude_none=True)
+    return FlagsState.model_validate(sections)

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.ordering import OrderingActivities
     from activities.product_validation import ProductValidationActivities
     from domain.feature_flags import EvaluateFlagsInput, FlagsEvaluation
+    from domain.flag_registry import AUTOMATED_REVIEW, REVIEW_STRICTNESS
     from domain.models import (
         ApprovalDecision,
         ApprovalRequestInput,
@@ -113,8 +114,8 @@ class PurchaseApprovalWorkflow:
 
         if self._code_path is CodePath.PATCHED:
             flags = await self._evaluate_flags() if flag_gated else None
-            if flags is None or flags.automated_review_enabled:
-                strictness = flags.review_strictness if flags else "standard"
+            if flags is None or flags.value(AUTOMATED_REVIEW):
+                strictness = flags.value(REVIEW_STRICTNESS) if flags else "standard"
                 self._review = await self._automated_review(validation.product, strictness)
 
         message_ref = ""
@@ -159,13 +160,13 @@ class PurchaseApprovalWorkflow:
             )
         except (ActivityError, ApplicationError, TemporalTimeoutError) as err:
             self._record(SYSTEM, "flags_unavailable", f"no automated review: {err.cause or err}")
-            return FlagsEvaluation(automated_review_enabled=False, review_strictness="standard")
+            return FlagsEvaluation.defaults()
         decided = ", ".join(f"{k}: {v}" for k, v in flags.decided_by.items())
         self._record(
             SYSTEM,
             "flags_evaluated",
-            f"automated review {'on' if flags.automated_review_enabled else 'off'}, "
-            f"strictness {flags.review_strictness} ({decided})",
+            f"automated review {AUTOMATED_REVIEW.show(flags.value(AUTOMATED_REVIEW))}, "
+            f"strictness {REVIEW_STRICTNESS.show(flags.value(REVIEW_STRICTNESS))} ({decided})",
         )
         return flags
 

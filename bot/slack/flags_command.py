@@ -6,33 +6,45 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.slack.blocks import Block, context, text
+from domain import flag_registry
 from domain.feature_flags import (
-    FlagName,
     FlagScope,
     FlagsEntityState,
     FlagSettings,
     SetFlagInput,
     check_user_id,
     parse_flag_name,
-    parse_flag_value,
     render_rollout,
-    render_value,
-    rollout_default,
 )
+from domain.flag_registry import Flag
 
-FLAGS_USAGE = (
-    "*How to use /flags*\n"
-    "• `/flags` — show every flag and the last changes\n"
-    "• `/flags <flag> on|off|standard|strict` — set the global value\n"
-    "• `/flags <flag> <value> user @someone` or `… department IT` — for one person or department\n"
-    "• `/flags <flag> rollout <percent> [value]` — for that share of people (value: on / strict)\n"
-    "• `/flags <flag> clear user @someone|department IT|global|rollout` — remove a value\n"
-    "Flags: `automated-review-enabled` (on/off), `review-strictness` (standard/strict). "
-    "The most specific value wins: user, then department, then global, then rollout."
-)
+V = TypeVar("V")
+
+
+def flags_usage() -> str:
+    registered = flag_registry.FLAGS
+    values = "|".join(dict.fromkeys(word for flag in registered for word in flag.values.shown))
+    rollout_values = " / ".join(dict.fromkeys(flag.show(flag.rollout_value) for flag in registered))
+    flags = "\n".join(
+        f"• `{flag.name}` ({'/'.join(flag.values.shown)}, default {flag.show(flag.default)}): "
+        f"{flag.description}"
+        for flag in registered
+    )
+    return (
+        "*How to use /flags*\n"
+        "• `/flags` — show every flag and the last changes\n"
+        f"• `/flags <flag> {values}` — set the global value\n"
+        "• `/flags <flag> <value> user @someone` or `… department IT` — for one person or "
+        "department\n"
+        f"• `/flags <flag> rollout <percent> [value]` — for that share of people (value: "
+        f"{rollout_values})\n"
+        "• `/flags <flag> clear user @someone|department IT|global|rollout` — remove a value\n"
+        "The most specific value wins: user, then department, then global, then rollout.\n"
+        f"*Flags*\n{flags}"
+    )
 
 
 @dataclass(frozen=True)
@@ -84,7 +96,7 @@ def parse_flags_command(command_text: str) -> FlagsCommand:
     if verb == "rollout":
         return _rollout(flag, rest)
     try:
-        value = render_value(parse_flag_value(flag, verb))
+        value = flag.show(flag.parse(verb))
     except ValueError as err:
         return Unparseable(str(err))
     target = _target(rest or ["global"])
@@ -93,10 +105,10 @@ def parse_flags_command(command_text: str) -> FlagsCommand:
     scope, key = target
     if scope is FlagScope.ROLLOUT:
         return Unparseable(f"For a rollout say `/flags {flag} rollout <percent> [value]`.")
-    return SetFlag(SetFlagInput(flag=flag.value, scope=scope.value, key=key, value=value))
+    return SetFlag(SetFlagInput(flag=flag.name, scope=scope.value, key=key, value=value))
 
 
-def _clear(flag: FlagName, rest: list[str]) -> FlagsCommand:
+def _clear(flag: Flag[Any], rest: list[str]) -> FlagsCommand:
     if not rest:
         return Unparseable(
             "Say what to clear: `user @someone`, `department <name>`, `global` or `rollout`."
@@ -105,24 +117,24 @@ def _clear(flag: FlagName, rest: list[str]) -> FlagsCommand:
     if isinstance(target, Unparseable):
         return target
     scope, key = target
-    return SetFlag(SetFlagInput(flag=flag.value, scope=scope.value, key=key, value=None))
+    return SetFlag(SetFlagInput(flag=flag.name, scope=scope.value, key=key, value=None))
 
 
-def _rollout(flag: FlagName, rest: list[str]) -> FlagsCommand:
+def _rollout(flag: Flag[Any], rest: list[str]) -> FlagsCommand:
     if not rest or len(rest) > 2:
         return Unparseable(f"Say `/flags {flag} rollout <percent> [value]`, e.g. `rollout 30`.")
     written = rest[0].removesuffix("%")
     if not written.isdecimal() or not 0 <= int(written) <= 100:
         return Unparseable(f"A rollout percent is a whole number from 0 to 100, not `{rest[0]}`.")
-    value = rollout_default(flag)
+    value = flag.show(flag.rollout_value)
     if len(rest) == 2:
         try:
-            value = render_value(parse_flag_value(flag, rest[1]))
+            value = flag.show(flag.parse(rest[1]))
         except ValueError as err:
             return Unparseable(str(err))
     return SetFlag(
         SetFlagInput(
-            flag=flag.value, scope=FlagScope.ROLLOUT.value, value=value, percent=int(written)
+            flag=flag.name, scope=FlagScope.ROLLOUT.value, value=value, percent=int(written)
         )
     )
 
@@ -166,10 +178,9 @@ def _user(word: str) -> tuple[FlagScope, str] | Unparseable:
 
 
 def flags_blocks(state: FlagsEntityState) -> list[Block]:
-    flags = state.flags
     blocks: list[Block] = [text("*Feature flags*")]
-    blocks += _flag_blocks(FlagName.AUTOMATED_REVIEW, flags.automated_review_enabled, "off")
-    blocks += _flag_blocks(FlagName.REVIEW_STRICTNESS, flags.review_strictness, "standard")
+    for flag in flag_registry.FLAGS:
+        blocks += _flag_blocks(flag, state.flags.settings(flag))
     blocks.append(text(f"*Last {RECENT_CHANGES} changes*"))
     recent = list(reversed(state.changes[-RECENT_CHANGES:]))
     if not recent:
@@ -184,20 +195,20 @@ def flags_blocks(state: FlagsEntityState) -> list[Block]:
     return blocks
 
 
-def _flag_blocks(flag: FlagName, settings: FlagSettings[Any], default: str) -> list[Block]:
-    lines = [f"*{flag}* (default {default})"]
-    lines.append(f"• Global: {render_value(settings.global_value)}")
+def _flag_blocks(flag: Flag[V], settings: FlagSettings[V]) -> list[Block]:
+    lines = [f"*{flag}* (default {flag.show(flag.default)})"]
+    lines.append(f"• Global: {flag.show(settings.global_value)}")
     if settings.rollout is None:
-        lines.append(f"• Rollout: {render_value(None)}")
+        lines.append(f"• Rollout: {flag.show(None)}")
     else:
         note = (
             " _(no effect while a global value is set)_"
             if settings.global_value is not None
             else ""
         )
-        lines.append(f"• Rollout: {render_rollout(settings.rollout)}{note}")
-    departments = [f"{_escape(k)} {render_value(v)}" for k, v in settings.departments.items()]
-    users = [f"<@{k}> {render_value(v)}" for k, v in settings.users.items()]
+        lines.append(f"• Rollout: {render_rollout(flag, settings.rollout)}{note}")
+    departments = [f"{_escape(k)} {flag.show(v)}" for k, v in settings.departments.items()]
+    users = [f"<@{k}> {flag.show(v)}" for k, v in settings.users.items()]
     lines.append(f"• Departments: {_listing(departments)}")
     lines.append(f"• Users: {_listing(users)}")
     return [text("\n".join(lines))]

@@ -23,18 +23,18 @@ from bot.flags_admin import FlagChangeRefused, FlagsAdmin
 from domain.feature_flags import (
     KEEP_CHANGES,
     EvaluateFlagsInput,
-    FlagName,
     FlagsEntityState,
     FlagsEvaluation,
     FlagsState,
     SetFlagInput,
     apply_change,
 )
+from domain.flag_registry import AUTOMATED_REVIEW, REVIEW_STRICTNESS
 from domain.models import AuditEntry
 from entities.feature_flags import FeatureFlagsWorkflow
 
-AUTO = FlagName.AUTOMATED_REVIEW.value
-STRICTNESS = FlagName.REVIEW_STRICTNESS.value
+AUTO_FLAG, STRICTNESS_FLAG = AUTOMATED_REVIEW, REVIEW_STRICTNESS
+AUTO, STRICTNESS = AUTO_FLAG.name, STRICTNESS_FLAG.name
 ALICE = EvaluateFlagsInput(user="UALICE", department="IT")
 NICO = EvaluateFlagsInput(user="UNICO", department="IT")
 BOB = EvaluateFlagsInput(user="UBOB", department="Marketing")
@@ -121,24 +121,24 @@ async def test_an_entity_that_does_not_exist_yet_means_every_default(flags: Flag
 async def test_values_at_every_level_reach_evaluate_flags(flags: Flags) -> None:
     await flags.set(AUTO, "on", "rollout", percent=100)
     alice = await flags.evaluate(ALICE)
-    assert alice.automated_review_enabled is True
+    assert alice.value(AUTO_FLAG) is True
     assert alice.decided_by[AUTO].startswith("rollout 100% (bucket ")
 
     await flags.set(AUTO, "off")
     assert (await flags.evaluate(ALICE)).decided_by[AUTO] == "global"
-    assert (await flags.evaluate(ALICE)).automated_review_enabled is False
+    assert (await flags.evaluate(ALICE)).value(AUTO_FLAG) is False
 
     await flags.set(AUTO, "on", "department", "IT")
     await flags.set(STRICTNESS, "strict", "department", "IT")
     nico = await flags.evaluate(NICO)
-    assert (nico.automated_review_enabled, nico.review_strictness) == (True, "strict")
+    assert (nico.value(AUTO_FLAG), nico.value(STRICTNESS_FLAG)) == (True, "strict")
     assert nico.decided_by == {AUTO: "department IT", STRICTNESS: "department IT"}
 
     await flags.set(AUTO, "off", "user", "UALICE")
     alice = await flags.evaluate(ALICE)
-    assert (alice.automated_review_enabled, alice.decided_by[AUTO]) == (False, "user UALICE")
+    assert (alice.value(AUTO_FLAG), alice.decided_by[AUTO]) == (False, "user UALICE")
     bob = await flags.evaluate(BOB)
-    assert (bob.automated_review_enabled, bob.review_strictness) == (False, "standard")
+    assert (bob.value(AUTO_FLAG), bob.value(STRICTNESS_FLAG)) == (False, "standard")
     assert bob.decided_by == {AUTO: "global", STRICTNESS: "default"}
 
     await flags.set(AUTO, None, "user", "UALICE")
@@ -154,7 +154,7 @@ async def test_a_workflow_gets_the_evaluation_through_the_worker(flags: Flags) -
         task_queue=flags.task_queue,
         execution_timeout=timedelta(seconds=30),
     )
-    assert result.review_strictness == "strict"
+    assert result.value(STRICTNESS_FLAG) == "strict"
     assert result.decided_by[STRICTNESS] == "user UALICE"
 
 
@@ -162,7 +162,7 @@ async def test_a_workflow_gets_the_evaluation_through_the_worker(flags: Flags) -
     ("change", "reason"),
     [
         (SetFlagInput(flag="auto-review", value="on", actor="UOPS"), "Unknown flag 'auto-review'"),
-        (SetFlagInput(flag=STRICTNESS, value="lenient", actor="UOPS"), "standard or strict"),
+        (SetFlagInput(flag=STRICTNESS, value="lenient", actor="UOPS"), "takes standard/strict"),
         (SetFlagInput(flag=AUTO, value="yes", actor="UOPS"), "takes on/off/true/false"),
         (SetFlagInput(flag=AUTO, scope="team", value="on", actor="UOPS"), "Unknown scope"),
         (SetFlagInput(flag=AUTO, scope="user", key="bob", value="on", actor="UOPS"), "user id"),
@@ -202,7 +202,7 @@ async def test_every_change_is_audited_with_actor_and_old_and_new(flags: Flags) 
     times = [c.at for c in snapshot.changes]
     assert times == sorted(times)
     assert started - timedelta(seconds=5) <= times[0] <= datetime.now(UTC) + timedelta(seconds=5)
-    assert snapshot.flags.automated_review_enabled.global_value is None
+    assert snapshot.flags.settings(AUTO_FLAG).global_value is None
 
 
 async def test_ensure_creates_once_and_never_overwrites(flags: Flags) -> None:
@@ -210,15 +210,15 @@ async def test_ensure_creates_once_and_never_overwrites(flags: Flags) -> None:
         FlagsState(), SetFlagInput(flag=AUTO, value="on", actor="flags.yaml")
     ).state
     assert await flags.admin.ensure(initial) is True
-    assert (await flags.evaluate(BOB)).automated_review_enabled is True
+    assert (await flags.evaluate(BOB)).value(AUTO_FLAG) is True
     await flags.set(STRICTNESS, "strict", actor="UOPS")
 
     assert await flags.admin.ensure(FlagsState()) is False
     snapshot = await flags.admin.snapshot()
-    assert snapshot.flags.automated_review_enabled.global_value is True
+    assert snapshot.flags.settings(AUTO_FLAG).global_value is True
     assert [c.detail for c in snapshot.changes] == ["global: (unset) -> strict"]
     bob = await flags.evaluate(BOB)
-    assert (bob.automated_review_enabled, bob.review_strictness) == (True, "strict")
+    assert (bob.value(AUTO_FLAG), bob.value(STRICTNESS_FLAG)) == (True, "strict")
 
 
 async def test_set_on_a_missing_entity_starts_it_from_the_initial_flags(
@@ -231,7 +231,7 @@ async def test_set_on_a_missing_entity_starts_it_from_the_initial_flags(
     await admin.set(SetFlagInput(flag=STRICTNESS, value="strict", actor="UOPS"))
     bob = await flags.evaluate(BOB)
     assert bob.decided_by == {AUTO: "global", STRICTNESS: "global"}
-    assert (bob.automated_review_enabled, bob.review_strictness) == (True, "strict")
+    assert (bob.value(AUTO_FLAG), bob.value(STRICTNESS_FLAG)) == (True, "strict")
 
 
 async def test_the_entity_keeps_only_the_last_changes(flags: Flags) -> None:
@@ -263,15 +263,15 @@ async def test_the_activity_caches_briefly_and_survives_an_unreachable_entity(
     )
     async with worker(dev_env.client, task_queue, workflow_id):
         await admin.set(SetFlagInput(flag=AUTO, value="on", actor="UOPS"))
-        assert (await cached.evaluate_flags(BOB)).automated_review_enabled is True
-        assert (await fallback.evaluate_flags(BOB)).automated_review_enabled is True
+        assert (await cached.evaluate_flags(BOB)).value(AUTO_FLAG) is True
+        assert (await fallback.evaluate_flags(BOB)).value(AUTO_FLAG) is True
         await admin.set(SetFlagInput(flag=AUTO, value="off", actor="UOPS"))
         # Within the cache window the old answer stands; a fresh reader sees the change.
-        assert (await cached.evaluate_flags(BOB)).automated_review_enabled is True
-        assert (await fallback.evaluate_flags(BOB)).automated_review_enabled is False
+        assert (await cached.evaluate_flags(BOB)).value(AUTO_FLAG) is True
+        assert (await fallback.evaluate_flags(BOB)).value(AUTO_FLAG) is False
     # No worker polls the entity's queue now, so the query cannot be answered: the last flags
     # read keep deciding instead of every review failing.
-    assert (await fallback.evaluate_flags(BOB)).automated_review_enabled is False
+    assert (await fallback.evaluate_flags(BOB)).value(AUTO_FLAG) is False
     assert "feature flags unreadable" in caplog.text
     # A reader that never got an answer has nothing to fall back on: it fails, so the activity
     # is retried rather than reviewing with made-up flags.

@@ -4,6 +4,7 @@ percentage rollouts, refused changes, and the initial flags file."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -11,27 +12,27 @@ from hypothesis import strategies as st
 
 from appconfig.files import ConfigFileError
 from domain.feature_flags import (
-    FlagName,
     FlagsState,
     SetFlagInput,
     apply_change,
     evaluate,
     evaluate_all,
     load_flags_file,
-    parse_flag_value,
     rollout_bucket,
 )
+from domain.flag_registry import AUTOMATED_REVIEW, REVIEW_STRICTNESS, Flag
 from domain.review_rules import Strictness
 
 REPO = Path(__file__).resolve().parents[2]
-AUTO = FlagName.AUTOMATED_REVIEW
-STRICTNESS = FlagName.REVIEW_STRICTNESS
+AUTO = AUTOMATED_REVIEW
+STRICTNESS = REVIEW_STRICTNESS
+A, S = AUTO.name, STRICTNESS.name  # as typed in /flags
 user_ids = st.from_regex(r"U[A-Z0-9]{8}", fullmatch=True)
 
 
 def change(
     state: FlagsState,
-    flag: str,
+    flag: Flag[Any],
     scope: str,
     value: str | None,
     key: str = "",
@@ -39,7 +40,9 @@ def change(
 ) -> FlagsState:
     return apply_change(
         state,
-        SetFlagInput(flag=flag, scope=scope, key=key, value=value, percent=percent, actor="UOPS"),
+        SetFlagInput(
+            flag=flag.name, scope=scope, key=key, value=value, percent=percent, actor="UOPS"
+        ),
     ).state
 
 
@@ -58,9 +61,9 @@ def all_levels() -> FlagsState:
 
 def test_nothing_set_gives_the_defaults() -> None:
     result = evaluate_all(FlagsState(), "UALICE", "IT")
-    assert result.automated_review_enabled is False
-    assert result.review_strictness == "standard"
-    assert result.decided_by == {AUTO: "default", STRICTNESS: "default"}
+    assert result.value(AUTO) is False
+    assert result.value(STRICTNESS) == "standard"
+    assert result.decided_by == {AUTO.name: "default", STRICTNESS.name: "default"}
 
 
 def test_each_level_beats_the_ones_below_it() -> None:
@@ -72,9 +75,12 @@ def test_each_level_beats_the_ones_below_it() -> None:
     assert (nico.value, nico.decided_by) == (False, "department IT")
     assert (bob.value, bob.decided_by) == (True, "global")
     strict = evaluate_all(state, "UALICE", "IT")
-    assert (strict.review_strictness, strict.decided_by[STRICTNESS]) == ("strict", "user UALICE")
-    assert evaluate_all(state, "UNICO", "IT").review_strictness == "standard"
-    assert evaluate_all(state, "UBOB", "Marketing").review_strictness == "strict"
+    assert (strict.value(STRICTNESS), strict.decided_by[STRICTNESS.name]) == (
+        "strict",
+        "user UALICE",
+    )
+    assert evaluate_all(state, "UNICO", "IT").value(STRICTNESS) == "standard"
+    assert evaluate_all(state, "UBOB", "Marketing").value(STRICTNESS) == "strict"
 
 
 def test_clearing_a_level_hands_the_decision_to_the_next_one() -> None:
@@ -88,7 +94,7 @@ def test_clearing_a_level_hands_the_decision_to_the_next_one() -> None:
     assert decided.value is False and decided.decided_by.startswith("rollout 100% (bucket ")
     state = change(state, AUTO, "rollout", None)
     assert evaluate(state, AUTO, user="UALICE", department="IT").decided_by == "default"
-    assert state.automated_review_enabled.model_dump() == {
+    assert state.settings(AUTO).model_dump() == {
         "users": {},
         "departments": {},
         "global_value": None,
@@ -99,7 +105,7 @@ def test_clearing_a_level_hands_the_decision_to_the_next_one() -> None:
 def test_departments_match_whatever_the_case_and_keep_one_spelling() -> None:
     state = change(FlagsState(), STRICTNESS, "department", "strict", key="IT")
     state = change(state, STRICTNESS, "department", "standard", key="it")
-    assert state.review_strictness.departments == {"IT": Strictness.STANDARD}
+    assert state.settings(STRICTNESS).departments == {"IT": Strictness.STANDARD}
     assert evaluate(state, STRICTNESS, user="U1", department="iT").decided_by == "department IT"
 
 
@@ -151,7 +157,7 @@ def test_raising_the_percent_only_adds_users(user: str, low: int, high: int) -> 
 def test_thirty_percent_of_two_thousand_users_is_about_thirty_percent() -> None:
     state = change(FlagsState(), STRICTNESS, "rollout", "strict", percent=30)
     strict = sum(
-        evaluate_all(state, f"U{n:07d}", "IT").review_strictness == "strict" for n in range(2000)
+        evaluate_all(state, f"U{n:07d}", "IT").value(STRICTNESS) == "strict" for n in range(2000)
     )
     assert 500 <= strict <= 700
 
@@ -181,48 +187,57 @@ def test_a_global_value_beats_a_rollout() -> None:
         (STRICTNESS, "standard", Strictness.STANDARD),
     ],
 )
-def test_values_people_type(flag: FlagName, text: str, value: bool | Strictness) -> None:
-    assert parse_flag_value(flag, text) == value
+def test_values_people_type(flag: Flag[Any], text: str, value: bool | Strictness) -> None:
+    assert flag.parse(text) == value
 
 
 def test_bad_values_say_what_is_accepted() -> None:
-    with pytest.raises(ValueError, match="review-strictness must be standard or strict"):
-        parse_flag_value(STRICTNESS, "lenient")
+    with pytest.raises(ValueError, match="review-strictness takes standard/strict"):
+        STRICTNESS.parse("lenient")
     with pytest.raises(ValueError, match="automated-review-enabled takes on/off/true/false"):
-        parse_flag_value(AUTO, "yes please")
+        AUTO.parse("yes please")
 
 
 @pytest.mark.parametrize(
     ("change_", "reason"),
     [
         (SetFlagInput(flag="auto-review", value="on", actor="U1"), "Unknown flag 'auto-review'"),
-        (SetFlagInput(flag=AUTO, value="maybe", actor="U1"), "takes on/off/true/false"),
-        (SetFlagInput(flag=STRICTNESS, value="lax", actor="U1"), "must be standard or strict"),
-        (SetFlagInput(flag=AUTO, scope="team", value="on", actor="U1"), "Unknown scope 'team'"),
-        (SetFlagInput(flag=AUTO, scope="user", value="on", actor="U1"), "Say which user"),
+        (SetFlagInput(flag=A, value="maybe", actor="U1"), "takes on/off/true/false"),
+        (SetFlagInput(flag=S, value="lax", actor="U1"), "takes standard/strict"),
         (
-            SetFlagInput(flag=AUTO, scope="user", key="alice", value="on", actor="U1"),
+            SetFlagInput(flag=A, scope="team", value="on", actor="U1"),
+            "Unknown scope 'team'",
+        ),
+        (SetFlagInput(flag=A, scope="user", value="on", actor="U1"), "Say which user"),
+        (
+            SetFlagInput(flag=A, scope="user", key="alice", value="on", actor="U1"),
             "not a Slack user id",
         ),
-        (SetFlagInput(flag=AUTO, scope="department", value="on", actor="U1"), "which department"),
-        (SetFlagInput(flag=AUTO, key="IT", value="on", actor="U1"), "global value takes no"),
-        (SetFlagInput(flag=AUTO, value="on", percent=5, actor="U1"), "only goes with a rollout"),
-        (SetFlagInput(flag=AUTO, scope="rollout", value="on", actor="U1"), "needs a percent"),
         (
-            SetFlagInput(flag=AUTO, scope="rollout", value="on", percent=101, actor="U1"),
+            SetFlagInput(flag=A, scope="department", value="on", actor="U1"),
+            "which department",
+        ),
+        (SetFlagInput(flag=A, key="IT", value="on", actor="U1"), "global value takes no"),
+        (
+            SetFlagInput(flag=A, value="on", percent=5, actor="U1"),
+            "only goes with a rollout",
+        ),
+        (SetFlagInput(flag=A, scope="rollout", value="on", actor="U1"), "needs a percent"),
+        (
+            SetFlagInput(flag=A, scope="rollout", value="on", percent=101, actor="U1"),
             "from 0 to 100, not 101",
         ),
         (
-            SetFlagInput(flag=AUTO, scope="rollout", value="on", percent=-1, actor="U1"),
+            SetFlagInput(flag=A, scope="rollout", value="on", percent=-1, actor="U1"),
             "from 0 to 100, not -1",
         ),
-        (SetFlagInput(flag=AUTO, value=None, actor="U1"), "no global value to clear"),
-        (SetFlagInput(flag=AUTO, scope="rollout", actor="U1"), "no rollout to clear"),
+        (SetFlagInput(flag=A, value=None, actor="U1"), "no global value to clear"),
+        (SetFlagInput(flag=A, scope="rollout", actor="U1"), "no rollout to clear"),
         (
-            SetFlagInput(flag=AUTO, scope="user", key="UBOB", actor="U1"),
+            SetFlagInput(flag=A, scope="user", key="UBOB", actor="U1"),
             "no value for user UBOB to clear",
         ),
-        (SetFlagInput(flag=AUTO, value="on", actor=" "), "actor is empty"),
+        (SetFlagInput(flag=A, value="on", actor=" "), "actor is empty"),
     ],
 )
 def test_refused_changes_give_a_reason(change_: SetFlagInput, reason: str) -> None:
@@ -234,19 +249,19 @@ def test_a_change_describes_old_and_new_and_leaves_the_input_state_alone() -> No
     before = change(FlagsState(), STRICTNESS, "user", "standard", key="ualice")
     applied = apply_change(
         before,
-        SetFlagInput(flag=STRICTNESS, scope="user", key="UALICE", value="strict", actor="UOPS"),
+        SetFlagInput(flag=S, scope="user", key="UALICE", value="strict", actor="UOPS"),
     )
     assert (applied.action, applied.detail) == (
         "set review-strictness",
         "user UALICE: standard -> strict",
     )
-    assert before.review_strictness.users == {"UALICE": Strictness.STANDARD}
+    assert before.settings(STRICTNESS).users == {"UALICE": Strictness.STANDARD}
     rollout = apply_change(
         FlagsState(),
-        SetFlagInput(flag=AUTO, scope="rollout", value="on", percent=30, actor="UOPS"),
+        SetFlagInput(flag=A, scope="rollout", value="on", percent=30, actor="UOPS"),
     )
     assert rollout.detail == "rollout: (unset) -> 30% on"
-    cleared = apply_change(rollout.state, SetFlagInput(flag=AUTO, scope="rollout", actor="UOPS"))
+    cleared = apply_change(rollout.state, SetFlagInput(flag=A, scope="rollout", actor="UOPS"))
     assert (cleared.action, cleared.detail) == (
         "clear automated-review-enabled",
         "rollout: 30% on -> (unset)",
@@ -263,9 +278,9 @@ def test_the_state_survives_the_trip_through_temporal_json() -> None:
 def test_the_shipped_flags_file_turns_the_review_on_for_everybody() -> None:
     state = load_flags_file(REPO / "flags.yaml")
     result = evaluate_all(state, "UANYONE", "Marketing")
-    assert result.automated_review_enabled is True
-    assert result.review_strictness == "standard"
-    assert result.decided_by == {AUTO: "global", STRICTNESS: "global"}
+    assert result.value(AUTO) is True
+    assert result.value(STRICTNESS) == "standard"
+    assert result.decided_by == {AUTO.name: "global", STRICTNESS.name: "global"}
 
 
 def test_a_flags_file_with_every_level(tmp_path: Path) -> None:
@@ -281,9 +296,9 @@ def test_a_flags_file_with_every_level(tmp_path: Path) -> None:
     state = load_flags_file(path)
     assert evaluate(state, AUTO, user="UFIONA", department="Finance").decided_by == "user UFIONA"
     assert evaluate(state, AUTO, user="UGEORGE", department="Finance").value is False
-    assert state.automated_review_enabled.rollout is not None
-    assert state.automated_review_enabled.rollout.percent == 25
-    assert evaluate_all(state, "UX", "IT").review_strictness == "strict"
+    rollout = state.settings(AUTO).rollout
+    assert rollout is not None and rollout.percent == 25
+    assert evaluate_all(state, "UX", "IT").value(STRICTNESS) == "strict"
 
 
 @pytest.mark.parametrize(

@@ -10,25 +10,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.slack.flags_command import (
-    FLAGS_USAGE,
     MAX_LISTED,
     SetFlag,
     ShowFlags,
     Unparseable,
     flags_blocks,
+    flags_usage,
     parse_flags_command,
 )
 from domain.feature_flags import (
-    FlagName,
     FlagsEntityState,
     FlagsState,
     SetFlagInput,
     apply_change,
 )
+from domain.flag_registry import AUTOMATED_REVIEW, REVIEW_STRICTNESS
 from domain.models import AuditEntry
 
-AUTO = FlagName.AUTOMATED_REVIEW.value
-STRICTNESS = FlagName.REVIEW_STRICTNESS.value
+AUTO_FLAG, STRICTNESS_FLAG = AUTOMATED_REVIEW, REVIEW_STRICTNESS
+AUTO, STRICTNESS = AUTO_FLAG.name, STRICTNESS_FLAG.name
 
 
 def setting(
@@ -83,7 +83,7 @@ def test_changes_are_understood(text: str, expected: SetFlag) -> None:
         ("auto on", "Unknown flag 'auto'"),
         (AUTO, "Say what to do"),
         (f"{AUTO} maybe", "takes on/off/true/false"),
-        (f"{STRICTNESS} on", "must be standard or strict"),
+        (f"{STRICTNESS} on", "takes standard/strict"),
         (f"{AUTO} on user", "Say which user"),
         (f"{AUTO} on user alice", "not a Slack user id"),
         (f"{AUTO} on user @alice", "not a Slack mention"),
@@ -129,13 +129,13 @@ def test_every_parsed_change_is_one_the_entity_accepts() -> None:
         parsed = parse_flags_command(text)
         assert isinstance(parsed, SetFlag), text
         state = apply_change(state, parsed.change.model_copy(update={"actor": "UOPS"})).state
-    assert state.automated_review_enabled.model_dump() == {
+    assert state.settings(AUTO_FLAG).model_dump() == {
         "users": {},
         "departments": {},
         "global_value": None,
         "rollout": None,
     }
-    assert state.review_strictness.rollout is not None
+    assert state.settings(STRICTNESS_FLAG).rollout is not None
 
 
 def entity_state(changes: int = 0) -> FlagsEntityState:
@@ -218,4 +218,4 @@ def test_long_lists_are_cut_to_stay_within_slacks_limits() -> None:
 
 def test_usage_names_both_flags_and_every_form() -> None:
     for words in [AUTO, STRICTNESS, "rollout <percent>", "clear", "department", "user @someone"]:
-        assert words in FLAGS_USAGE
+        assert words in flags_usage()

@@ -16,10 +16,10 @@ from bot.slack import blocks
 from bot.slack.after_ack import after_ack
 from bot.slack.deps import BotDeps
 from bot.slack.flags_command import (
-    FLAGS_USAGE,
     SetFlag,
     ShowFlags,
     flags_blocks,
+    flags_usage,
     parse_flags_command,
 )
 from bot.slack.rollout_blocks import rollout_status_blocks
@@ -106,7 +106,7 @@ async def flags(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
     if isinstance(parsed, SetFlag):
         result = await deps.flags.set(parsed.change.model_copy(update={"actor": user}))
         return [blocks.text(f":white_check_mark: {result.change.detail}")]
-    return [blocks.text(f":warning: {parsed.problem}\n\n{FLAGS_USAGE}")]
+    return [blocks.text(f":warning: {parsed.problem}\n\n{flags_usage()}")]
 
 
 HANDLERS = {"/rollout": rollout, "/rollback": rollback, "/flags": flags}
