@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
@@ -15,13 +15,31 @@ from bot.slack.listeners import actions, commands, events, ops, views
 log = logging.getLogger(__name__)
 
 
+class ListenerGroup(Protocol):
+    """A listeners module: registers its listeners, and declares the slash commands it
+    registers."""
+
+    SLASH_COMMANDS: tuple[str, ...]
+
+    def register(self, app: AsyncApp, deps: BotDeps) -> None: ...
+
+
+LISTENER_GROUPS: tuple[ListenerGroup, ...] = (commands, ops, actions, views, events)
+
+
+def slash_commands() -> tuple[str, ...]:
+    """Every slash command the app answers: the one list the local workspace offers, manifest.yaml
+    must declare (tested) and the tests use."""
+    return tuple(name for group in LISTENER_GROUPS for name in group.SLASH_COMMANDS)
+
+
 def build_app(client: AsyncWebClient, signing_secret: str, deps: BotDeps) -> AsyncApp:
     # Signature verification stays on: every request must be signed by Slack (or the local
     # workspace) with the signing secret.
     # process_before_response: the answer leaves when a listener returns; listeners ack first
     # and leave slow work to `after_ack` (see there why).
     app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=True)
-    for group in (commands, ops, actions, views, events):
+    for group in LISTENER_GROUPS:
         group.register(app, deps)
 
     @app.error

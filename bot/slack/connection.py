@@ -17,9 +17,8 @@ from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
 from bot.rollout_admin import RolloutAdmin
 from bot.slack.after_ack import drain
-from bot.slack.app import build_app
+from bot.slack.app import build_app, slash_commands
 from bot.slack.deps import BotDeps
-from bot.slack.listeners.ops import OPS_COMMANDS
 from bot.slack.server import start_http, start_socket_mode
 from domain.directory import Directory
 from domain.rollout_models import Thresholds
@@ -76,7 +75,7 @@ async def open_slack(settings: Settings, stack: AsyncExitStack, *, local: bool) 
             "Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see the README), or run "
             "`purchasebot up`, which starts a local Slack workspace when they are not set."
         )
-    workspace = LocalSlackWorkspace(settings.directory, commands=("/purchase", *OPS_COMMANDS))
+    workspace = LocalSlackWorkspace(settings.directory, commands=slash_commands())
     url = await workspace.start(port=settings.local_slack_port)
     stack.push_async_callback(workspace.stop)
     workspace.set_request_url(f"http://127.0.0.1:{settings.port}/slack/events")

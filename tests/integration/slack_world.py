@@ -17,9 +17,8 @@ from temporalio.client import Client
 from appconfig.files import ReloadingFile
 from bot.ops_audit import OpsAuditLog
 from bot.rollout_admin import RolloutAdmin
-from bot.slack.app import build_app
+from bot.slack.app import build_app, slash_commands
 from bot.slack.deps import BotDeps
-from bot.slack.listeners.ops import OPS_COMMANDS
 from bot.slack.notifier import SlackNotifier
 from bot.slack.server import web_app
 from domain.directory import Directory
@@ -109,7 +108,7 @@ async def slack_world(
 ) -> AsyncIterator[SlackWorld]:
     # The directory written by running_world has per-test employee ids; Slack ids are the same.
     directory = REPO / "directory.yaml"
-    ws = LocalSlackWorkspace(directory, commands=("/purchase", *OPS_COMMANDS))
+    ws = LocalSlackWorkspace(directory, commands=slash_commands())
     await ws.start()
     web_client = AsyncWebClient(token=ws.bot_token, base_url=ws.api_url)
     notifier = SlackNotifier(web_client, build_id="test-build")

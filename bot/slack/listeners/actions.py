@@ -18,6 +18,8 @@ from bot.slack.decisions import show_decision
 from bot.slack.deps import BotDeps
 from bot.slack.notifier import message_ref
 
+SLASH_COMMANDS: tuple[str, ...] = ()  # registers none
+
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.action(blocks.APPROVE_ACTION)

@@ -28,9 +28,13 @@ from workflows.names import PURCHASE_OUTCOME
 
 log = logging.getLogger(__name__)
 
+PURCHASE = "/purchase"
+# The slash commands this group registers (bot.slack.app.slash_commands() collects them).
+SLASH_COMMANDS: tuple[str, ...] = (PURCHASE,)
+
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
-    @app.command("/purchase")
+    @app.command(PURCHASE)
     async def purchase(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:

@@ -10,6 +10,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack import blocks
 from bot.slack.deps import BotDeps
 
+SLASH_COMMANDS: tuple[str, ...] = ()  # registers none
+
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.event("app_home_opened")

@@ -36,8 +36,6 @@ from bot.slack.rollout_command import (
 
 log = logging.getLogger(__name__)
 
-OPS_COMMANDS = ("/rollout", "/rollback", "/flags")
-
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
     async def run(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
@@ -65,7 +63,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await deps.ops_audit.record(user, outcome, detail)
         await respond(response_type="ephemeral", blocks=answer, text=detail)
 
-    for name in OPS_COMMANDS:
+    for name in SLASH_COMMANDS:
         app.command(name)(run)
 
 
@@ -109,4 +107,7 @@ async def flags(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
     return [blocks.text(f":warning: {parsed.problem}\n\n{flags_usage()}")]
 
 
+# An ops command is one entry here (and its line in manifest.yaml): it is registered, gated to
+# ops users, audited and offered by the local workspace from this table.
 HANDLERS = {"/rollout": rollout, "/rollback": rollback, "/flags": flags}
+SLASH_COMMANDS: tuple[str, ...] = tuple(HANDLERS)

@@ -26,6 +26,9 @@ def request_id_for_view(view_id: str) -> str:
     return "PR-" + hashlib.sha256(view_id.encode()).hexdigest()[:8].upper()
 
 
+SLASH_COMMANDS: tuple[str, ...] = ()  # registers none
+
+
 def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.view(blocks.PURCHASE_MODAL)
     async def purchase_submitted(
