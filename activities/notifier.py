@@ -17,6 +17,16 @@ from domain.models import ApprovalRequestInput, OutcomeNotificationInput, Purcha
 log = logging.getLogger(__name__)
 
 
+class NotDeliveredYet(Exception):
+    """The channel is having trouble and asked to be tried again after `retry_after` seconds
+    (Slack's 429 Retry-After, a 5xx, a timeout). Activities turn it into a retry after that
+    delay instead of the default backoff."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Notifier(Protocol):
     async def request_approval(self, input: ApprovalRequestInput) -> str:
         """Ask the manager to decide; returns a reference to the message sent."""
@@ -24,8 +34,9 @@ class Notifier(Protocol):
     async def announce_outcome(self, input: OutcomeNotificationInput) -> None:
         """Tell the requester (and, for auto-approvals, the manager) how it ended."""
 
-    async def alert_ops(self, text: str) -> None:
-        """Tell the ops channel (rollouts, rollbacks, failed health checks)."""
+    async def alert_ops(self, text: str, *, last_try: bool = False) -> None:
+        """Tell the ops channel (rollouts, rollbacks, failed health checks). On the `last_try`
+        a channel that cannot be reached is replaced by direct messages to the ops users."""
 
 
 def approval_request_text(input: ApprovalRequestInput) -> str:
@@ -101,7 +112,7 @@ class RecordingNotifier:
         if approval is not None and approval.decided_by == "automated_system":
             self._record(input.request.manager, "auto_approval_fyi", input.request.request_id, text)
 
-    async def alert_ops(self, text: str) -> None:
+    async def alert_ops(self, text: str, *, last_try: bool = False) -> None:
         self._record("ops", "ops_alert", "", text)
 
     def ops_alerts(self) -> list[str]:

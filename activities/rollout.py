@@ -4,13 +4,13 @@ measure a build's health from visibility, alert the ops channel."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from activities.notifier import Notifier
+from activities.notifier import NotDeliveredYet, Notifier
 from activities.worker_deployments import UnknownBuild, WorkerDeployments
 from domain.build_health import judge
 from domain.models import NotificationResult
@@ -122,5 +122,15 @@ class RolloutActivities:
 
     @activity.defn
     async def alert_ops(self, input: OpsAlertInput) -> NotificationResult:
-        await self._notifier.alert_ops(input.text)
+        info = activity.info()
+        limit = info.retry_policy.maximum_attempts if info.retry_policy else 0
+        try:
+            # The last attempt may not fail on a channel in trouble: the ops users get DMs.
+            await self._notifier.alert_ops(input.text, last_try=0 < limit <= info.attempt)
+        except NotDeliveredYet as err:
+            raise ApplicationError(
+                str(err),
+                type="NotDeliveredYet",
+                next_retry_delay=timedelta(seconds=err.retry_after),
+            ) from err
         return NotificationResult()

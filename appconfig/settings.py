@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # Where rollout alerts and refused ops commands go.
     ops_channel: str = "purchasing-ops"
     local_slack_port: int = 3100
+    # The Slack app manifest: the local workspace grants the app exactly these scopes.
+    slack_manifest: Path = Path("manifest.yaml")
     # The embedded Temporal dev server of `purchasebot up` (when TEMPORAL_ADDRESS is not set).
     temporal_port: int = 7233
     temporal_ui_port: int = 8233

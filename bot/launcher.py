@@ -26,6 +26,7 @@ from temporalio.service import RPCError
 from activities.notifier import Notifier, RecordingNotifier
 from activities.worker_deployments import WorkerDeployments
 from appconfig.build import default_build_id
+from appconfig.files import ReloadingFile
 from appconfig.settings import Settings
 from bot.dev_server import STARTUP_SECONDS, EmbeddedTemporal
 from bot.flags_admin import FlagsAdmin
@@ -39,6 +40,7 @@ from bot.worker import (
     build_control_worker,
     build_worker,
 )
+from domain.directory import Directory
 from domain.feature_flags import load_flags_file
 from workflows.names import CUSTOM_SEARCH_ATTRIBUTES
 
@@ -56,11 +58,13 @@ def build_id(settings: Settings) -> str:
 def notifier_for(settings: Settings, slack: AsyncWebClient | None) -> Notifier:
     if slack is None:
         return RecordingNotifier(settings.notifications_db)
+    directory = ReloadingFile(settings.directory, Directory)
     return SlackNotifier(
         slack,
         build_id=build_id(settings),
         approvals_channel=settings.approvals_channel,
         ops_channel=settings.ops_channel,
+        ops_users=lambda: directory.get().value.ops_users,
     )
 
 

@@ -75,7 +75,10 @@ async def open_slack(settings: Settings, stack: AsyncExitStack, *, local: bool) 
             "Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see the README), or run "
             "`purchasebot up`, which starts a local Slack workspace when they are not set."
         )
-    workspace = LocalSlackWorkspace(settings.directory, commands=slash_commands())
+    # Slack's rules as a real install has them: the manifest's scopes, and no channel joined.
+    workspace = LocalSlackWorkspace(
+        settings.directory, commands=slash_commands(), manifest=settings.slack_manifest
+    )
     url = await workspace.start(port=settings.local_slack_port)
     stack.push_async_callback(workspace.stop)
     workspace.set_request_url(f"http://127.0.0.1:{settings.port}/slack/events")

@@ -5,10 +5,14 @@ Runs inside activities: a Slack error fails the activity and Temporal retries it
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from slack_sdk.web.async_client import AsyncWebClient
 
 from activities.notifier import approval_request_text, outcome_text
 from bot.slack import blocks
+from bot.slack.channels import post_joining
+from bot.slack.ops_alerts import OpsAlerts
 from domain.models import ApprovalRequestInput, OutcomeNotificationInput
 
 
@@ -29,11 +33,12 @@ class SlackNotifier:
         build_id: str,
         approvals_channel: str = "",
         ops_channel: str = "purchasing-ops",
+        ops_users: Callable[[], Sequence[str]] = tuple,
     ) -> None:
         self._client = client
         self._build_id = build_id
         self._approvals_channel = approvals_channel
-        self._ops_channel = ops_channel
+        self._ops_alerts = OpsAlerts(client, channel=ops_channel, ops_users=ops_users)
 
     async def dm_channel(self, user: str) -> str:
         opened = await self._client.conversations_open(users=user)
@@ -41,8 +46,9 @@ class SlackNotifier:
 
     async def request_approval(self, input: ApprovalRequestInput) -> str:
         channel = self._approvals_channel or await self.dm_channel(input.request.manager)
-        posted = await self._client.chat_postMessage(
-            channel=channel,
+        posted = await post_joining(
+            self._client,
+            channel,
             text=approval_request_text(input),
             blocks=blocks.approval_request_blocks(
                 input.request,
@@ -81,7 +87,5 @@ class SlackNotifier:
                 blocks=blocks.auto_approval_fyi_blocks(request, result, build_id=self._build_id),
             )
 
-    async def alert_ops(self, text: str) -> None:
-        await self._client.chat_postMessage(
-            channel=self._ops_channel, text=text, blocks=[blocks.text(text)]
-        )
+    async def alert_ops(self, text: str, *, last_try: bool = False) -> None:
+        await self._ops_alerts.send(text, last_try=last_try)

@@ -20,7 +20,7 @@ from temporalio.common import (
     WorkerDeploymentVersion,
 )
 
-from activities.notifier import RecordingNotifier
+from activities.notifier import Notifier, RecordingNotifier
 from appconfig.files import ReloadingFile
 from bot.purchase_service import PurchaseService, new_request_id
 from bot.rollout_admin import RolloutAdmin
@@ -120,8 +120,12 @@ class DeploymentWorld:
 
 @asynccontextmanager
 async def deployment_world(
-    client: Client, tmp_path: Path, thresholds: Thresholds | None = None
+    client: Client,
+    tmp_path: Path,
+    thresholds: Thresholds | None = None,
+    alerts: Notifier | None = None,
 ) -> AsyncIterator[DeploymentWorld]:
+    """`alerts`: where the controller's ops alerts go (default: the recording notifier)."""
     prefix = f"T{uuid.uuid4().hex[:6]}"
     settings = make_settings(tmp_path, prefix, None)
     deployment = f"test-deploy-{uuid.uuid4().hex[:8]}"
@@ -137,7 +141,7 @@ async def deployment_world(
     control_args = (
         client,
         settings.control_task_queue,
-        build_control_activities(client, deployment, notifier),
+        build_control_activities(client, deployment, alerts or notifier),
     )
     async with AsyncExitStack() as stack:
         world = DeploymentWorld(

@@ -108,7 +108,7 @@ async def slack_world(
 ) -> AsyncIterator[SlackWorld]:
     # The directory written by running_world has per-test employee ids; Slack ids are the same.
     directory = REPO / "directory.yaml"
-    ws = LocalSlackWorkspace(directory, commands=slash_commands())
+    ws = LocalSlackWorkspace(directory, commands=slash_commands(), manifest=REPO / "manifest.yaml")
     await ws.start()
     web_client = AsyncWebClient(token=ws.bot_token, base_url=ws.api_url)
     notifier = SlackNotifier(web_client, build_id="test-build")
