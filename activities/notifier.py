@@ -13,6 +13,7 @@ from typing import Protocol
 import sqlite_utils
 
 from domain.models import ApprovalRequestInput, OutcomeNotificationInput, PurchaseStatus
+from domain.mrkdwn import escape
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,13 @@ def approval_request_text(input: ApprovalRequestInput) -> str:
     r, p = input.request, input.product
     text = (
         f"Approval needed for request {r.request_id}: {r.requester} asks for {r.quantity} x "
-        f"{p.title} ({p.category}, {p.url}) for {r.amount}."
+        f"{escape(p.title)} ({escape(p.category)}, {escape(p.url)}) for {r.amount}."
     )
     if r.justification:
-        text += f" Justification: {r.justification}."
+        text += f" Justification: {escape(r.justification)}."
     if input.review is not None:
         text += (
-            f" Automated review: {input.review.reason} "
+            f" Automated review: {escape(input.review.reason)} "
             f"(confidence {input.review.confidence:.2f}, risk {input.review.risk_score:.2f})."
         )
     return text + f" Code path: {input.code_path}."
@@ -57,7 +58,7 @@ def approval_request_text(input: ApprovalRequestInput) -> str:
 
 def outcome_text(input: OutcomeNotificationInput) -> str:
     result = input.result
-    what = result.product.title if result.product else input.request.product_url
+    what = escape(result.product.title if result.product else input.request.product_url)
     if result.status is PurchaseStatus.COMPLETED:
         assert result.approval is not None and result.order is not None
         how = "auto-approved" if result.approval.decided_by == "automated_system" else "approved"
@@ -68,8 +69,11 @@ def outcome_text(input: OutcomeNotificationInput) -> str:
     if result.status is PurchaseStatus.CANCELLED:
         return f"Your request {result.request_id} ({what}) was cancelled."
     if result.status is PurchaseStatus.FAILED:
-        return f"Your request {result.request_id} ({what}) was approved but failed: {result.reason}"
-    return f"Your request {result.request_id} ({what}) was rejected: {result.reason}"
+        return (
+            f"Your request {result.request_id} ({what}) was approved but failed: "
+            f"{escape(result.reason)}"
+        )
+    return f"Your request {result.request_id} ({what}) was rejected: {escape(result.reason)}"
 
 
 class RecordingNotifier:

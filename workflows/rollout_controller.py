@@ -20,6 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.rollout import RolloutActivities
     from domain.models import AuditEntry
+    from domain.mrkdwn import escape
     from domain.rollout_models import (
         ActorInput,
         AnalyzeInput,
@@ -99,7 +100,8 @@ class RolloutControllerWorkflow:
             self._event("monitor", "health_check_failed", f"{build}: {'; '.join(health.problems)}")
             await self._alert(
                 f":warning: Health check failed for build `{build}` "
-                f"({self._state.consecutive_failures}/{limit}): {'; '.join(health.problems)}"
+                f"({self._state.consecutive_failures}/{limit}): "
+                f"{escape('; '.join(health.problems))}"
             )
             if self._state.consecutive_failures >= limit:
                 await self._rollback(
@@ -185,7 +187,7 @@ class RolloutControllerWorkflow:
         who = "The monitor" if input.actor == "monitor" else f"<@{input.actor}>"
         await self._alert(
             f":rotating_light: {who} rolled back from build `{result.from_build}` to "
-            f"`{result.to_build}`. Reason: {input.reason or 'none given'}. "
+            f"`{result.to_build}`. Reason: {escape(input.reason or 'none given')}. "
             f"Requests in flight on `{result.from_build}` finish there."
         )
         return result

@@ -18,6 +18,7 @@ from domain.models import (
     PurchaseStatus,
     StatusResult,
 )
+from domain.mrkdwn import escape
 
 Block = dict[str, Any]
 
@@ -64,6 +65,11 @@ def header(plain: str) -> Block:
     return {"type": "header", "text": {"type": "plain_text", "text": plain[:150]}}
 
 
+def warning(refusal: object) -> str:
+    """A refusal for the person who asked. Refusals quote what people typed: escaped."""
+    return f":warning: {escape(str(refusal))}"
+
+
 def when(at: datetime) -> str:
     """Slack renders this in each reader's own time zone; the fallback is UTC."""
     fallback = at.strftime("%Y-%m-%d %H:%M UTC")
@@ -75,22 +81,39 @@ def review_line(review: AutomatedReviewResult | None) -> str:
         return "Automated review: not run (original code path, or the review failed)"
     verdict = "approve" if review.auto_approved else "needs a person"
     return (
-        f"Automated review: *{verdict}* — {review.reason} "
+        f"Automated review: *{verdict}* — {escape(review.reason)} "
         f"(confidence {review.confidence:.2f}, risk {review.risk_score:.2f}, "
-        f"rules {review.rules_version})"
+        f"rules {escape(review.rules_version)})"
     )
 
 
 def request_fields(request: PurchaseRequest, product: ProductInfo) -> Block:
     fields = [
-        f"*Requester*\n<@{request.requester}> ({request.department})",
-        f"*Item*\n<{product.url}|{product.title}>",
-        f"*Category*\n{product.category}",
+        f"*Requester*\n<@{request.requester}> ({escape(request.department)})",
+        f"*Item*\n<{escape(product.url)}|{_link_label(product.title)}>",
+        f"*Category*\n{escape(product.category)}",
         f"*Quantity*\n{request.quantity}",
-        f"*Amount*\n{request.amount}",
+        f"*Amount*\n{escape(str(request.amount))}",
         f"*Request*\n`{request.request_id}`",
     ]
     return {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]}
+
+
+def _link_label(label: str) -> str:
+    # Inside <url|label> a "|" or ">" would end the label early.
+    return escape(label).replace("|", "¦")
+
+
+def justification_block(request: PurchaseRequest) -> Block:
+    """What the requester typed, shown as the characters they typed: plain text, so no link,
+    ping, mention or *bold* they write becomes part of the bot's own message."""
+    if not request.justification:
+        return text("*Justification*\n_none given_")
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": "*Justification*"},
+        "fields": [{"type": "plain_text", "text": request.justification, "emoji": False}],
+    }
 
 
 def approval_request_blocks(
@@ -104,7 +127,7 @@ def approval_request_blocks(
     return [
         header("Purchase approval needed"),
         request_fields(request, product),
-        text(f"*Justification*\n{request.justification or '_none given_'}"),
+        justification_block(request),
         context(review_line(review)),
         context(f"Code path: {code_path} · build {build_id}"),
         {
@@ -140,7 +163,7 @@ def decided_blocks(
     return [
         header("Purchase request decided"),
         request_fields(request, product),
-        text(f"*Justification*\n{request.justification or '_none given_'}"),
+        justification_block(request),
         context(review_line(review)),
         text(outcome),
     ]
@@ -149,7 +172,7 @@ def decided_blocks(
 def decision_line(approval: ApprovalResult) -> str:
     verb = "Approved" if approval.approved else "Rejected"
     who = "the system" if approval.decided_by == "system" else f"<@{approval.decided_by}>"
-    reason = f": {approval.comments}" if approval.comments else ""
+    reason = f": {escape(approval.comments)}" if approval.comments else ""
     return f"*{verb}* by {who} on {when(approval.decided_at)}{reason}"
 
 
@@ -157,16 +180,18 @@ def outcome_line(result: PurchaseResult) -> str:
     if result.status is PurchaseStatus.COMPLETED:
         assert result.approval is not None and result.order is not None
         return (
-            f"{decision_line(result.approval)}\n:package: Ordered: `{result.order.order_id}`, "
-            f"{result.order.total}"
+            f"{decision_line(result.approval)}\n:package: Ordered: "
+            f"`{escape(result.order.order_id)}`, {escape(str(result.order.total))}"
         )
     if result.status is PurchaseStatus.CANCELLED:
-        return f":no_entry_sign: Cancelled by the requester: {result.reason}"
+        return f":no_entry_sign: Cancelled by the requester: {escape(result.reason)}"
     if result.status is PurchaseStatus.FAILED:
-        return f":warning: Approved, but the order failed: {result.reason} Ops have been told."
+        return (
+            f":warning: Approved, but the order failed: {escape(result.reason)} Ops have been told."
+        )
     if result.approval is not None:
         return decision_line(result.approval)
-    return f":x: Rejected: {result.reason}"
+    return f":x: Rejected: {escape(result.reason)}"
 
 
 def outcome_blocks(request: PurchaseRequest, result: PurchaseResult) -> list[Block]:
@@ -183,17 +208,20 @@ def outcome_blocks(request: PurchaseRequest, result: PurchaseResult) -> list[Blo
         and result.approval.decided_by == "automated_system"
         and result.review is not None
     )
-    blocks = [text(f"{headline}: *{title}* (`{request.request_id}`)")]
+    blocks = [text(f"{headline}: *{escape(title)}* (`{request.request_id}`)")]
     if auto and result.review is not None:
         blocks.append(
             text(
-                f"It was *auto-approved*: {result.review.reason} "
+                f"It was *auto-approved*: {escape(result.review.reason)} "
                 f"(confidence {result.review.confidence:.2f})."
             )
         )
         if result.order is not None:
             blocks.append(
-                text(f":package: Ordered: `{result.order.order_id}`, {result.order.total}")
+                text(
+                    f":package: Ordered: `{escape(result.order.order_id)}`, "
+                    f"{escape(str(result.order.total))}"
+                )
             )
     else:
         blocks.append(text(outcome_line(result)))
@@ -235,9 +263,10 @@ def flagged_blocks(original: list[Block], who: str) -> list[Block]:
 
 def request_filed_text(request: PurchaseRequest) -> str:
     return (
-        f"Request `{request.request_id}` filed: {request.quantity} x {request.product_url} for "
-        f"{request.amount}. The product is checked and reviewed now; low-risk requests are "
-        f"approved at once, others go to <@{request.manager}>. You'll get a DM with the outcome. "
+        f"Request `{request.request_id}` filed: {request.quantity} x "
+        f"{escape(request.product_url)} for {escape(str(request.amount))}. The product is "
+        "checked and reviewed now; low-risk requests are approved at once, others go to "
+        f"<@{request.manager}>. You'll get a DM with the outcome. "
         f"`/purchase status {request.request_id}` shows where it stands."
     )
 
@@ -246,13 +275,15 @@ def status_blocks(status: StatusResult) -> list[Block]:
     r = status.request
     lines = [
         f"*{r.request_id}* — {status.stage.value.replace('_', ' ')}",
-        f"{r.quantity} x {status.product.title if status.product else r.product_url}, {r.amount}",
+        f"{r.quantity} x {escape(status.product.title if status.product else r.product_url)}, "
+        f"{escape(str(r.amount))}",
     ]
     if status.approval is not None:
         lines.append(decision_line(status.approval))
     blocks = [text("\n".join(lines)), context(review_line(status.review))]
     trail = "\n".join(
-        f"{when(e.at)} {e.actor}: {e.action}{' — ' + e.detail if e.detail else ''}"
+        f"{when(e.at)} {escape(e.actor)}: {escape(e.action)}"
+        f"{' — ' + escape(e.detail) if e.detail else ''}"
         for e in status.audit[-8:]
     )
     blocks.append(context(trail[:2900]))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 
 from domain.intake import KNOWN_CURRENCIES
+from domain.mrkdwn import escape, unescape_slack
 
 
 @dataclass(frozen=True)
@@ -65,17 +65,18 @@ def parse_purchase_command(text: str) -> Command:
         return CancelRequest(words[1].upper())
     url = _unwrap_link(words[0])
     if not url.lower().startswith(("http://", "https://", "www.", "amazon.")):
-        return Unparseable(f"`{words[0][:60]}` is not a product link.")
+        return Unparseable(f"`{escape(unescape_slack(words[0][:60]))}` is not a product link.")
     if len(words) < 2:
         return Unparseable("Add the total amount after the link, e.g. `39.90`.")
     amount, rest = words[1], words[2:]
     if rest and rest[0].upper() in KNOWN_CURRENCIES:
         amount = f"{amount} {rest.pop(0)}"
     quantity = rest.pop(0) if rest and rest[0].isdigit() else "1"
-    justification = html.unescape(" ".join(rest)) if rest else None
+    # Stored as the literal characters typed; every place that shows it escapes it again.
+    justification = unescape_slack(" ".join(rest)) if rest else None
     return NewRequest(url=url, amount=amount, quantity=quantity, justification=justification)
 
 
 def _unwrap_link(word: str) -> str:
     match = _SLACK_LINK.match(word)
-    return html.unescape(match.group(1) if match else word)
+    return unescape_slack(match.group(1) if match else word)

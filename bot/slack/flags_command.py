@@ -3,7 +3,6 @@ fills in the actor, calls FlagsAdmin and responds."""
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ from domain.feature_flags import (
     render_rollout,
 )
 from domain.flag_registry import Flag
+from domain.mrkdwn import escape, unescape_slack
 
 V = TypeVar("V")
 
@@ -152,7 +152,7 @@ def _target(words: list[str]) -> tuple[FlagScope, str] | Unparseable:
             return Unparseable("Say which user: `user @someone`.")
         return _user(words[1])
     if head == "department":
-        name = html.unescape(" ".join(words[1:])).strip()
+        name = unescape_slack(" ".join(words[1:])).strip()
         if not name:
             return Unparseable("Say which department: `department IT`.")
         return FlagScope.DEPARTMENT, name
@@ -189,7 +189,7 @@ def flags_blocks(state: FlagsEntityState) -> list[Block]:
         blocks.append(
             context(
                 f"{change.at:%Y-%m-%d %H:%M} UTC · {_who(change.actor)} · "
-                f"{_escape(change.action)} · {_escape(change.detail)}"
+                f"{escape(change.action)} · {escape(change.detail)}"
             )
         )
     return blocks
@@ -207,7 +207,7 @@ def _flag_blocks(flag: Flag[V], settings: FlagSettings[V]) -> list[Block]:
             else ""
         )
         lines.append(f"• Rollout: {render_rollout(flag, settings.rollout)}{note}")
-    departments = [f"{_escape(k)} {flag.show(v)}" for k, v in settings.departments.items()]
+    departments = [f"{escape(k)} {flag.show(v)}" for k, v in settings.departments.items()]
     users = [f"<@{k}> {flag.show(v)}" for k, v in settings.users.items()]
     lines.append(f"• Departments: {_listing(departments)}")
     lines.append(f"• Users: {_listing(users)}")
@@ -227,8 +227,4 @@ def _who(actor: str) -> str:
     try:
         return f"<@{check_user_id(actor)}>"
     except ValueError:
-        return _escape(actor)
-
-
-def _escape(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return escape(actor)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.rollout_admin import RolloutStatus
 from bot.slack.blocks import Block, context, header, text, when
 from domain.build_health import describe_limits, readings
+from domain.mrkdwn import escape
 from domain.rollout_models import BuildHealth
 
 
@@ -12,12 +13,12 @@ def health_line(health: BuildHealth) -> str:
     numbers = (
         f"{health.completed} completed, {health.failed} failed, {health.running} running "
         f"({health.stuck} stuck), {health.flagged}/{health.auto_approved} auto-approvals "
-        f"flagged · {readings(health)}"
+        f"flagged · {escape(readings(health))}"
     )
     verdict = {"pass": ":large_green_circle:", "fail": ":red_circle:"}.get(
         health.verdict.value, ":white_circle:"
     )
-    problems = f"\n{'; '.join(health.problems)}" if health.problems else ""
+    problems = f"\n{escape('; '.join(health.problems))}" if health.problems else ""
     checked = f"{health.verdict.value}, {when(health.checked_at)}"
     return f"{verdict} *{health.build_id}* ({checked}): {numbers}{problems}"
 
@@ -41,7 +42,7 @@ def rollout_status_blocks(status: RolloutStatus) -> list[Block]:
             context(
                 f"Watching `{c.watched_build}` every {t.check_interval_seconds:g} s: "
                 f"{c.consecutive_failures}/{t.failure_limit} failed checks in a row "
-                f"(limits: {describe_limits(t)})"
+                + escape(f"(limits: {describe_limits(t)})")
             )
         )
     if c.plan is not None:
@@ -54,6 +55,9 @@ def rollout_status_blocks(status: RolloutStatus) -> list[Block]:
             )
         )
     if c.events:
-        recent = "\n".join(f"{when(e.at)} {e.actor}: {e.action} {e.detail}" for e in c.events[-5:])
+        recent = "\n".join(
+            f"{when(e.at)} {escape(e.actor)}: {escape(e.action)} {escape(e.detail)}"
+            for e in c.events[-5:]
+        )
         blocks.append(context(recent[:2900]))
     return blocks

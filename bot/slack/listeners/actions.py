@@ -35,7 +35,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             approval = await deps.service.decide(request_id, user=body["user"]["id"], approve=True)
         except RequestRefused as refused:
             await respond(
-                response_type="ephemeral", replace_original=False, text=f":warning: {refused}"
+                response_type="ephemeral", replace_original=False, text=blocks.warning(refused)
             )
             return
         channel, ts = body["container"]["channel_id"], body["container"]["message_ts"]
@@ -60,7 +60,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             await deps.rollout.flag_wrong(request_id, build_id, user)
         except (RequestRefused, RolloutRefused) as refused:
             await respond(
-                response_type="ephemeral", replace_original=False, text=f":warning: {refused}"
+                response_type="ephemeral", replace_original=False, text=blocks.warning(refused)
             )
             return
         container = body["container"]

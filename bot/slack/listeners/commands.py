@@ -60,7 +60,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         try:
             answer = await _answer(parsed, user, deps)
         except RequestRefused as refused:
-            answer = [blocks.text(f":warning: {refused}")]
+            answer = [blocks.text(blocks.warning(refused))]
         except Exception:
             log.exception("/purchase failed for %s", user)
             answer = [blocks.text(blocks.SOMETHING_WENT_WRONG)]

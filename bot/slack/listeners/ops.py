@@ -56,7 +56,10 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             answer = await HANDLERS[name](deps, user, text)
             outcome = "ops_command"
         except (RolloutRefused, FlagChangeRefused) as refused:
-            answer, outcome = [blocks.text(f":warning: {refused}")], "ops_command_refused_by_system"
+            answer, outcome = (
+                [blocks.text(blocks.warning(refused))],
+                "ops_command_refused_by_system",
+            )
         except Exception:
             log.exception("%s failed for %s", name, user)
             answer, outcome = [blocks.text(blocks.SOMETHING_WENT_WRONG)], "ops_command_failed"

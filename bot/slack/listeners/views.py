@@ -55,7 +55,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 request_id=request_id_for_view(view_id),
             )
         except RequestRefused as refused:
-            await client.chat_postMessage(channel=dm, text=f":warning: {refused}")
+            await client.chat_postMessage(channel=dm, text=blocks.warning(refused))
             return
         message = blocks.request_filed_text(submitted.request)
         await client.chat_postMessage(channel=dm, text=message, blocks=[blocks.text(message)])
