@@ -10,6 +10,7 @@ from bot.rollout_admin import RolloutStatus
 from bot.slack import blocks
 from bot.slack.command_parsing import NewRequest, parse_purchase_command
 from bot.slack.rollout_blocks import rollout_status_blocks
+from domain.models import ApprovalResult
 from domain.mrkdwn import escape, unescape_slack
 from domain.rollout_models import RolloutState
 from tests.unit.test_blocks import NOW, PRODUCT, REQUEST
@@ -54,7 +55,7 @@ def test_markup_in_a_justification_reaches_the_approver_as_plain_text() -> None:
 
 
 def test_decision_reasons_and_refusals_are_escaped() -> None:
-    approval = blocks.ApprovalResult(
+    approval = ApprovalResult(
         approved=False, decided_by="UCARLOS", decided_at=NOW, comments=INJECTION
     )
     line = blocks.decision_line(approval)
