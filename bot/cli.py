@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ from domain.directory import Directory
 from domain.models import PurchaseResult, PurchaseStatus, StatusResult
 
 log = logging.getLogger("purchasebot")
+LOG_BYTES = 10 * 1024 * 1024
+LOG_BACKUPS = 5
 
 # How long `purchasebot request` waits for an automatic outcome before saying it waits.
 REQUEST_WAIT_SECONDS = 10.0
@@ -296,8 +299,12 @@ def run(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Rotated: nothing anyone sends (a flood of refused requests included) fills the disk.
+    log_file = RotatingFileHandler(
+        settings.data_dir / "purchasebot.log", maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS
+    )
     logging.basicConfig(
-        filename=settings.data_dir / "purchasebot.log",
+        handlers=[log_file],
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )

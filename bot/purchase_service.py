@@ -7,8 +7,6 @@ Shared by the command line and the Slack bot. Every failure a person can cause c
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import secrets
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +40,7 @@ from domain.models import (
     PurchaseWorkflowInput,
     StatusResult,
 )
+from domain.request_ids import new_request_id as new_request_id  # re-exported for callers
 from workflows.names import DEPARTMENT, EMPLOYEE_ID, TASK_QUEUE, purchase_workflow_id
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
@@ -56,10 +55,8 @@ class RequestRefused(Exception):
 class Submitted:
     request: PurchaseRequest
     workflow_id: str
-
-
-def new_request_id() -> str:
-    return "PR-" + secrets.token_hex(4).upper()
+    # True when this was a repeated delivery of a request already filed (nothing new started).
+    already_filed: bool = False
 
 
 class PurchaseService:
@@ -80,7 +77,13 @@ class PurchaseService:
         justification: str | None = None,
         request_id: str | None = None,
     ) -> Submitted:
-        """Start a request. The same request id twice gives the one workflow already there."""
+        """Start a request.
+
+        `request_id` is given when it derives from a Slack delivery: the same delivery again
+        (same requester) finds the request already filed instead of starting a second one. An
+        id already used by anyone else's request is refused, never joined: a person must not
+        be told "filed" about somebody else's request.
+        """
         try:
             request = build_purchase_request(
                 request_id=request_id or new_request_id(),
@@ -95,15 +98,14 @@ class PurchaseService:
         except IntakeError as err:
             raise RequestRefused(str(err)) from err
         workflow_id = purchase_workflow_id(request.request_id)
-        # USE_EXISTING: a running duplicate is the same request. REJECT_DUPLICATE: a finished
-        # one is not started again (WorkflowAlreadyStartedError is that case, not an error).
-        with contextlib.suppress(WorkflowAlreadyStartedError):
+        # FAIL + REJECT_DUPLICATE: an id in use, running or finished, is never joined blindly.
+        try:
             await self._client.start_workflow(
                 PurchaseApprovalWorkflow.run,
                 PurchaseWorkflowInput(request=request),
                 id=workflow_id,
                 task_queue=self._task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=TypedSearchAttributes(
                     [
@@ -112,7 +114,22 @@ class PurchaseService:
                     ]
                 ),
             )
+        except WorkflowAlreadyStartedError as err:
+            if request_id is not None and await self._filed_by(workflow_id, request.employee_id):
+                return Submitted(request=request, workflow_id=workflow_id, already_filed=True)
+            raise RequestRefused(
+                "Your request could not be filed: its id is already in use. Nothing was "
+                "filed; please send it again."
+            ) from err
         return Submitted(request=request, workflow_id=workflow_id)
+
+    async def _filed_by(self, workflow_id: str, employee_id: str) -> bool:
+        """Whether the existing request with this id is this employee's own."""
+        try:
+            described = await self._client.get_workflow_handle(workflow_id).describe()
+        except RPCError:
+            return False
+        return described.typed_search_attributes.get(EMPLOYEE_ID) == employee_id
 
     def _handle(self, request_id: str) -> WorkflowHandle[PurchaseApprovalWorkflow, PurchaseResult]:
         return self._client.get_workflow_handle_for(
@@ -139,9 +156,11 @@ class PurchaseService:
             raise _refusal(request_id, err) from err
 
     async def decide(
-        self, request_id: str, *, user: str, approve: bool, reason: str = ""
+        self, request_id: str, *, user: str, approve: bool, reason: str = "", message_ref: str = ""
     ) -> ApprovalResult:
-        decision = ApprovalDecision(approved=approve, decided_by=user, comments=reason)
+        decision = ApprovalDecision(
+            approved=approve, decided_by=user, comments=reason, message_ref=message_ref
+        )
         handle = self._handle(request_id)
         return await _refused_on_failure(
             handle, handle.execute_update(PurchaseApprovalWorkflow.decide, decision)

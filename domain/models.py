@@ -109,6 +109,11 @@ class ApprovalDecision(BaseModel):
     approved: bool
     decided_by: str = Field(description="Slack user id of whoever clicked")
     comments: str = ""
+    message_ref: str = Field(
+        default="",
+        description="channel:ts of the approval message clicked; a decision made from another "
+        "request's message is refused",
+    )
 
 
 class ApprovalResult(BaseModel):

@@ -10,6 +10,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.deps import BotDeps
+from bot.slack.error_answers import error_answer
 from bot.slack.listeners import actions, commands, events, ops, views
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,10 @@ def build_app(client: AsyncWebClient, signing_secret: str, deps: BotDeps) -> Asy
         group.register(app, deps)
 
     @app.error
-    async def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
-        # A person never sees a stack trace: log it with context, tell them something useful.
+    async def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        # A person never sees a stack trace or a failed request (Bolt's default is a 500): log
+        # it with context, answer with something they can act on.
         log.error("unhandled error in a Slack listener: %r", error, exc_info=error)
-        return None
+        return error_answer(body)
 
     return app

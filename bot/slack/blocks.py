@@ -254,7 +254,7 @@ def auto_approval_fyi_blocks(
 
 def flagged_blocks(original: list[Block], who: str) -> list[Block]:
     """The FYI once flagged: the button is replaced by who flagged it."""
-    kept = [b for b in original if b.get("type") != "actions"]
+    kept = [b for b in original if isinstance(b, dict) and b.get("type") != "actions"]
     return [
         *kept,
         context(f":triangular_flag_on_post: Flagged as a wrong auto-approval by <@{who}>"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from domain.intake import KNOWN_CURRENCIES
 from domain.mrkdwn import escape, unescape_slack
+from domain.request_ids import parse_request_id
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,15 @@ def parse_purchase_command(text: str) -> Command:
     if head == "status":
         if len(words) > 2:
             return Unparseable("`/purchase status` takes at most one request id.")
-        return ShowStatus(words[1].upper() if len(words) == 2 else None)
+        if len(words) == 1:
+            return ShowStatus(None)
+        request_id = parse_request_id(words[1])
+        return ShowStatus(request_id) if request_id else _not_an_id(words[1])
     if head == "cancel":
         if len(words) != 2:
             return Unparseable("Say which request to cancel: `/purchase cancel PR-1A2B3C4D`.")
-        return CancelRequest(words[1].upper())
+        request_id = parse_request_id(words[1])
+        return CancelRequest(request_id) if request_id else _not_an_id(words[1])
     url = _unwrap_link(words[0])
     if not url.lower().startswith(("http://", "https://", "www.", "amazon.")):
         return Unparseable(f"`{escape(unescape_slack(words[0][:60]))}` is not a product link.")
@@ -75,6 +80,13 @@ def parse_purchase_command(text: str) -> Command:
     # Stored as the literal characters typed; every place that shows it escapes it again.
     justification = unescape_slack(" ".join(rest)) if rest else None
     return NewRequest(url=url, amount=amount, quantity=quantity, justification=justification)
+
+
+def _not_an_id(word: str) -> Unparseable:
+    return Unparseable(
+        f"`{escape(unescape_slack(word[:40]))}` is not a request id; "
+        "they look like PR-1A2B3C4D (the id the bot gave you when you filed it)."
+    )
 
 
 def _unwrap_link(word: str) -> str:

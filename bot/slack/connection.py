@@ -113,7 +113,7 @@ async def start_bot(
         stack.push_async_callback(handler.close_async)
         print("Slack bot connected in Socket Mode.", flush=True)
     else:
-        runner = await start_http(app, temporal, settings.port)
+        runner = await start_http(app, temporal, slack.signing_secret, settings.port)
         stack.push_async_callback(runner.cleanup)
         print(
             f"Slack bot listening on http://127.0.0.1:{settings.port}/slack/events "

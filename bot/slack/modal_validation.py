@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.slack.blocks import AMOUNT_BLOCK, JUSTIFICATION_BLOCK, QUANTITY_BLOCK, URL_BLOCK
+from bot.slack.payloads import text_value
 from domain.amazon_urls import InvalidProductUrl, parse_amazon_url
 from domain.directory import Directory
 from domain.intake import IntakeError, clean_justification, parse_amount, parse_quantity
@@ -22,7 +23,7 @@ class PurchaseForm:
 
 def read_form(state_values: dict[str, Any]) -> PurchaseForm:
     def value(block: str) -> str:
-        return str((state_values.get(block, {}).get("value") or {}).get("value") or "")
+        return text_value(state_values, block)
 
     justification = value(JUSTIFICATION_BLOCK)
     return PurchaseForm(

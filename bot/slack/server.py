@@ -7,23 +7,28 @@ import json
 import logging
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from temporalio.client import Client
 
 from bot.slack.after_ack import answering
+from bot.slack.request_gate import Refusal, RequestGate
 
 log = logging.getLogger(__name__)
 
 
-def web_app(app: AsyncApp, temporal: Client) -> web.Application:
+def web_app(app: AsyncApp, temporal: Client, signing_secret: str) -> web.Application:
+    gate = RequestGate(signing_secret)
+
     async def slack_events(request: web.Request) -> web.Response:
+        admitted = gate.admit(await request.read(), request.query_string, request.headers)
+        if isinstance(admitted, Refusal):
+            gate.log.refused(admitted.kind, request.remote)
+            return web.Response(status=admitted.status, text=admitted.kind)
         async with answering():
-            return await to_aiohttp_response(
-                await app.async_dispatch(await to_bolt_request(request))
-            )
+            return await to_aiohttp_response(await app.async_dispatch(admitted))
 
     async def health(_: web.Request) -> web.Response:
         checks = {"slack": await _slack_ok(app), "temporal": await _temporal_ok(temporal)}
@@ -56,8 +61,10 @@ async def _temporal_ok(temporal: Client) -> bool:
         return False
 
 
-async def start_http(app: AsyncApp, temporal: Client, port: int) -> web.AppRunner:
-    runner = web.AppRunner(web_app(app, temporal), access_log=None)
+async def start_http(
+    app: AsyncApp, temporal: Client, signing_secret: str, port: int
+) -> web.AppRunner:
+    runner = web.AppRunner(web_app(app, temporal, signing_secret), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner

@@ -96,7 +96,8 @@ async def _serve_bot(
         rollout=rollout,
         flags=world.flags,
     )
-    runner = web.AppRunner(web_app(build_app(client, ws.signing_secret, deps), world.client))
+    app = build_app(client, ws.signing_secret, deps)
+    runner = web.AppRunner(web_app(app, world.client, ws.signing_secret))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner

@@ -17,29 +17,40 @@ from bot.slack.after_ack import after_ack
 from bot.slack.decisions import show_decision
 from bot.slack.deps import BotDeps
 from bot.slack.notifier import message_ref
+from bot.slack.payloads import Click, button_request_id, message_blocks, read_click
+
+NOT_A_REQUEST_BUTTON = "This button does not belong to a purchase request; nothing was changed."
 
 SLASH_COMMANDS: tuple[str, ...] = ()  # registers none
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
+    async def refuse(respond: AsyncRespond, why: object) -> None:
+        await respond(response_type="ephemeral", replace_original=False, text=blocks.warning(why))
+
     @app.action(blocks.APPROVE_ACTION)
     async def approve(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
-        after_ack(_approve(body, respond, client), "approve click")
+        after_ack(_approve(read_click(body), respond, client), "approve click")
 
-    async def _approve(body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-        request_id = body["actions"][0]["value"]
-        try:
-            approval = await deps.service.decide(request_id, user=body["user"]["id"], approve=True)
-        except RequestRefused as refused:
-            await respond(
-                response_type="ephemeral", replace_original=False, text=blocks.warning(refused)
-            )
+    async def _approve(click: Click | None, respond: AsyncRespond, client: AsyncWebClient) -> None:
+        request_id = button_request_id(click) if click else None
+        if click is None or request_id is None:
+            await refuse(respond, NOT_A_REQUEST_BUTTON)
             return
-        channel, ts = body["container"]["channel_id"], body["container"]["message_ts"]
-        await show_decision(client, deps.service, request_id, approval, channel, ts)
+        try:
+            approval = await deps.service.decide(
+                request_id,
+                user=click.user,
+                approve=True,
+                message_ref=message_ref(click.channel, click.ts),
+            )
+        except RequestRefused as refused:
+            await refuse(respond, refused)
+            return
+        await show_decision(client, deps.service, request_id, approval, click.channel, click.ts)
 
     @app.action(blocks.FLAG_WRONG_ACTION)
     async def flag_wrong(
@@ -51,32 +62,43 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def _flag_wrong(
         body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
-        user = body["user"]["id"]
-        request_id, _, build_id = body["actions"][0]["value"].partition("|")
+        click = read_click(body)
+        request_id = button_request_id(click) if click else None
+        if click is None or request_id is None:
+            await refuse(respond, NOT_A_REQUEST_BUTTON)
+            return
+        build_id = click.value.partition("|")[2]
+        original = message_blocks(body)
+        if original is None or f"`{request_id}`" not in str(original):
+            # The button names another request than the message it sits on.
+            await refuse(respond, NOT_A_REQUEST_BUTTON)
+            return
         try:
             status = await deps.service.status(request_id)
-            if user != status.request.manager:
+            if click.user != status.request.manager:
                 raise RequestRefused("Only the requester's manager can flag this auto-approval.")
-            await deps.rollout.flag_wrong(request_id, build_id, user)
+            await deps.rollout.flag_wrong(request_id, build_id, click.user)
         except (RequestRefused, RolloutRefused) as refused:
-            await respond(
-                response_type="ephemeral", replace_original=False, text=blocks.warning(refused)
-            )
+            await refuse(respond, refused)
             return
-        container = body["container"]
         await client.chat_update(
-            channel=container["channel_id"],
-            ts=container["message_ts"],
+            channel=click.channel,
+            ts=click.ts,
             text=f"Auto-approval of {request_id} flagged as wrong",
-            blocks=blocks.flagged_blocks(body["message"]["blocks"], user),
+            blocks=blocks.flagged_blocks(original, click.user),
         )
 
     @app.action(blocks.REJECT_ACTION)
-    async def reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def reject(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await ack()
-        container = body["container"]
-        ref = message_ref(container["channel_id"], container["message_ts"])
+        click = read_click(body)
+        request_id = button_request_id(click) if click else None
+        if click is None or request_id is None or not click.trigger_id:
+            after_ack(refuse(respond, NOT_A_REQUEST_BUTTON), "reject click")
+            return
         await client.views_open(
-            trigger_id=body["trigger_id"],
-            view=blocks.reject_modal(body["actions"][0]["value"], ref),
+            trigger_id=click.trigger_id,
+            view=blocks.reject_modal(request_id, message_ref(click.channel, click.ts)),
         )

@@ -24,6 +24,7 @@ from bot.slack.command_parsing import (
     parse_purchase_command,
 )
 from bot.slack.deps import BotDeps
+from domain.request_ids import request_id_for_delivery
 from workflows.names import PURCHASE_OUTCOME
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     async def purchase(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
-        user = command["user_id"]
-        parsed = parse_purchase_command(command.get("text", ""))
+        user = str(command.get("user_id") or "")
+        parsed = parse_purchase_command(str(command.get("text") or ""))
         if isinstance(parsed, ShowHelp):
             await ack(text=blocks.USAGE)
         elif isinstance(parsed, Unparseable):
@@ -52,13 +53,20 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             )
         else:
             await ack()
-            after_ack(_reply(parsed, user, respond), f"/purchase by {user}")
+            # Slack may deliver the same command again (a slow ack, X-Slack-Retry-Num): the
+            # request id derives from its trigger id, so a repeat finds the request it filed.
+            trigger = str(command.get("trigger_id") or "")
+            request_id = request_id_for_delivery("command", user, trigger) if trigger else None
+            after_ack(_reply(parsed, user, request_id, respond), f"/purchase by {user}")
 
     async def _reply(
-        parsed: NewRequest | ShowStatus | CancelRequest, user: str, respond: AsyncRespond
+        parsed: NewRequest | ShowStatus | CancelRequest,
+        user: str,
+        request_id: str | None,
+        respond: AsyncRespond,
     ) -> None:
         try:
-            answer = await _answer(parsed, user, deps)
+            answer = await _answer(parsed, user, request_id, deps)
         except RequestRefused as refused:
             answer = [blocks.text(blocks.warning(refused))]
         except Exception:
@@ -68,7 +76,10 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
 
 
 async def _answer(
-    parsed: NewRequest | ShowStatus | CancelRequest, user: str, deps: BotDeps
+    parsed: NewRequest | ShowStatus | CancelRequest,
+    user: str,
+    request_id: str | None,
+    deps: BotDeps,
 ) -> list[blocks.Block]:
     if isinstance(parsed, NewRequest):
         submitted = await deps.service.submit(
@@ -77,6 +88,7 @@ async def _answer(
             amount=parsed.amount,
             quantity=parsed.quantity,
             justification=parsed.justification,
+            request_id=request_id,
         )
         return [blocks.text(blocks.request_filed_text(submitted.request))]
     if isinstance(parsed, CancelRequest):

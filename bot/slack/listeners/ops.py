@@ -40,10 +40,11 @@ log = logging.getLogger(__name__)
 def register(app: AsyncApp, deps: BotDeps) -> None:
     async def run(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        after_ack(_handle(command, respond), command["command"])
+        after_ack(_handle(command, respond), str(command.get("command")))
 
     async def _handle(command: dict[str, Any], respond: AsyncRespond) -> None:
-        user, name, text = command["user_id"], command["command"], command.get("text", "")
+        user, name = str(command.get("user_id") or ""), str(command.get("command") or "")
+        text = str(command.get("text") or "")
         detail = f"{name} {text}".strip()
         if not deps.directory.get().value.is_ops(user):
             await deps.ops_audit.record(user, "ops_command_refused", detail)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Any
 
@@ -17,13 +16,12 @@ from bot.slack.decisions import show_decision
 from bot.slack.deps import BotDeps
 from bot.slack.modal_validation import PurchaseForm, form_errors, read_form
 from bot.slack.notifier import split_message_ref
+from bot.slack.payloads import read_submission, text_value
+from domain.request_ids import parse_request_id, request_id_for_delivery
 
 log = logging.getLogger(__name__)
 
-
-def request_id_for_view(view_id: str) -> str:
-    """One view is one request: a submission Slack delivers twice starts one workflow."""
-    return "PR-" + hashlib.sha256(view_id.encode()).hexdigest()[:8].upper()
+UNREADABLE_FORM = "This form could not be read; nothing was sent. Close it and start again."
 
 
 SLASH_COMMANDS: tuple[str, ...] = ()  # registers none
@@ -32,18 +30,24 @@ SLASH_COMMANDS: tuple[str, ...] = ()  # registers none
 def register(app: AsyncApp, deps: BotDeps) -> None:
     @app.view(blocks.PURCHASE_MODAL)
     async def purchase_submitted(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        user = body["user"]["id"]
-        form = read_form(view["state"]["values"])
+        submission = read_submission(body)
+        if submission is None:
+            await ack(response_action="errors", errors={blocks.URL_BLOCK: UNREADABLE_FORM})
+            return
+        user = submission.user
+        form = read_form(submission.values)
         errors = form_errors(form, user, deps.directory.get().value)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        after_ack(_file(form, user, view["id"], client), f"purchase form by {user}")
+        # One view is one request: a submission Slack delivers twice starts one workflow.
+        request_id = request_id_for_delivery("view", user, submission.view_id)
+        after_ack(_file(form, user, request_id, client), f"purchase form by {user}")
 
-    async def _file(form: PurchaseForm, user: str, view_id: str, client: AsyncWebClient) -> None:
+    async def _file(form: PurchaseForm, user: str, request_id: str, client: AsyncWebClient) -> None:
         dm = (await client.conversations_open(users=user))["channel"]["id"]
         try:
             submitted = await deps.service.submit(
@@ -52,23 +56,28 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 amount=form.amount,
                 quantity=form.quantity,
                 justification=form.justification,
-                request_id=request_id_for_view(view_id),
+                request_id=request_id,
             )
         except RequestRefused as refused:
             await client.chat_postMessage(channel=dm, text=blocks.warning(refused))
             return
+        if submitted.already_filed:
+            return  # a repeated submission: the first one already told the requester
         message = blocks.request_filed_text(submitted.request)
         await client.chat_postMessage(channel=dm, text=message, blocks=[blocks.text(message)])
 
     @app.view(blocks.REJECT_MODAL)
-    async def reject_submitted(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        request_id, _, ref = view["private_metadata"].partition("|")
-        reason = str(view["state"]["values"][blocks.REASON_BLOCK]["value"]["value"] or "").strip()
+    async def reject_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        submission = read_submission(body)
+        raw_id, _, ref = submission.private_metadata.partition("|") if submission else ("", "", "")
+        request_id = parse_request_id(raw_id)
+        if submission is None or request_id is None:
+            await ack(response_action="errors", errors={blocks.REASON_BLOCK: UNREADABLE_FORM})
+            return
+        reason = text_value(submission.values, blocks.REASON_BLOCK).strip()
         try:
             approval = await deps.service.decide(
-                request_id, user=body["user"]["id"], approve=False, reason=reason
+                request_id, user=submission.user, approve=False, reason=reason, message_ref=ref
             )
         except RequestRefused as refused:
             await ack(response_action="errors", errors={blocks.REASON_BLOCK: str(refused)[:150]})
