@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from temporalio.client import Client
 
 from bot.slack.after_ack import answering
+from bot.slack.error_answers import error_answer
 from bot.slack.request_gate import Refusal, RequestGate
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,12 @@ def web_app(app: AsyncApp, temporal: Client, signing_secret: str) -> web.Applica
             gate.log.refused(admitted.kind, request.remote)
             return web.Response(status=admitted.status, text=admitted.kind)
         async with answering():
-            return await to_aiohttp_response(await app.async_dispatch(admitted))
+            try:
+                answer = await app.async_dispatch(admitted)
+            except Exception:  # Bolt's own parsing of an odd (signed) payload
+                gate.log.refused("signed payload Bolt cannot read", request.remote)
+                answer = error_answer(admitted.body)
+            return await to_aiohttp_response(answer)
 
     async def health(_: web.Request) -> web.Response:
         checks = {"slack": await _slack_ok(app), "temporal": await _temporal_ok(temporal)}

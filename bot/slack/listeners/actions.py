@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.purchase_service import RequestRefused
@@ -19,6 +21,9 @@ from bot.slack.deps import BotDeps
 from bot.slack.notifier import message_ref
 from bot.slack.payloads import Click, button_request_id, message_blocks, read_click
 
+log = logging.getLogger(__name__)
+
+FORM_NOT_OPENED = "The reason form could not be opened; nothing was changed. Click Reject again."
 NOT_A_REQUEST_BUTTON = "This button does not belong to a purchase request; nothing was changed."
 
 SLASH_COMMANDS: tuple[str, ...] = ()  # registers none
@@ -98,7 +103,11 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         if click is None or request_id is None or not click.trigger_id:
             after_ack(refuse(respond, NOT_A_REQUEST_BUTTON), "reject click")
             return
-        await client.views_open(
-            trigger_id=click.trigger_id,
-            view=blocks.reject_modal(request_id, message_ref(click.channel, click.ts)),
-        )
+        try:
+            await client.views_open(
+                trigger_id=click.trigger_id,
+                view=blocks.reject_modal(request_id, message_ref(click.channel, click.ts)),
+            )
+        except SlackApiError as err:  # e.g. an expired trigger: the clicker can simply retry
+            log.warning("reject form not opened for %s: %s", click.user, err.response.get("error"))
+            after_ack(refuse(respond, FORM_NOT_OPENED), "reject click")
