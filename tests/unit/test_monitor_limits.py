@@ -19,6 +19,7 @@ from bot.rollout_admin import RolloutStatus
 from bot.slack.rollout_blocks import rollout_status_blocks
 from domain.build_health import judge
 from domain.health_limits import Comparison, Unit
+from domain.mrkdwn import escape
 from domain.rollout_models import BuildHealth, RolloutState, Thresholds, Verdict
 
 AT = datetime(2026, 11, 28, tzinfo=UTC)
@@ -78,12 +79,13 @@ def test_each_limit_is_enforced_with_the_bound_that_is_shown(field: str) -> None
     for thresholds in (Thresholds(), MOVED):
         shown = status_text(thresholds, broken)
         bound = getattr(thresholds, field)
-        assert f"{limit.label} {limit.comparison} {limit.unit.show(bound)}" in shown
+        # Shown in mrkdwn, where "<" and ">" are escaped.
+        assert escape(f"{limit.label} {limit.comparison} {limit.unit.show(bound)}") in shown
 
 
 def test_the_flagged_rate_is_shown_among_the_limits() -> None:
     # It was enforced but missing from the display once.
-    assert "auto-approvals flagged as wrong <= 7%" in status_text(MOVED)
+    assert "auto-approvals flagged as wrong &lt;= 7%" in status_text(MOVED)  # mrkdwn-escaped
     assert "at least 4 finished requests" in status_text(MOVED)
 
 
@@ -127,7 +129,9 @@ def test_every_problem_is_a_shown_limit(
         return
     shown = status_text(thresholds, build)
     shown_labels = [
-        limit.label for limit, bound in thresholds.limits() if limit.describe(bound) in shown
+        limit.label
+        for limit, bound in thresholds.limits()
+        if escape(limit.describe(bound)) in shown
     ]
     assert len(shown_labels) == len(Thresholds.declared_limits())
     for problem in judged.problems:
