@@ -28,3 +28,8 @@ class WorkspaceConfig:
     ack_timeout: float = 3.0  # Slack waits 3 s for the HTTP 200 acknowledgement
     trigger_ttl: float = 3.0  # a trigger_id can be exchanged for 3 s, once
     commands: set[str] = field(default_factory=lambda: {"/purchase"})
+    # Events API: Slack retries an event that was not acknowledged 3 times, at once, after
+    # 1 minute and after 5 minutes. Tests shorten the waits.
+    event_retry_delays: tuple[float, ...] = (0.0, 60.0, 300.0)
+    # The bot events the app subscribed to (its manifest's); None: every event.
+    bot_events: frozenset[str] | None = None

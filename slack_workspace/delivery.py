@@ -61,12 +61,13 @@ class DeliveryResult:
 
 
 @dataclass(frozen=True)
-class _Answer:
+class Answer:
     status: int | None
     body: str
     content_type: str | None
     error: str | None
     sent: bool = True  # False when there was no request URL to send to
+    no_retry: bool = False  # the app answered `X-Slack-No-Retry: 1`
 
     def json(self) -> JsonDict | None:
         text = self.body.strip()
@@ -93,23 +94,28 @@ class Deliverer:
             await self._session.close()
             self._session = None
 
-    async def _send(self, body: str, content_type: str) -> _Answer:
+    async def send(
+        self, body: str, content_type: str, extra_headers: Mapping[str, str] | None = None
+    ) -> Answer:
         url = self.config.request_url
         if not url or self._session is None:
-            return _Answer(None, "", None, "dispatch_failed", sent=False)
+            return Answer(None, "", None, "dispatch_failed", sent=False)
         headers = signed_headers(self.config.signing_secret, body, content_type)
+        headers.update(extra_headers or {})
         try:
             async with asyncio.timeout(self.config.ack_timeout):
                 async with self._session.post(url, data=body.encode(), headers=headers) as resp:
                     text = await resp.text()
                     status, ctype = resp.status, resp.content_type
+                    no_retry = resp.headers.get("X-Slack-No-Retry") == "1"
         except TimeoutError:
-            return _Answer(None, "", None, "operation_timeout")
+            return Answer(None, "", None, "operation_timeout")
         except aiohttp.ClientError:
-            return _Answer(None, "", None, "dispatch_failed")
-        return _Answer(status, text, ctype, None if status == 200 else "dispatch_failed")
+            return Answer(None, "", None, "dispatch_failed")
+        error = None if status == 200 else "dispatch_failed"
+        return Answer(status, text, ctype, error, no_retry=no_retry)
 
-    def _user(self, user_id: str) -> User:
+    def person(self, user_id: str) -> User:
         user = self.state.users.get(user_id)
         if user is None or user.is_bot:
             raise LookupError(f"no person {user_id!r} in the workspace")
@@ -123,7 +129,7 @@ class Deliverer:
     async def command(
         self, user_id: str, channel_ref: str, command: str, text: str
     ) -> DeliveryResult:
-        user = self._user(user_id)
+        user = self.person(user_id)
         channel = self.state.resolve_channel(channel_ref, user_id)
         if channel is None or not self.state.is_member(channel, user_id):
             raise LookupError(f"{user_id} cannot type in channel {channel_ref!r}")
@@ -140,7 +146,7 @@ class Deliverer:
             trigger_id=trigger_id,
             verification_token=self.config.verification_token,
         )
-        answer = await self._send(urlencode(fields), FORM)
+        answer = await self.send(urlencode(fields), FORM)
         if answer.error is not None:
             self.state.post(
                 channel.id,
@@ -163,7 +169,7 @@ class Deliverer:
         )
 
     def _show_command_ack(
-        self, user: User, channel: Channel, command: str, text: str, answer: _Answer, token: str
+        self, user: User, channel: Channel, command: str, text: str, answer: Answer, token: str
     ) -> None:
         ack = answer.json()
         shown: Message | None = None
@@ -210,7 +216,7 @@ class Deliverer:
         block_id: str | None = None,
         value: Any = None,
     ) -> DeliveryResult:
-        user = self._user(user_id)
+        user = self.person(user_id)
         view: View | None = None
         message: Message | None = None
         channel: Channel | None = None
@@ -257,7 +263,7 @@ class Deliverer:
             response_url=response_url,
             view=view,
         )
-        answer = await self._send(urlencode({"payload": json.dumps(payload)}), FORM)
+        answer = await self.send(urlencode({"payload": json.dumps(payload)}), FORM)
         if answer.error is not None:
             # Slack marks the element with a warning sign; the workspace says it in words.
             label = (element.get("text") or {}).get("text") or action_id
@@ -300,7 +306,7 @@ class Deliverer:
     async def view_submission(
         self, user_id: str, view_id: str, values: Mapping[str, Any]
     ) -> DeliveryResult:
-        user = self._user(user_id)
+        user = self.person(user_id)
         view = self.state.current_modal(user_id)
         if view is None or view.id != view_id:
             raise LookupError(f"{view_id!r} is not the modal {user_id} has on screen")
@@ -329,7 +335,7 @@ class Deliverer:
             trigger_id=trigger_id,
             verification_token=self.config.verification_token,
         )
-        answer = await self._send(urlencode({"payload": json.dumps(payload)}), FORM)
+        answer = await self.send(urlencode({"payload": json.dumps(payload)}), FORM)
         if answer.error is not None:
             view.client_error = MODAL_TROUBLE
             self.state.feed.bump()
@@ -377,7 +383,7 @@ class Deliverer:
 
     async def close_view(self, user_id: str, view_id: str) -> DeliveryResult | None:
         """The person dismissed the modal. Slack tells the app only with notify_on_close."""
-        user = self._user(user_id)
+        user = self.person(user_id)
         view = self.state.current_modal(user_id)
         if view is None or view.id != view_id:
             raise LookupError(f"{view_id!r} is not the modal {user_id} has on screen")
@@ -396,7 +402,7 @@ class Deliverer:
             self.state.close_view(view)
         if not notify:
             return None
-        answer = await self._send(urlencode({"payload": json.dumps(snapshot)}), FORM)
+        answer = await self.send(urlencode({"payload": json.dumps(snapshot)}), FORM)
         return DeliveryResult(
             kind="view_closed",
             delivered=answer.sent,

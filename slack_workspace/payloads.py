@@ -151,3 +151,18 @@ def view_closed(
         "is_enterprise_install": False,
         "enterprise": None,
     }
+
+
+def app_home_opened(state: WorkspaceState, *, user: User, channel: Channel, tab: str) -> JsonDict:
+    """The app_home_opened event; `view` only for the Home tab once a view was published."""
+    event: JsonDict = {
+        "type": "app_home_opened",
+        "user": user.id,
+        "channel": channel.id,
+        "tab": tab,
+        "event_ts": action_ts(),
+    }
+    home = state.home_views.get(user.id)
+    if tab == "home" and home is not None:
+        event["view"] = home.to_api()
+    return event

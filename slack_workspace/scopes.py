@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -43,19 +44,39 @@ class ManifestError(Exception):
     """The manifest cannot be read; the message names the file and the problem."""
 
 
-def scopes_from_manifest(path: Path | str) -> frozenset[str]:
-    """The bot scopes an app manifest (manifest.yaml) asks for: oauth_config.scopes.bot."""
-    path = Path(path)
+def _read_manifest(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise ManifestError(f"{path}: cannot read file: {err.strerror}") from err
     except yaml.YAMLError as err:
         raise ManifestError(f"{path}: not valid YAML: {err}") from err
-    bot = ((data or {}).get("oauth_config") or {}).get("scopes", {}).get("bot")
-    if not isinstance(bot, list) or not all(isinstance(s, str) for s in bot):
+    if not isinstance(data, dict):
+        raise ManifestError(f"{path}: not an app manifest (a mapping at the top)")
+    return data
+
+
+def _string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(s, str) for s in value)
+
+
+def scopes_from_manifest(path: Path | str) -> frozenset[str]:
+    """The bot scopes an app manifest (manifest.yaml) asks for: oauth_config.scopes.bot."""
+    path = Path(path)
+    bot = (_read_manifest(path).get("oauth_config") or {}).get("scopes", {}).get("bot")
+    if not _string_list(bot):
         raise ManifestError(f"{path}: oauth_config.scopes.bot must be a list of scopes")
     return frozenset(bot)
+
+
+def events_from_manifest(path: Path | str) -> frozenset[str]:
+    """The bot events the app subscribes to: settings.event_subscriptions.bot_events."""
+    path = Path(path)
+    settings = _read_manifest(path).get("settings") or {}
+    events = (settings.get("event_subscriptions") or {}).get("bot_events", [])
+    if not _string_list(events):
+        raise ManifestError(f"{path}: settings.event_subscriptions.bot_events must be a list")
+    return frozenset(events)
 
 
 class Grants:

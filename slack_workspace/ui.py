@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from aiohttp import web
 from slack_workspace.blocks import JsonDict
 from slack_workspace.config import WorkspaceConfig
 from slack_workspace.delivery import Deliverer, DeliveryResult
+from slack_workspace.events_api import EventDelivery
 from slack_workspace.state import SLACKBOT_ID, Channel, Message, View, WorkspaceState
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -34,11 +36,21 @@ def result_json(result: DeliveryResult | None) -> JsonDict | None:
     return {**dataclasses.asdict(result), "ok": result.ok}
 
 
+OpenAppHome = Callable[[str, str], Awaitable[EventDelivery | None]]
+
+
 class UiApi:
-    def __init__(self, state: WorkspaceState, config: WorkspaceConfig, deliverer: Deliverer):
+    def __init__(
+        self,
+        state: WorkspaceState,
+        config: WorkspaceConfig,
+        deliverer: Deliverer,
+        open_app_home: OpenAppHome,
+    ):
         self.state = state
         self.config = config
         self.deliverer = deliverer
+        self.open_app_home = open_app_home
         self._closing = False
 
     def routes(self) -> list[web.AbstractRouteDef]:
@@ -54,6 +66,7 @@ class UiApi:
             web.post("/ui/view_submit", self.view_submit),
             web.post("/ui/view_close", self.view_close),
             web.post("/ui/dismiss", self.dismiss),
+            web.post("/ui/app_home_opened", self.app_home_opened),
         ]
 
     def add_to(self, app: web.Application) -> None:
@@ -266,3 +279,14 @@ class UiApi:
             return _bad("message_not_found")
         self.state.delete_message(message)
         return web.json_response({"ok": True})
+
+    async def app_home_opened(self, request: web.Request) -> web.Response:
+        """The person opened the app's Home or Messages tab: Slack tells the app (Events API)."""
+        data = await self._json(request)
+        user_id = self._person(data.get("user"))
+        tab = data.get("tab")
+        if user_id is None or tab not in ("home", "messages"):
+            return _bad("invalid_arguments")
+        delivery = await self.open_app_home(user_id, tab)
+        acked = delivery is not None and delivery.acked
+        return web.json_response({"ok": True, "delivered": delivery is not None, "acked": acked})

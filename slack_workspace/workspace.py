@@ -21,14 +21,21 @@ from typing import Any
 
 from aiohttp import web
 
+from slack_workspace import payloads
 from slack_workspace.blocks import JsonDict
 from slack_workspace.config import WorkspaceConfig, new_bot_token, new_signing_secret
 from slack_workspace.control import ControlApi
 from slack_workspace.delivery import Deliverer, DeliveryResult
 from slack_workspace.directory import Person, load_directory
+from slack_workspace.events_api import EventDelivery, EventsApi
 from slack_workspace.faults import ApiCall, Fault, FaultKind, FaultPlan
 from slack_workspace.response_urls import ResponseUrlApi
-from slack_workspace.scopes import DEFAULT_SCOPES, Grants, scopes_from_manifest
+from slack_workspace.scopes import (
+    DEFAULT_SCOPES,
+    Grants,
+    events_from_manifest,
+    scopes_from_manifest,
+)
 from slack_workspace.state import Channel, Message, WorkspaceState
 from slack_workspace.ui import UiApi
 from slack_workspace.web_api import WebApi
@@ -55,10 +62,12 @@ class LocalSlackWorkspace:
         manifest: Path | str | None = None,
         scopes: Iterable[str] | None = None,
         bot_channels: Iterable[str] = (),
+        event_retry_delays: Iterable[float] = (0.0, 60.0, 300.0),
     ) -> None:
         """`manifest` (an app manifest.yaml) or `scopes` say what the app was granted; with
         neither it holds every scope a method here needs, but not chat:write.public.
-        `bot_channels`: public channels someone already invited the bot to."""
+        `bot_channels`: public channels someone already invited the bot to.
+        `event_retry_delays`: the waits before Slack's retries of an unacknowledged event."""
         people = (
             load_directory(Path(directory))
             if isinstance(directory, str | Path)
@@ -70,6 +79,7 @@ class LocalSlackWorkspace:
             ack_timeout=ack_timeout,
             trigger_ttl=trigger_ttl,
             commands=set(commands),
+            event_retry_delays=tuple(event_retry_delays),
         )
         # Fixed secrets only when asked for (e.g. to match a bot's .env); otherwise new per start.
         self._fixed_token = bot_token
@@ -80,12 +90,15 @@ class LocalSlackWorkspace:
             granted = scopes_from_manifest(manifest)
         else:
             granted = DEFAULT_SCOPES
+        if manifest is not None:
+            self.config.bot_events = events_from_manifest(manifest)
         self.grants = Grants(granted)
         self.faults = FaultPlan()
         for name in bot_channels:
             self.state.join(self._channel(name), self.state.bot_user_id)
         self.deliverer = Deliverer(self.state, self.config)
-        self.ui = UiApi(self.state, self.config, self.deliverer)
+        self.events = EventsApi(self.state, self.config, self.deliverer)
+        self.ui = UiApi(self.state, self.config, self.deliverer, self.open_app_home)
         self._runner: web.AppRunner | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -117,6 +130,7 @@ class LocalSlackWorkspace:
 
     async def stop(self) -> None:
         self.ui.close()
+        await self.events.close()
         await self.deliverer.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -266,6 +280,22 @@ class LocalSlackWorkspace:
 
     async def close_view(self, user_id: str, view_id: str) -> DeliveryResult | None:
         return await self.deliverer.close_view(user_id, view_id)
+
+    async def open_app_home(self, user_id: str, tab: str = "home") -> EventDelivery | None:
+        """The person opens the app's Home (or Messages) tab: Slack sends app_home_opened.
+        Returns after the first delivery attempt; `.wait()` for Slack's retries."""
+        user = self.deliverer.person(user_id)
+        channel = self.state.open_conversation(user_id, [self.bot_user_id])
+        event = payloads.app_home_opened(self.state, user=user, channel=channel, tab=tab)
+        return await self.events.deliver(event)
+
+    async def verify_request_url(self) -> bool:
+        """Slack's url_verification of the request URL: True when the app echoed it."""
+        return await self.events.verify_url()
+
+    @property
+    def event_deliveries(self) -> list[EventDelivery]:
+        return list(self.events.deliveries)
 
     def post_as(self, user_id: str, channel: str, text: str) -> Message:
         """A person writes a plain message (no event is delivered to the app)."""

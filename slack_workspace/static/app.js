@@ -481,10 +481,16 @@ function renderMain() {
 }
 
 function select(channelId, tab) {
+  const entering = ui.channel !== channelId || ui.tab !== (tab || "messages");
   ui.channel = channelId;
   ui.tab = tab || "messages";
   ui.lastCount = -1;
   render();
+  const channel = ui.data && ui.data.channels.find((c) => c.id === channelId);
+  // Slack tells the app each time a person enters its Home or Messages tab (app_home_opened).
+  if (entering && channel && channel.is_app_dm) {
+    api("/ui/app_home_opened", { user: ui.me, tab: ui.tab }).catch((err) => showError(String(err)));
+  }
 }
 
 function render() {
