@@ -12,8 +12,9 @@ from typing import Protocol
 
 import sqlite_utils
 
-from domain.models import ApprovalRequestInput, OutcomeNotificationInput, PurchaseStatus
+from domain.models import ApprovalRequestInput, OutcomeNotificationInput
 from domain.mrkdwn import escape
+from domain.outcomes import describe_outcome, full_stop
 
 log = logging.getLogger(__name__)
 
@@ -59,21 +60,8 @@ def approval_request_text(input: ApprovalRequestInput) -> str:
 def outcome_text(input: OutcomeNotificationInput) -> str:
     result = input.result
     what = escape(result.product.title if result.product else input.request.product_url)
-    if result.status is PurchaseStatus.COMPLETED:
-        assert result.approval is not None and result.order is not None
-        how = "auto-approved" if result.approval.decided_by == "automated_system" else "approved"
-        return (
-            f"Your request {result.request_id} ({what}) was {how} and ordered: "
-            f"order {result.order.order_id}, {result.order.total}."
-        )
-    if result.status is PurchaseStatus.CANCELLED:
-        return f"Your request {result.request_id} ({what}) was cancelled."
-    if result.status is PurchaseStatus.FAILED:
-        return (
-            f"Your request {result.request_id} ({what}) was approved but failed: "
-            f"{escape(result.reason)}"
-        )
-    return f"Your request {result.request_id} ({what}) was rejected: {escape(result.reason)}"
+    outcome = describe_outcome(result, literal=escape)
+    return full_stop(f"Your request {result.request_id} ({what}) was {outcome.summary()}")
 
 
 class RecordingNotifier:
@@ -112,8 +100,7 @@ class RecordingNotifier:
     async def announce_outcome(self, input: OutcomeNotificationInput) -> None:
         text = outcome_text(input)
         self._record(input.request.requester, "outcome", input.request.request_id, text)
-        approval = input.result.approval
-        if approval is not None and approval.decided_by == "automated_system":
+        if describe_outcome(input.result).automated:
             self._record(input.request.manager, "auto_approval_fyi", input.request.request_id, text)
 
     async def alert_ops(self, text: str, *, last_try: bool = False) -> None:

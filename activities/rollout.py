@@ -25,6 +25,7 @@ from domain.rollout_models import (
     RoutingInput,
     RoutingResult,
 )
+from domain.workflow_ids import PURCHASE_WORKFLOW_TYPE
 
 FAILED_STATUSES = ("Failed", "TimedOut", "Terminated", "Canceled")
 LATENCY_SAMPLE = 500
@@ -80,7 +81,7 @@ class RolloutActivities:
     async def analyze_build(self, input: AnalyzeInput) -> BuildHealth:
         base = (
             f"TemporalWorkerDeploymentVersion = '{self._deployments.name}:{input.build_id}' "
-            f"AND WorkflowType = 'PurchaseApprovalWorkflow' "
+            f"AND WorkflowType = '{PURCHASE_WORKFLOW_TYPE}' "
             f"AND StartTime > '{input.since.isoformat()}'"
         )
         by_status = await self._client.count_workflows(f"{base} GROUP BY ExecutionStatus")

@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.history import HistoryRecord, summarize
 from domain.imported_history_models import EmployeeRecordsInput
 from domain.review_rules import UserHistory
+from domain.workflow_ids import purchases_query
 from entities.imported_history import IMPORTED_HISTORY_WORKFLOW_ID, ImportedHistoryWorkflow
 
 REJECTION_WINDOW = timedelta(days=30)
@@ -53,9 +54,8 @@ class UserHistorySource:
     async def _count(
         self, employee_id: str, outcome: str, closed_after: datetime | None = None
     ) -> int:
-        query = (
-            "WorkflowType = 'PurchaseApprovalWorkflow'"
-            f" AND EmployeeId = {_quote(employee_id)} AND PurchaseOutcome = '{outcome}'"
+        query = purchases_query(
+            f"EmployeeId = {_quote(employee_id)} AND PurchaseOutcome = '{outcome}'"
         )
         if closed_after is not None:
             query += f" AND CloseTime > '{closed_after.isoformat()}'"

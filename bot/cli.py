@@ -34,7 +34,8 @@ from bot.replay_tools import (
 from bot.slack.connection import SlackNotConfigured
 from bot.temporal_client import connect
 from domain.directory import Directory
-from domain.models import PurchaseResult, PurchaseStatus, StatusResult
+from domain.models import PurchaseResult, StatusResult
+from domain.outcomes import describe_outcome, full_stop
 
 log = logging.getLogger("purchasebot")
 LOG_BYTES = 10 * 1024 * 1024
@@ -149,17 +150,9 @@ async def cmd_request(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def describe_result(result: PurchaseResult) -> str:
-    if result.status is PurchaseStatus.COMPLETED:
-        assert result.approval is not None and result.order is not None
-        how = (
-            result.approval.comments
-            if result.approval.decided_by == "automated_system"
-            else (f"Approved by {result.approval.decided_by}")
-        )
-        return f"{how}. Ordered: {result.order.order_id}, {result.order.total}."
-    if result.status is PurchaseStatus.CANCELLED:
-        return f"Cancelled: {result.reason}"
-    return f"Rejected: {result.reason}"
+    outcome = describe_outcome(result)
+    why = f" Review: {full_stop(outcome.why)}" if outcome.why else ""
+    return outcome.sentence() + why
 
 
 def describe_status(status: StatusResult) -> str:

@@ -41,7 +41,8 @@ from domain.models import (
     StatusResult,
 )
 from domain.request_ids import new_request_id as new_request_id  # re-exported for callers
-from workflows.names import DEPARTMENT, EMPLOYEE_ID, TASK_QUEUE, purchase_workflow_id
+from domain.workflow_ids import purchase_workflow_id, request_id_of
+from workflows.names import DEPARTMENT, EMPLOYEE_ID, TASK_QUEUE
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
 T = TypeVar("T")
@@ -202,7 +203,7 @@ async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
 
 
 def _request_id(handle: WorkflowHandle[Any, Any]) -> str:
-    return handle.id.removeprefix("purchase-")
+    return request_id_of(handle.id)
 
 
 def _refusal(request_id: str, err: RPCError) -> RequestRefused:

@@ -30,10 +30,10 @@ from temporalio.runtime import (
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
+from domain.workflow_ids import PURCHASE_WORKFLOW_TYPE
 from workflows.names import AUTOMATED_REVIEW_PATCH, REVIEW_FLAGS_PATCH
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
-PURCHASE_WORKFLOW_TYPE = "PurchaseApprovalWorkflow"
 DEFAULT_REPLAY_QUERY = f"WorkflowType='{PURCHASE_WORKFLOW_TYPE}'"
 # Every patch id PurchaseApprovalWorkflow checks: what `purchasebot patches` reports on.
 WORKFLOW_PATCHES = (AUTOMATED_REVIEW_PATCH, REVIEW_FLAGS_PATCH)

@@ -26,7 +26,7 @@ from domain.rollout_models import (
     RolloutState,
     Thresholds,
 )
-from workflows.names import rollout_controller_id
+from domain.workflow_ids import rollout_controller_id
 from workflows.rollout_controller import RolloutControllerWorkflow
 
 T = TypeVar("T")

@@ -13,6 +13,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domain.actors import AUTOMATED_SYSTEM
+
 DEFAULT_CURRENCY = "EUR"
 
 
@@ -95,7 +97,7 @@ class AutomatedReviewResult(BaseModel):
     confidence: float
     reason: str
     risk_score: float
-    reviewed_by: str = "automated_system"
+    reviewed_by: str = AUTOMATED_SYSTEM
     review_time: datetime
     rules_version: str
 

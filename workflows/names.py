@@ -25,11 +25,3 @@ CUSTOM_SEARCH_ATTRIBUTES = (EMPLOYEE_ID, DEPARTMENT, PURCHASE_OUTCOME, REVIEW_PA
 
 # Approvers get a week; after that the request is rejected by "system".
 APPROVAL_TIMEOUT_DAYS = 7
-
-
-def purchase_workflow_id(request_id: str) -> str:
-    return f"purchase-{request_id}"
-
-
-def rollout_controller_id(deployment_name: str) -> str:
-    return f"purchasebot-rollout-{deployment_name}"

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities
     from activities.ordering import OrderingActivities
     from activities.product_validation import ProductValidationActivities
+    from domain.actors import AUTOMATED_SYSTEM, SYSTEM
     from domain.feature_flags import EvaluateFlagsInput, FlagsEvaluation
     from domain.flag_registry import AUTOMATED_REVIEW, REVIEW_STRICTNESS
     from domain.models import (
@@ -45,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         StatusResult,
         ValidationInput,
     )
+    from domain.workflow_ids import PURCHASE_WORKFLOW_TYPE
     from workflows.names import (
         APPROVAL_TIMEOUT_DAYS,
         AUTOMATED_REVIEW_PATCH,
@@ -70,11 +72,8 @@ ORDER_TIMEOUT = timedelta(minutes=2)
 ORDER_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 NOTIFY_TIMEOUT = timedelta(seconds=30)
 
-SYSTEM = "system"
-AUTOMATED_SYSTEM = "automated_system"
 
-
-@workflow.defn
+@workflow.defn(name=PURCHASE_WORKFLOW_TYPE)
 class PurchaseApprovalWorkflow:
     @workflow.init
     def __init__(self, input: PurchaseWorkflowInput) -> None:

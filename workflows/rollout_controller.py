@@ -19,6 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.rollout import RolloutActivities
+    from domain.actors import SYSTEM
     from domain.models import AuditEntry
     from domain.mrkdwn import escape
     from domain.rollout_models import (
@@ -202,7 +203,7 @@ class RolloutControllerWorkflow:
             )
         except ActivityError as err:
             # An alert that cannot be delivered must not block a rollback; it stays audited.
-            self._event("system", "alert_failed", f"{text} ({err.cause})")
+            self._event(SYSTEM, "alert_failed", f"{text} ({err.cause})")
 
     def _event(self, actor: str, action: str, detail: str) -> None:
         self._state.events.append(

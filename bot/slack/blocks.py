@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from domain.actors import actor_label
 from domain.intake import MAX_JUSTIFICATION_CHARS
 from domain.models import (
     ApprovalResult,
@@ -15,10 +16,10 @@ from domain.models import (
     ProductInfo,
     PurchaseRequest,
     PurchaseResult,
-    PurchaseStatus,
     StatusResult,
 )
 from domain.mrkdwn import escape
+from domain.outcomes import describe_outcome
 
 Block = dict[str, Any]
 
@@ -171,60 +172,39 @@ def decided_blocks(
 
 def decision_line(approval: ApprovalResult) -> str:
     verb = "Approved" if approval.approved else "Rejected"
-    who = "the system" if approval.decided_by == "system" else f"<@{approval.decided_by}>"
+    who = actor_label(approval.decided_by, mention)
     reason = f": {escape(approval.comments)}" if approval.comments else ""
     return f"*{verb}* by {who} on {when(approval.decided_at)}{reason}"
 
 
+def mention(user: str) -> str:
+    return f"<@{user}>"
+
+
 def outcome_line(result: PurchaseResult) -> str:
-    if result.status is PurchaseStatus.COMPLETED:
-        assert result.approval is not None and result.order is not None
-        return (
-            f"{decision_line(result.approval)}\n:package: Ordered: "
-            f"`{escape(result.order.order_id)}`, {escape(str(result.order.total))}"
-        )
-    if result.status is PurchaseStatus.CANCELLED:
-        return f":no_entry_sign: Cancelled by the requester: {escape(result.reason)}"
-    if result.status is PurchaseStatus.FAILED:
-        return (
-            f":warning: Approved, but the order failed: {escape(result.reason)} Ops have been told."
-        )
-    if result.approval is not None:
-        return decision_line(result.approval)
-    return f":x: Rejected: {escape(result.reason)}"
+    """How it ended, who decided and when, and the approver's words (domain/outcomes.py)."""
+    outcome = describe_outcome(result, literal=escape)
+    line = f"{outcome.emoji} {outcome.sentence(mention)}"
+    if outcome.decided_at is not None:
+        line += f"\nDecided on {when(outcome.decided_at)}"
+    if outcome.comment:
+        line += f"\n> {outcome.comment}"
+    return line
 
 
 def outcome_blocks(request: PurchaseRequest, result: PurchaseResult) -> list[Block]:
     """The requester's DM when a request ends."""
     title = result.product.title if result.product else request.product_url
-    headline = {
-        PurchaseStatus.COMPLETED: ":white_check_mark: Your purchase was approved and ordered",
-        PurchaseStatus.REJECTED: ":x: Your purchase request was rejected",
-        PurchaseStatus.CANCELLED: ":no_entry_sign: Your purchase request was cancelled",
-        PurchaseStatus.FAILED: ":warning: Your purchase was approved but could not be ordered",
-    }[result.status]
-    auto = (
-        result.approval is not None
-        and result.approval.decided_by == "automated_system"
-        and result.review is not None
-    )
-    blocks = [text(f"{headline}: *{escape(title)}* (`{request.request_id}`)")]
-    if auto and result.review is not None:
-        blocks.append(
-            text(
-                f"It was *auto-approved*: {escape(result.review.reason)} "
-                f"(confidence {result.review.confidence:.2f})."
-            )
+    outcome = describe_outcome(result, literal=escape)
+    blocks = [
+        text(
+            f"{outcome.emoji} Your purchase was {outcome.headline}: *{escape(title)}* "
+            f"(`{request.request_id}`)"
         )
-        if result.order is not None:
-            blocks.append(
-                text(
-                    f":package: Ordered: `{escape(result.order.order_id)}`, "
-                    f"{escape(str(result.order.total))}"
-                )
-            )
-    else:
-        blocks.append(text(outcome_line(result)))
+    ]
+    if outcome.why:
+        blocks.append(text(f"It was *auto-approved*: {outcome.why}."))
+    blocks.append(text(outcome_line(result)))
     return blocks
 
 

@@ -14,6 +14,7 @@ from bot.slack import blocks
 from bot.slack.channels import post_joining
 from bot.slack.ops_alerts import OpsAlerts
 from domain.models import ApprovalRequestInput, OutcomeNotificationInput
+from domain.outcomes import describe_outcome
 
 
 def message_ref(channel: str, ts: str) -> str:
@@ -79,8 +80,7 @@ class SlackNotifier:
                     request, result.product, result.review, blocks.outcome_line(result)
                 ),
             )
-        approval = result.approval
-        if approval is not None and approval.decided_by == "automated_system":
+        if describe_outcome(result).automated:
             await self._client.chat_postMessage(
                 channel=await self.dm_channel(request.manager),
                 text=f"FYI: {fallback}",

@@ -172,7 +172,7 @@ async def test_nico_files_carlos_approves_in_the_browser(sw: SlackWorld, browser
         outcome = page.locator(".msg", has_text="Your purchase was approved and ordered")
         await expect(outcome).to_be_visible()
         await expect(outcome).to_contain_text(request_id)
-        await expect(outcome).to_contain_text("Ordered:")
+        await expect(outcome).to_contain_text("and ordered: order ORD-")
         await page.screenshot(path=SCREENSHOT)
     except BaseException:
         with contextlib.suppress(Exception):

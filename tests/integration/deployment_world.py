@@ -34,8 +34,9 @@ from domain.directory import Directory
 from domain.intake import build_purchase_request
 from domain.models import PurchaseResult, PurchaseWorkflowInput
 from domain.rollout_models import Thresholds
+from domain.workflow_ids import purchase_workflow_id
 from tests.integration.world import make_settings, poll_until
-from workflows.names import DEPARTMENT, EMPLOYEE_ID, purchase_workflow_id
+from workflows.names import DEPARTMENT, EMPLOYEE_ID
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
 INVALID_PRODUCT = "https://www.amazon.es/dp/B000000000"  # valid link, not in the catalog

@@ -261,7 +261,7 @@ async def test_failed_order_tells_the_requester_and_fails_the_workflow(
         status = await w.service.status(submitted.request.request_id)
         assert status.stage is Stage.FAILED
         [told, *_] = w.notifier.messages_for(submitted.request.request_id)
-        assert told["recipient"] == "UALICE" and "approved but failed" in told["text"]
+        assert told["recipient"] == "UALICE" and "but could not be ordered" in told["text"]
         query = (
             f"WorkflowId = '{submitted.workflow_id}' AND ExecutionStatus = 'Failed' "
             "AND PurchaseOutcome = 'failed'"

@@ -58,7 +58,7 @@ async def test_low_risk_purchase_is_auto_approved_and_announced(sw: SlackWorld) 
     filed = await sw.ephemeral_to("UALICE", "filed")
     request_id = filed.text.split("`")[1]
     dm = await sw.bot_message_to("UALICE", "auto-approved")
-    assert request_id in dm.text and "Ordered" in str(dm.blocks)
+    assert request_id in dm.text and "and ordered: order ORD-" in str(dm.blocks)
     fyi = await sw.bot_message_to("UCARLOS", "FYI")
     assert "auto-approved" in fyi.text
 
@@ -87,7 +87,7 @@ async def test_manager_approves_with_the_button(sw: SlackWorld) -> None:
 
     await poll_until(decided, 15, "the approval message to show the decision")
     outcome = await sw.bot_message_to("UNICO", "approved and ordered")
-    assert "Ordered" in str(outcome.blocks)
+    assert "and ordered: order ORD-" in str(outcome.blocks)
     assert len(sw.world.ledger.orders_for(request_id)) == 1
 
 

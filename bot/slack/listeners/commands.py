@@ -25,6 +25,7 @@ from bot.slack.command_parsing import (
 )
 from bot.slack.deps import BotDeps
 from domain.request_ids import request_id_for_delivery
+from domain.workflow_ids import purchases_query, request_id_of
 from workflows.names import PURCHASE_OUTCOME
 
 log = logging.getLogger(__name__)
@@ -109,14 +110,12 @@ async def _my_requests(user: str, deps: BotDeps) -> list[blocks.Block]:
     person = deps.directory.get().value.person(user)
     if person is None:
         raise RequestRefused("You are not in the company directory; ask ops to add you.")
-    query = (
-        "WorkflowType = 'PurchaseApprovalWorkflow' "
-        f"AND EmployeeId = '{person.employee_id}'"  # newest first is visibility's default order
-    )
+    # Newest first is visibility's default order.
+    query = purchases_query(f"EmployeeId = '{person.employee_id}'")
     lines = []
     async for wf in deps.temporal.list_workflows(query, limit=10):
         outcome = wf.typed_search_attributes.get(PURCHASE_OUTCOME) or "in progress"
-        request_id = wf.id.removeprefix("purchase-")
+        request_id = request_id_of(wf.id)
         lines.append(f"• `{request_id}` — {outcome} (filed {blocks.when(wf.start_time)})")
     if not lines:
         return [blocks.text("You have no purchase requests yet. `/purchase help` shows how.")]
