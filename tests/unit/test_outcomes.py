@@ -181,3 +181,18 @@ def test_stored_names_are_spelled_only_where_they_are_defined() -> None:
         if STORED_NAMES.search(line) and not line.strip().startswith("#")
     ]
     assert spelled == [], "use domain/actors.py or domain/workflow_ids.py:\n" + "\n".join(spelled)
+
+
+def test_what_people_wrote_is_shown_literally_in_slack_and_plainly_in_the_cli() -> None:
+    result = ended(
+        PurchaseStatus.REJECTED,
+        approval=approval("UCARLOS", approved=False, comments="<!channel> no"),
+        reason="<!channel> no",
+    )
+    for slack_text in (
+        blocks.outcome_line(result),
+        str(blocks.outcome_blocks(REQUEST, result)),
+        outcome_text(OutcomeNotificationInput(request=REQUEST, result=result)),
+    ):
+        assert "&lt;!channel&gt; no" in slack_text and "<!channel>" not in slack_text
+    assert describe_result(result) == "Rejected by UCARLOS: <!channel> no."
