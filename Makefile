@@ -65,4 +65,5 @@ FAIL ?= 0
 second-build: $(STAMP)
 	set -a; . .data/local-slack.env; set +a; \
 	TEMPORAL_ADDRESS=127.0.0.1:7233 PURCHASEBOT_BUILD_ID=$(BUILD) PURCHASEBOT_FAIL_ORDERS=$(FAIL) \
+	PURCHASEBOT_MODE=demo \
 	$(BIN)/purchasebot worker

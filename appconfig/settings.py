@@ -6,12 +6,21 @@ Temporal connection settings are NOT here: they come from the SDK's environment 
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
+
+
+class RunMode(StrEnum):
+    """`production` refuses stand-ins and fault injection; `demo` (make run, make second-build,
+    the tests) allows them: notifications recorded without Slack, orders refused or delayed."""
+
+    PRODUCTION = "production"
+    DEMO = "demo"
 
 
 class Settings(BaseSettings):
@@ -34,12 +43,16 @@ class Settings(BaseSettings):
     monitor_interval_seconds: float | None = None
     monitor_min_sample: int | None = None
     monitor_failure_limit: int | None = None
+    mode: RunMode = RunMode.PRODUCTION
     # Seconds the stand-in store takes to confirm an order it has already taken: a window for
     # fault-injection tests (a worker killed mid-order). Zero in normal use.
     order_confirmation_delay: float = 0.0
     # Fault injection: the stand-in store refuses every order, so requests on this worker's
     # build fail (to watch the deployment monitor roll a bad build back).
     fail_orders: bool = False
+    # Liveness (/livez) and readiness (/readyz) of a worker process; 0: not served. The bot
+    # serves them on its own port.
+    health_port: int = 0
 
     # Slack. Without a bot token, `purchasebot up` starts the local Slack workspace instead.
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
@@ -49,6 +62,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default=SLACK_API_DEFAULT, validation_alias="SLACK_API_URL")
     port: int = Field(default=3000, validation_alias="PORT")
+    # Where the bot listens: every interface (a container); `up` keeps to 127.0.0.1.
+    host: str = Field(default="0.0.0.0", validation_alias="HOST")
     # Where approval requests go: the manager's DM (empty) or one approvals channel.
     approvals_channel: str = ""
     # Where rollout alerts and refused ops commands go.
@@ -61,6 +76,14 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     # Worker build id; empty means the package version plus the git commit.
     build_id: str = ""
+
+    def fault_injection(self) -> list[str]:
+        """The fault-injection settings in force, by environment variable name."""
+        active = {
+            "PURCHASEBOT_FAIL_ORDERS": self.fail_orders,
+            "PURCHASEBOT_ORDER_CONFIRMATION_DELAY": self.order_confirmation_delay != 0,
+        }
+        return [name for name, on in active.items() if on]
 
     @property
     def monitor_overrides(self) -> dict[str, float]:

@@ -17,11 +17,14 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
+from temporalio.service import RPCError, RPCStatusCode
+
 from appconfig.files import ConfigFileError, ReloadingFile
 from appconfig.settings import Settings
 from bot import launcher
 from bot.dev_server import EmbeddedServerError
 from bot.history_import import ImportRefused, import_history_records, read_history_file
+from bot.launcher import RefusedToStart
 from bot.purchase_service import PurchaseService, RequestRefused
 from bot.replay_tools import (
     DEFAULT_REPLAY_QUERY,
@@ -32,7 +35,12 @@ from bot.replay_tools import (
     replay_matching,
 )
 from bot.slack.connection import SlackNotConfigured
-from bot.temporal_client import connect
+from bot.temporal_client import (
+    TemporalUnreachable,
+    configured_address,
+    connect,
+    unreachable_message,
+)
 from domain.directory import Directory
 from domain.models import PurchaseResult, StatusResult
 from domain.outcomes import describe_outcome, full_stop
@@ -60,6 +68,7 @@ USER_ERRORS = (
     ImportRefused,
     EmbeddedServerError,
     SlackNotConfigured,
+    RefusedToStart,
 )
 
 
@@ -310,13 +319,13 @@ def run(argv: list[str] | None = None) -> int:
     except USER_ERRORS as err:
         print(str(err), file=sys.stderr)
         return 2
-    except RuntimeError as err:
-        if "connect" in str(err).lower():
-            print(
-                "Cannot reach Temporal. Is `make run` (purchasebot up) running? Or set "
-                "TEMPORAL_ADDRESS.",
-                file=sys.stderr,
-            )
+    except TemporalUnreachable as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    except RPCError as err:
+        if err.status is RPCStatusCode.UNAVAILABLE:
+            # Connected once, then the server went away (restarting, or the network).
+            print(unreachable_message(configured_address()), file=sys.stderr)
             return 1
         return _unexpected(err, settings)
     except Exception as err:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -9,6 +11,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.feature_flags import FlagsEntityState, FlagsState, SetFlagInput, SetFlagResult
 from entities.feature_flags import FLAGS_WORKFLOW_ID, FeatureFlagsWorkflow
+
+QUERY_TIMEOUT = timedelta(seconds=5)
+
+
+class FlagsUnreadable(Exception):
+    """The flags entity cannot be read; the message says what it means and what to do."""
 
 
 class FlagChangeRefused(Exception):
@@ -71,12 +79,19 @@ class FlagsAdmin:
             raise FlagChangeRefused(message) from err
 
     async def snapshot(self) -> FlagsEntityState:
-        """The flags and recent changes; all defaults while the entity does not exist yet,
-        which is exactly what evaluate_flags then decides with."""
+        """The flags and recent changes. Raises FlagsUnreadable when the entity cannot be read
+        (workers then send every request to a manager: ops must see it, not a quiet "off")."""
         handle = self._client.get_workflow_handle_for(FeatureFlagsWorkflow.run, self._workflow_id)
         try:
-            return await handle.query(FeatureFlagsWorkflow.snapshot)
+            return await handle.query(FeatureFlagsWorkflow.snapshot, rpc_timeout=QUERY_TIMEOUT)
         except RPCError as err:
-            if err.status != RPCStatusCode.NOT_FOUND:
-                raise
-            return FlagsEntityState()
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise FlagsUnreadable(
+                    f"The feature flags entity {self._workflow_id} does not exist: every request "
+                    "goes to a manager. Restart a `purchasebot worker` or `bot` (they create it "
+                    "from the flags file)."
+                ) from err
+            raise FlagsUnreadable(
+                f"The feature flags cannot be read ({err.message}): every request goes to a "
+                "manager until they can."
+            ) from err

@@ -17,20 +17,18 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from slack_sdk.web.async_client import AsyncWebClient
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.common import WorkerDeploymentVersion
-from temporalio.service import RPCError
 
 from activities.notifier import Notifier, RecordingNotifier
 from activities.worker_deployments import WorkerDeployments
 from appconfig.build import default_build_id
 from appconfig.files import ReloadingFile
-from appconfig.settings import Settings
+from appconfig.settings import RunMode, Settings
 from bot.dev_server import STARTUP_SECONDS, EmbeddedTemporal
-from bot.flags_admin import FlagsAdmin
+from bot.health import serve_probes
 from bot.history_import import import_history_records, read_history_file
+from bot.installation import ensure_installation
 from bot.slack.connection import open_slack, start_bot, web_client
 from bot.slack.notifier import SlackNotifier
 from bot.temporal_client import connect
@@ -41,10 +39,16 @@ from bot.worker import (
     build_worker,
 )
 from domain.directory import Directory
-from domain.feature_flags import load_flags_file
-from workflows.names import CUSTOM_SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
+
+# How long `bot` and `worker` keep trying to reach Temporal at start (a cluster and its
+# workers are often started together; the server may come up last).
+CONNECT_SECONDS = 60.0
+
+
+class RefusedToStart(Exception):
+    """A production process was configured like a demo; the message says what to change."""
 
 
 def temporal_address_configured() -> bool:
@@ -55,17 +59,36 @@ def build_id(settings: Settings) -> str:
     return settings.build_id or default_build_id()
 
 
+def refuse_faults_in_production(settings: Settings) -> None:
+    faults = settings.fault_injection()
+    if faults and settings.mode is not RunMode.DEMO:
+        raise RefusedToStart(
+            f"{', '.join(faults)} inject faults (orders refused or delayed) and are for demos "
+            "and tests only: unset them, or set PURCHASEBOT_MODE=demo on a demo installation."
+        )
+
+
 def notifier_for(settings: Settings, slack: AsyncWebClient | None) -> Notifier:
-    if slack is None:
-        return RecordingNotifier(settings.notifications_db)
-    directory = ReloadingFile(settings.directory, Directory)
-    return SlackNotifier(
-        slack,
-        build_id=build_id(settings),
-        approvals_channel=settings.approvals_channel,
-        ops_channel=settings.ops_channel,
-        ops_users=lambda: directory.get().value.ops_users,
+    if slack is not None:
+        directory = ReloadingFile(settings.directory, Directory)
+        return SlackNotifier(
+            slack,
+            build_id=build_id(settings),
+            approvals_channel=settings.approvals_channel,
+            ops_channel=settings.ops_channel,
+            ops_users=lambda: directory.get().value.ops_users,
+        )
+    if settings.mode is not RunMode.DEMO:
+        raise RefusedToStart(
+            "No Slack credentials: set SLACK_BOT_TOKEN (and SLACK_API_URL for a Slack other "
+            "than slack.com), or PURCHASEBOT_MODE=demo to record notifications in "
+            f"{settings.notifications_db} instead of sending them (then nobody is asked)."
+        )
+    print(
+        f"Demo mode without Slack: notifications are recorded in {settings.notifications_db}.",
+        flush=True,
     )
+    return RecordingNotifier(settings.notifications_db)
 
 
 async def run_worker(
@@ -76,8 +99,10 @@ async def run_worker(
     once_polling: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Run the purchase worker (a Worker Deployment version when a deployment name is set)
-    and the control worker until cancelled (Ctrl-C). `once_polling` runs once they poll: steps
-    that need a worker, such as an import through an Update."""
+    and the control worker until cancelled (Ctrl-C, SIGTERM: in-flight activities finish
+    first). `once_polling` runs once they poll: steps that need a worker, such as an import
+    through an Update."""
+    refuse_faults_in_production(settings)
     build = build_id(settings)
     version = (
         WorkerDeploymentVersion(deployment_name=settings.deployment_name, build_id=build)
@@ -95,7 +120,18 @@ async def run_worker(
         settings.control_task_queue,
         build_control_activities(client, settings.deployment_name, notifier),
     )
-    async with purchase_worker, control_worker:
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(purchase_worker)
+        await stack.enter_async_context(control_worker)
+        if settings.health_port:
+
+            async def serving() -> bool:
+                return purchase_worker.is_running and control_worker.is_running
+
+            probes = await serve_probes(
+                client, settings.host, settings.health_port, serving=serving
+            )
+            stack.push_async_callback(probes.cleanup)
         if version is not None:
             await ensure_a_current_version(
                 WorkerDeployments(client, settings.deployment_name), build
@@ -123,31 +159,16 @@ async def ensure_a_current_version(deployments: WorkerDeployments, build: str) -
         print(f"Build {build} is the first of deployment {deployments.name}: now current.")
 
 
-async def ensure_search_attributes(client: Client) -> None:
-    """Register our search attributes on a server we did not start. Temporal Cloud refuses
-    this API: there, create them once with `tcld` or the Cloud UI (see the README)."""
-    try:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
-                    for key in CUSTOM_SEARCH_ATTRIBUTES
-                },
-            )
-        )
-    except RPCError as err:
-        if "already" not in err.message.lower():
-            log.warning("could not register search attributes (%s); see the README", err.message)
-
-
 async def up(settings: Settings, *, import_history: Path | None) -> None:
     records = read_history_file(import_history) if import_history else []
+    # On one machine the bot is for this machine only.
+    settings = settings.model_copy(update={"host": "127.0.0.1"})
     async with AsyncExitStack() as stack:
         if temporal_address_configured():
             client = await connect()
-            await ensure_search_attributes(client)
         else:
+            # The embedded server: a demo installation by construction.
+            settings = settings.model_copy(update={"mode": RunMode.DEMO})
             server = EmbeddedTemporal(
                 settings.temporal_db, port=settings.temporal_port, ui_port=settings.temporal_ui_port
             )
@@ -155,6 +176,8 @@ async def up(settings: Settings, *, import_history: Path | None) -> None:
             stack.push_async_callback(server.stop)
             print(f"Temporal dev server on {server.address}; Web UI at {server.ui_url}", flush=True)
             client = await connect(server.address, wait_seconds=STARTUP_SECONDS)
+        refuse_faults_in_production(settings)
+        await ensure_installation(client, settings)
         slack = await open_slack(settings, stack, local=True)
         if slack.local_workspace_url:
             print(
@@ -164,9 +187,6 @@ async def up(settings: Settings, *, import_history: Path | None) -> None:
         await start_bot(settings, client, slack, stack)
 
         async def first_steps() -> None:
-            flags = FlagsAdmin(client, settings.control_task_queue)
-            if await flags.ensure(load_flags_file(settings.flags)):
-                print(f"Feature flags initialised from {settings.flags}.")
             if records:
                 result = await import_history_records(client, settings, records, imported_by="up")
                 print(f"Purchase history from {import_history}: {result.added} new records.")
@@ -177,11 +197,17 @@ async def up(settings: Settings, *, import_history: Path | None) -> None:
 
 
 async def worker(settings: Settings) -> None:
-    await run_worker(await connect(), settings, notifier_for(settings, web_client(settings)))
+    refuse_faults_in_production(settings)
+    notifier = notifier_for(settings, web_client(settings))
+    client = await connect(wait_seconds=CONNECT_SECONDS)
+    await ensure_installation(client, settings)
+    await run_worker(client, settings, notifier)
 
 
 async def bot(settings: Settings) -> None:
     async with AsyncExitStack() as stack:
         slack = await open_slack(settings, stack, local=False)
-        await start_bot(settings, await connect(), slack, stack)
+        client = await connect(wait_seconds=CONNECT_SECONDS)
+        await ensure_installation(client, settings)
+        await start_bot(settings, client, slack, stack)
         await asyncio.Event().wait()

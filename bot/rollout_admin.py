@@ -66,6 +66,11 @@ class RolloutAdmin:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
 
+    async def ensure_controller(self) -> None:
+        """Start the controller unless it runs: every process does this at start-up, so the
+        monitor's thresholds come from the process settings, not from whoever called first."""
+        await self._controller()
+
     async def ramp(self, build_id: str, percent: float, actor: str) -> RolloutActionResult:
         handle = await self._controller()
         return await _refused(

@@ -8,6 +8,7 @@ Temporal; the orders ledger and the notifier stand in for Amazon and Slack.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -37,6 +38,10 @@ from workflows.rollout_controller import RolloutControllerWorkflow
 
 # The purchase worker is versioned (a Worker Deployment version); the control worker, running
 # the long-lived entity workflows, is not: an entity must never be pinned to one build.
+# On SIGTERM a worker stops polling at once and gives running activities this long to finish
+# (an order half-placed is finished, not abandoned); below Kubernetes' default 30 s grace.
+GRACEFUL_SHUTDOWN = timedelta(seconds=20)
+
 PURCHASE_WORKFLOWS: Sequence[type] = (PurchaseApprovalWorkflow,)
 CONTROL_WORKFLOWS: Sequence[type] = (
     ImportedHistoryWorkflow,
@@ -71,7 +76,7 @@ def build_activities(
         )
     )
     notifications = NotificationActivities(notifier)
-    flags = FeatureFlagActivities(client, flags_workflow_id)
+    flags = FeatureFlagActivities(client, flags_workflow_id, alert_ops=notifier.alert_ops)
     return [
         validation.validate_product,
         flags.evaluate_flags,
@@ -98,6 +103,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=list(workflows),
         activities=list(activities),
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         deployment_config=(
             WorkerDeploymentConfig(
                 version=deployment,
@@ -129,5 +135,9 @@ def build_control_worker(
     workflows: Sequence[type] = CONTROL_WORKFLOWS,
 ) -> Worker:
     return Worker(
-        client, task_queue=task_queue, workflows=list(workflows), activities=list(activities)
+        client,
+        task_queue=task_queue,
+        workflows=list(workflows),
+        activities=list(activities),
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )

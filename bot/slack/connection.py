@@ -13,15 +13,15 @@ from temporalio.client import Client
 from appconfig.files import ReloadingFile
 from appconfig.settings import Settings
 from bot.flags_admin import FlagsAdmin
+from bot.health import serve_probes
+from bot.installation import rollout_admin_for
 from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
-from bot.rollout_admin import RolloutAdmin
 from bot.slack.after_ack import drain
 from bot.slack.app import build_app, slash_commands
 from bot.slack.deps import BotDeps
 from bot.slack.server import start_http, start_socket_mode
 from domain.directory import Directory
-from domain.rollout_models import Thresholds
 from slack_workspace import LocalSlackWorkspace
 
 # Where `up` leaves the local workspace's throwaway credentials, so a second local worker
@@ -99,25 +99,25 @@ async def start_bot(
         service=PurchaseService(temporal, directory, task_queue=settings.task_queue),
         directory=directory,
         ops_audit=OpsAuditLog(temporal, settings.control_task_queue),
-        rollout=RolloutAdmin(
-            temporal,
-            control_task_queue=settings.control_task_queue,
-            deployment_name=settings.deployment_name,
-            thresholds=Thresholds.model_validate(settings.monitor_overrides),
-        ),
+        rollout=rollout_admin_for(temporal, settings),
         flags=FlagsAdmin(temporal, settings.control_task_queue),
     )
     app = build_app(slack.client, slack.signing_secret, deps)
     if settings.slack_app_token is not None and slack.local_workspace_url is None:
         handler = await start_socket_mode(app, settings.slack_app_token.get_secret_value())
         stack.push_async_callback(handler.close_async)
-        print("Slack bot connected in Socket Mode.", flush=True)
+        probes = await serve_probes(temporal, settings.host, settings.port)
+        stack.push_async_callback(probes.cleanup)
+        print(
+            f"Slack bot connected in Socket Mode (probes on {settings.host}:{settings.port}).",
+            flush=True,
+        )
     else:
-        runner = await start_http(app, temporal, slack.signing_secret, settings.port)
+        runner = await start_http(app, temporal, slack.signing_secret, settings.host, settings.port)
         stack.push_async_callback(runner.cleanup)
         print(
-            f"Slack bot listening on http://127.0.0.1:{settings.port}/slack/events "
-            "(health: /health).",
+            f"Slack bot listening on http://{settings.host}:{settings.port}/slack/events "
+            "(health: /health; probes: /livez, /readyz).",
             flush=True,
         )
     stack.push_async_callback(drain)  # runs first on the way out: finish acknowledged work

@@ -23,7 +23,9 @@ def health_line(health: BuildHealth) -> str:
     return f"{verdict} *{health.build_id}* ({checked}): {numbers}{problems}"
 
 
-def rollout_status_blocks(status: RolloutStatus) -> list[Block]:
+def rollout_status_blocks(status: RolloutStatus, flags_problem: str | None = None) -> list[Block]:
+    """`flags_problem`: why the feature flags cannot be read, if they cannot (reviews are off
+    for everyone then, which must show here)."""
     d, c = status.deployment, status.controller
     routing = f"*Current:* `{d.current_build or 'none'}`"
     if d.ramping_build:
@@ -34,6 +36,11 @@ def rollout_status_blocks(status: RolloutStatus) -> list[Block]:
         text(routing),
         text(f"*Builds*\n{versions}"),
     ]
+    blocks.append(
+        text(f":rotating_light: *Feature flags unreadable:* {flags_problem}")
+        if flags_problem
+        else context("Feature flags: readable.")
+    )
     if c.health:
         blocks.append(text("*Health*\n" + "\n".join(health_line(h) for h in c.health.values())))
     if c.watched_build:

@@ -1,9 +1,8 @@
 """How Slack reaches the bot: HTTP (one endpoint for commands, interactivity and events, plus
-/health) or Socket Mode when SLACK_APP_TOKEN is set."""
+/health, /livez and /readyz) or Socket Mode when SLACK_APP_TOKEN is set."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 from aiohttp import web
@@ -13,6 +12,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from temporalio.client import Client
 
+from bot.health import add_probe_routes, json_response, temporal_ok
 from bot.slack.after_ack import answering
 from bot.slack.error_answers import error_answer
 from bot.slack.request_gate import Refusal, RequestGate
@@ -37,17 +37,16 @@ def web_app(app: AsyncApp, temporal: Client, signing_secret: str) -> web.Applica
             return await to_aiohttp_response(answer)
 
     async def health(_: web.Request) -> web.Response:
-        checks = {"slack": await _slack_ok(app), "temporal": await _temporal_ok(temporal)}
-        ok = all(checks.values())
-        return web.Response(
-            status=200 if ok else 503,
-            content_type="application/json",
-            text=json.dumps({"ok": ok, **checks}),
+        # For people: both connections. Probes use /livez and /readyz (Temporal only: a Slack
+        # hiccup must not take every bot replica out of service at once).
+        return json_response(
+            {"slack": await _slack_ok(app), "temporal": await temporal_ok(temporal)}
         )
 
     http = web.Application()
     http.router.add_post("/slack/events", slack_events)
     http.router.add_get("/health", health)
+    add_probe_routes(http, temporal)
     return http
 
 
@@ -59,20 +58,12 @@ async def _slack_ok(app: AsyncApp) -> bool:
         return False
 
 
-async def _temporal_ok(temporal: Client) -> bool:
-    try:
-        return await temporal.service_client.check_health()
-    except Exception as err:  # any failure means "not healthy"; the reason is logged
-        log.warning("health: Temporal unreachable: %s", err)
-        return False
-
-
 async def start_http(
-    app: AsyncApp, temporal: Client, signing_secret: str, port: int
+    app: AsyncApp, temporal: Client, signing_secret: str, host: str, port: int
 ) -> web.AppRunner:
     runner = web.AppRunner(web_app(app, temporal, signing_secret), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, host, port).start()
     return runner
 
 

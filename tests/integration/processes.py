@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,9 @@ def process_env(settings: Settings, temporal_address: str, **extra: str) -> dict
         PURCHASEBOT_TASK_QUEUE=settings.task_queue,
         PURCHASEBOT_CONTROL_TASK_QUEUE=settings.control_task_queue,
         PURCHASEBOT_DEPLOYMENT_NAME=settings.deployment_name,
+        # Demo mode: these workers record notifications instead of posting to Slack, and
+        # some tests inject faults.
+        PURCHASEBOT_MODE="demo",
     )
     env.update(extra)
     return env
@@ -48,3 +52,13 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     return subprocess.run(
         [PURCHASEBOT, *args], env=env, capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [int(s.getsockname()[1]) for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports

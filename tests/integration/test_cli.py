@@ -65,4 +65,6 @@ async def test_unreachable_server_is_explained(tmp_path: Path) -> None:
     env = process_env(settings, "127.0.0.1:1")
     done = run_cli(env, "status", "PR-12345678")
     assert done.returncode == 1
-    assert "Cannot reach Temporal" in done.stderr and "Traceback" not in done.stderr
+    assert "The Temporal server at 127.0.0.1:1 cannot be reached" in done.stderr
+    assert "set TEMPORAL_ADDRESS" not in done.stderr, "it is set: say so, not to set it"
+    assert "Traceback" not in done.stderr

@@ -13,13 +13,13 @@ import pytest
 import pytest_asyncio
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.service import RPCError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.feature_flags import FeatureFlagActivities
-from bot.flags_admin import FlagChangeRefused, FlagsAdmin
+from bot.flags_admin import FlagChangeRefused, FlagsAdmin, FlagsUnreadable
 from domain.feature_flags import (
     KEEP_CHANGES,
     EvaluateFlagsInput,
@@ -109,13 +109,26 @@ async def flags(dev_env: WorkflowEnvironment) -> AsyncIterator[Flags]:
         )
 
 
-async def test_an_entity_that_does_not_exist_yet_means_every_default(flags: Flags) -> None:
-    assert await flags.evaluate(ALICE) == FlagsEvaluation(
-        automated_review_enabled=False,
-        review_strictness="standard",
-        decided_by={AUTO: "default", STRICTNESS: "default"},
+async def test_a_missing_entity_is_an_error_and_an_ops_alert_never_a_silent_off(
+    flags: Flags,
+) -> None:
+    """Every process creates the entity at start; if it is gone anyway, deciding with the
+    defaults would switch the review off for everyone without a word."""
+    alerts: list[str] = []
+
+    async def alert_ops(text: str) -> None:
+        alerts.append(text)
+
+    reader = FeatureFlagActivities(
+        flags.client, flags.workflow_id, cache_seconds=0, alert_ops=alert_ops
     )
-    assert await flags.admin.snapshot() == FlagsEntityState()
+    for _ in range(2):
+        with pytest.raises(ApplicationError, match="does not exist"):
+            await reader.evaluate_flags(ALICE)
+    assert len(alerts) == 1, "one alert per outage, not one per request"
+    assert flags.workflow_id in alerts[0]
+    with pytest.raises(FlagsUnreadable, match="does not exist: every request goes to a manager"):
+        await flags.admin.snapshot()
 
 
 async def test_values_at_every_level_reach_evaluate_flags(flags: Flags) -> None:
@@ -278,5 +291,5 @@ async def test_the_activity_caches_briefly_and_survives_an_unreachable_entity(
     never_read = FeatureFlagActivities(
         dev_env.client, workflow_id, query_timeout=timedelta(seconds=1)
     )
-    with pytest.raises(RPCError):
+    with pytest.raises(ApplicationError, match="feature flags unreadable"):
         await never_read.evaluate_flags(BOB)

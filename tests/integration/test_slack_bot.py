@@ -300,6 +300,6 @@ async def test_manager_flags_a_wrong_auto_approval(sw: SlackWorld) -> None:
 
 async def test_rollout_status_for_ops(sw: SlackWorld) -> None:
     await sw.ws.send_command("UOLIVIA", "/rollout", "status")
-    await sw.ephemeral_to("UOLIVIA", "Deployment")
+    await sw.ephemeral_to("UOLIVIA", "Feature flags: readable")
     await sw.ws.send_command("UOLIVIA", "/rollout", "plan b1 10,5 every 1m")
     await sw.ephemeral_to("UOLIVIA", "must go up and end at 100")

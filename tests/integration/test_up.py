@@ -10,20 +10,10 @@ import signal
 import socket
 from pathlib import Path
 
-from tests.integration.processes import PURCHASEBOT, run_cli
+from tests.integration.processes import PURCHASEBOT, free_ports, run_cli
 from tests.integration.world import REPO
 
 BOOK = "https://www.amazon.es/dp/1449373321"
-
-
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [int(s.getsockname()[1]) for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def listening(port: int) -> bool:

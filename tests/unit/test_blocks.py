@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from activities.worker_deployments import DeploymentView
 from appconfig.files import load_yaml_model
+from bot.rollout_admin import RolloutStatus
 from bot.slack import blocks
 from bot.slack.modal_validation import PurchaseForm, form_errors
+from bot.slack.rollout_blocks import rollout_status_blocks
 from domain.directory import Directory
 from domain.models import (
     ApprovalResult,
@@ -20,6 +23,7 @@ from domain.models import (
     PurchaseResult,
     PurchaseStatus,
 )
+from domain.rollout_models import RolloutState
 from tests.integration.world import REPO
 
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
@@ -120,3 +124,16 @@ def test_form_errors_point_at_the_fields() -> None:
     good = PurchaseForm(url=REQUEST.product_url, amount="39.90", quantity="1", justification=None)
     assert form_errors(good, "UNICO", directory) == {}
     assert "directory" in form_errors(good, "UNOBODY", directory)["url"]
+
+
+def test_rollout_status_says_whether_the_feature_flags_can_be_read() -> None:
+    status = RolloutStatus(
+        deployment=DeploymentView(
+            name="purchasebot", current_build="b1", ramping_build=None, ramp_percent=0
+        ),
+        controller=RolloutState(deployment_name="purchasebot"),
+    )
+    assert "Feature flags: readable." in str(rollout_status_blocks(status))
+    problem = "The feature flags entity purchasebot-feature-flags does not exist"
+    shown = str(rollout_status_blocks(status, flags_problem=problem))
+    assert "Feature flags unreadable" in shown and problem in shown

@@ -10,7 +10,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.flags_admin import FlagChangeRefused
+from bot.flags_admin import FlagChangeRefused, FlagsUnreadable
 from bot.rollout_admin import RolloutRefused
 from bot.slack import blocks
 from bot.slack.after_ack import after_ack
@@ -56,7 +56,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         try:
             answer = await HANDLERS[name](deps, user, text)
             outcome = "ops_command"
-        except (RolloutRefused, FlagChangeRefused) as refused:
+        except (RolloutRefused, FlagChangeRefused, FlagsUnreadable) as refused:
             answer, outcome = (
                 [blocks.text(blocks.warning(refused))],
                 "ops_command_refused_by_system",
@@ -75,7 +75,7 @@ async def rollout(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
     parsed = parse_rollout_command(text)
     admin = deps.rollout
     if isinstance(parsed, ShowRollout):
-        return rollout_status_blocks(await admin.status())
+        return rollout_status_blocks(await admin.status(), flags_problem=await _flags_problem(deps))
     if isinstance(parsed, BadRollout):
         return [blocks.text(f":warning: {parsed.problem}\n\n{ROLLOUT_USAGE}")]
     if isinstance(parsed, Ramp):
@@ -88,6 +88,14 @@ async def rollout(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
         assert isinstance(parsed, PlanControl)
         result = await admin.plan_control(parsed.action, user)
     return [blocks.text(result.message)]
+
+
+async def _flags_problem(deps: BotDeps) -> str | None:
+    try:
+        await deps.flags.snapshot()
+    except FlagsUnreadable as err:
+        return str(err)
+    return None
 
 
 async def rollback(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
