@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.dev_server import temporal_binary
-from bot.slack.listeners.ops import OPS_COMMANDS
+from bot.slack.app import slash_commands
 from slack_workspace import LocalSlackWorkspace
 from tests.integration.processes import PURCHASEBOT, free_ports, stop
 from tests.integration.world import REPO, poll_until
@@ -161,7 +161,11 @@ async def production_shape(root: Path) -> AsyncIterator[ProductionShape]:
         server = ExternalServer(root / "temporal.db")
         await server.start()
         stack.callback(server.stop)
-        ws = LocalSlackWorkspace(REPO / "directory.yaml", commands=("/purchase", *OPS_COMMANDS))
+        # Slack's rules as a real workspace applies them: the manifest's scopes only, and the
+        # bot a member of no channel until it joins one.
+        ws = LocalSlackWorkspace(
+            REPO / "directory.yaml", commands=slash_commands(), manifest=REPO / "manifest.yaml"
+        )
         await ws.start()
         stack.push_async_callback(ws.stop)
         (bot_port,) = free_ports(1)
