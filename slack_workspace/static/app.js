@@ -76,15 +76,6 @@ function controlSequence(inner) {
   return `<a href="${escapeHtml(safe)}" target="_blank" rel="noopener">${escapeHtml(label || target)}</a>`;
 }
 
-// A few emoji shortcodes bots commonly use; others stay as :name: like Slack's fallback.
-const EMOJI = {
-  wave: "👋", white_check_mark: "✅", heavy_check_mark: "✔️", x: "❌", warning: "⚠️",
-  tada: "🎉", hourglass: "⌛", hourglass_flowing_sand: "⏳", no_entry: "⛔", eyes: "👀",
-  memo: "📝", package: "📦", moneybag: "💰", money_with_wings: "💸", rocket: "🚀",
-  thumbsup: "👍", "+1": "👍", thumbsdown: "👎", bell: "🔔", lock: "🔒", mag: "🔍",
-  shopping_trolley: "🛒", receipt: "🧾", information_source: "ℹ️", question: "❓",
-};
-
 function unescapeSlack(text) {
   return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 }
@@ -120,7 +111,7 @@ function textObject(obj, cls) {
 }
 
 function emojify(text) {
-  return text.replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] || whole);
+  return text.replace(/:([a-z0-9_+-]+):/g, (whole, name) => (Object.hasOwn(EMOJI, name) ? EMOJI[name] : whole));
 }
 
 // plain_text objects: Slack shows emoji shortcodes in them as emoji (emoji: true default).
