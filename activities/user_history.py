@@ -13,12 +13,13 @@ import time
 from datetime import datetime, timedelta
 
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from domain.history import HistoryRecord, summarize
-from domain.imported_history_models import EmployeeRecordsInput
+from domain.imported_history_models import EmployeeRecordsInput, EmployeeRecordsResult
 from domain.review_rules import UserHistory
 from domain.workflow_ids import purchases_query
+from entities.client import query_entity
 from entities.imported_history import IMPORTED_HISTORY_WORKFLOW_ID, ImportedHistoryWorkflow
 
 REJECTION_WINDOW = timedelta(days=30)
@@ -65,17 +66,15 @@ class UserHistorySource:
         cached = self._imported_cache.get(employee_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        handle = self._client.get_workflow_handle(self._imported_workflow_id)
-        try:
-            result = await handle.query(
+        records = (
+            await query_entity(
+                self._client,
+                self._imported_workflow_id,
                 ImportedHistoryWorkflow.employee_records,
-                EmployeeRecordsInput(employee_id=employee_id),
+                args=[EmployeeRecordsInput(employee_id=employee_id)],
+                missing=EmployeeRecordsResult(records=[]),  # nothing was ever imported
             )
-            records = result.records
-        except RPCError as err:
-            if err.status != RPCStatusCode.NOT_FOUND:
-                raise
-            records = []  # nothing was ever imported
+        ).records
         self._imported_cache[employee_id] = (time.monotonic() + IMPORTED_CACHE_SECONDS, records)
         return records
 

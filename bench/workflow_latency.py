@@ -50,13 +50,14 @@ from bench.support import dev_server
 from bot.flags_admin import FlagsAdmin
 from bot.history_import import import_history_records, read_history_file
 from bot.launcher import run_worker
-from bot.purchase_service import PurchaseService, RequestRefused
+from bot.purchase_service import PurchaseService
 from bot.worker import build_worker
 from domain.catalog import Catalog
 from domain.directory import Directory
 from domain.feature_flags import load_flags_file
 from domain.models import PurchaseStatus
 from domain.percentiles import nearest_rank
+from domain.refusal import Refused
 
 REPO = Path(__file__).resolve().parents[1]
 COMMAND = "bench.workflow_latency"
@@ -255,7 +256,7 @@ def product_runner(
                     f"purchase request {request_id} did not finish in {wait:.0f} s: it is at "
                     f"stage {status.stage.value} (review: {reason}). {NOT_AUTO_APPROVED}"
                 )
-        except RequestRefused as err:
+        except Refused as err:
             raise BenchError(f"purchase request {request_id} failed: {err}") from err
         review = result.review
         if (

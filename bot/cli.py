@@ -23,9 +23,9 @@ from appconfig.files import ConfigFileError, ReloadingFile
 from appconfig.settings import Settings
 from bot import launcher
 from bot.dev_server import EmbeddedServerError
-from bot.history_import import ImportRefused, import_history_records, read_history_file
+from bot.history_import import import_history_records, read_history_file
 from bot.launcher import RefusedToStart
-from bot.purchase_service import PurchaseService, RequestRefused
+from bot.purchase_service import PurchaseService
 from bot.replay_tools import (
     DEFAULT_REPLAY_QUERY,
     PatchStatus,
@@ -44,6 +44,7 @@ from bot.temporal_client import (
 from domain.directory import Directory
 from domain.models import PurchaseResult, StatusResult
 from domain.outcomes import describe_outcome, full_stop
+from domain.refusal import Refused
 
 log = logging.getLogger("purchasebot")
 LOG_BYTES = 10 * 1024 * 1024
@@ -63,9 +64,8 @@ class ExitCode(Exception):
 
 USER_ERRORS = (
     ReplayToolError,
-    RequestRefused,
+    Refused,
     ConfigFileError,
-    ImportRefused,
     EmbeddedServerError,
     SlackNotConfigured,
     RefusedToStart,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.feature_flags import FlagsEntityState, FlagsState, SetFlagInput, SetFlagResult
+from entities.client import start_entity, update_entity
 from entities.feature_flags import FLAGS_WORKFLOW_ID, FeatureFlagsWorkflow
 
 QUERY_TIMEOUT = timedelta(seconds=5)
@@ -17,14 +16,6 @@ QUERY_TIMEOUT = timedelta(seconds=5)
 
 class FlagsUnreadable(Exception):
     """The flags entity cannot be read; the message says what it means and what to do."""
-
-
-class FlagChangeRefused(Exception):
-    """The entity refused the change (unknown flag, bad value, …); nothing was changed."""
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
 
 
 class FlagsAdmin:
@@ -50,33 +41,25 @@ class FlagsAdmin:
 
         Never overwrites: the flags people changed since installation are the truth, not the
         file."""
-        try:
-            await self._client.start_workflow(
-                FeatureFlagsWorkflow.run,
-                FlagsEntityState(flags=initial),
-                id=self._workflow_id,
-                task_queue=self._task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            )
-        except WorkflowAlreadyStartedError:
-            return False
-        return True
+        return await start_entity(
+            self._client,
+            FeatureFlagsWorkflow.run,
+            FlagsEntityState(flags=initial),
+            workflow_id=self._workflow_id,
+            task_queue=self._task_queue,
+        )
 
     async def set(self, change: SetFlagInput) -> SetFlagResult:
-        """Raises FlagChangeRefused with the validator's reason when the change is refused."""
-        handle = await self._client.start_workflow(
-            FeatureFlagsWorkflow.run,
-            FlagsEntityState(flags=self._initial),
-            id=self._workflow_id,
+        """Raises Refused with the validator's reason when the change is refused."""
+        return await update_entity(
+            self._client,
+            FeatureFlagsWorkflow.set_flag,
+            change,
+            run=FeatureFlagsWorkflow.run,
+            initial=FlagsEntityState(flags=self._initial),
+            workflow_id=self._workflow_id,
             task_queue=self._task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
-        try:
-            return await handle.execute_update(FeatureFlagsWorkflow.set_flag, change)
-        except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
-            raise FlagChangeRefused(message) from err
 
     async def snapshot(self) -> FlagsEntityState:
         """The flags and recent changes. Raises FlagsUnreadable when the entity cannot be read

@@ -1,7 +1,7 @@
 """What people can do with purchase requests, as one small API over Temporal.
 
 Shared by the command line and the Slack bot. Every failure a person can cause comes back as
-`RequestRefused` with a message that says what to do; nothing is started or changed then.
+`Refused` with a message that says what to do; nothing is started or changed then.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from appconfig.files import ReloadingFile
@@ -40,16 +40,14 @@ from domain.models import (
     PurchaseWorkflowInput,
     StatusResult,
 )
+from domain.refusal import Refused
 from domain.request_ids import new_request_id as new_request_id  # re-exported for callers
 from domain.workflow_ids import purchase_workflow_id, request_id_of
+from entities.client import refusal
 from workflows.names import DEPARTMENT, EMPLOYEE_ID, TASK_QUEUE
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
 T = TypeVar("T")
-
-
-class RequestRefused(Exception):
-    """Something a person asked for that cannot be done; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +95,7 @@ class PurchaseService:
                 now=datetime.now(UTC),
             )
         except IntakeError as err:
-            raise RequestRefused(str(err)) from err
+            raise Refused(str(err)) from err
         workflow_id = purchase_workflow_id(request.request_id)
         # FAIL + REJECT_DUPLICATE: an id in use, running or finished, is never joined blindly.
         try:
@@ -118,7 +116,7 @@ class PurchaseService:
         except WorkflowAlreadyStartedError as err:
             if request_id is not None and await self._filed_by(workflow_id, request.employee_id):
                 return Submitted(request=request, workflow_id=workflow_id, already_filed=True)
-            raise RequestRefused(
+            raise Refused(
                 "Your request could not be filed: its id is already in use. Nothing was "
                 "filed; please send it again."
             ) from err
@@ -144,17 +142,17 @@ class PurchaseService:
         except TimeoutError:
             return None
         except WorkflowFailureError as err:
-            raise RequestRefused(
+            raise Refused(
                 f"Request {request_id} failed unexpectedly; ops have been told. ({err.cause})"
             ) from err
         except RPCError as err:
-            raise _refusal(request_id, err) from err
+            raise _rpc_refusal(request_id, err) from err
 
     async def status(self, request_id: str) -> StatusResult:
         try:
             return await self._handle(request_id).query(PurchaseApprovalWorkflow.status)
         except RPCError as err:
-            raise _refusal(request_id, err) from err
+            raise _rpc_refusal(request_id, err) from err
 
     async def decide(
         self, request_id: str, *, user: str, approve: bool, reason: str = "", message_ref: str = ""
@@ -182,16 +180,14 @@ async def _refused_on_failure(
     try:
         return await update
     except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        raise RequestRefused(message) from err
+        raise refusal(err) from err
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND and await _exists(handle):
             # Updates only reach running workflows; this one has finished.
-            raise RequestRefused(
+            raise Refused(
                 f"Request {_request_id(handle)} has already finished; nothing was changed."
             ) from err
-        raise _refusal(_request_id(handle), err) from err
+        raise _rpc_refusal(_request_id(handle), err) from err
 
 
 async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
@@ -206,9 +202,9 @@ def _request_id(handle: WorkflowHandle[Any, Any]) -> str:
     return request_id_of(handle.id)
 
 
-def _refusal(request_id: str, err: RPCError) -> RequestRefused:
+def _rpc_refusal(request_id: str, err: RPCError) -> Refused:
     if err.status == RPCStatusCode.NOT_FOUND:
-        return RequestRefused(
+        return Refused(
             f"There is no purchase request {request_id}. Check the id (it looks like PR-1A2B3C4D)."
         )
-    return RequestRefused(f"Could not reach the purchase system ({err.status.name}); try again.")
+    return Refused(f"Could not reach the purchase system ({err.status.name}); try again.")

@@ -6,13 +6,11 @@ unversioned control task queue, so it never depends on the builds it moves traff
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client
+from temporalio.workflow import UpdateMethodMultiParam
 
 from activities.worker_deployments import DeploymentView, WorkerDeployments
 from domain.rollout_models import (
@@ -27,13 +25,11 @@ from domain.rollout_models import (
     Thresholds,
 )
 from domain.workflow_ids import rollout_controller_id
+from entities.client import query_entity, start_entity, update_entity
 from workflows.rollout_controller import RolloutControllerWorkflow
 
-T = TypeVar("T")
-
-
-class RolloutRefused(Exception):
-    """The controller refused the change; the message says why."""
+P = TypeVar("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -56,46 +52,49 @@ class RolloutAdmin:
         self.deployments = WorkerDeployments(client, deployment_name)
         self._thresholds = thresholds or Thresholds()
 
-    async def _controller(self) -> WorkflowHandle[RolloutControllerWorkflow, None]:
-        name = self.deployments.name
-        return await self._client.start_workflow(
-            RolloutControllerWorkflow.run,
-            RolloutState(deployment_name=name, thresholds=self._thresholds),
-            id=rollout_controller_id(name),
+    def _initial(self) -> RolloutState:
+        return RolloutState(deployment_name=self.deployments.name, thresholds=self._thresholds)
+
+    async def _update(
+        self, update: UpdateMethodMultiParam[[RolloutControllerWorkflow, P], R], arg: P
+    ) -> R:
+        """Starts the controller on first use. Raises Refused with the controller's reason."""
+        return await update_entity(
+            self._client,
+            update,
+            arg,
+            run=RolloutControllerWorkflow.run,
+            initial=self._initial(),
+            workflow_id=rollout_controller_id(self.deployments.name),
             task_queue=self._task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
 
     async def ensure_controller(self) -> None:
         """Start the controller unless it runs: every process does this at start-up, so the
         monitor's thresholds come from the process settings, not from whoever called first."""
-        await self._controller()
+        await start_entity(
+            self._client,
+            RolloutControllerWorkflow.run,
+            self._initial(),
+            workflow_id=rollout_controller_id(self.deployments.name),
+            task_queue=self._task_queue,
+        )
 
     async def ramp(self, build_id: str, percent: float, actor: str) -> RolloutActionResult:
-        handle = await self._controller()
-        return await _refused(
-            handle.execute_update(
-                RolloutControllerWorkflow.ramp,
-                RampInput(build_id=build_id, percent=percent, actor=actor),
-            )
-        )
+        ramp = RampInput(build_id=build_id, percent=percent, actor=actor)
+        return await self._update(RolloutControllerWorkflow.ramp, ramp)
 
     async def promote(self, build_id: str, actor: str) -> RolloutActionResult:
-        handle = await self._controller()
-        return await _refused(
-            handle.execute_update(
-                RolloutControllerWorkflow.promote, PromoteInput(build_id=build_id, actor=actor)
-            )
-        )
+        promote = PromoteInput(build_id=build_id, actor=actor)
+        return await self._update(RolloutControllerWorkflow.promote, promote)
 
     async def plan(
         self, build_id: str, steps: list[float], interval_seconds: float, actor: str
     ) -> RolloutActionResult:
-        handle = await self._controller()
         plan = PlanInput(
             build_id=build_id, steps=steps, interval_seconds=interval_seconds, actor=actor
         )
-        return await _refused(handle.execute_update(RolloutControllerWorkflow.start_plan, plan))
+        return await self._update(RolloutControllerWorkflow.start_plan, plan)
 
     async def plan_control(self, action: str, actor: str) -> RolloutActionResult:
         update: Any = {
@@ -103,36 +102,22 @@ class RolloutAdmin:
             "resume": RolloutControllerWorkflow.resume,
             "abort": RolloutControllerWorkflow.abort,
         }[action]
-        handle = await self._controller()
-        return await _refused(handle.execute_update(update, ActorInput(actor=actor)))
+        return await self._update(update, ActorInput(actor=actor))
 
     async def rollback(self, actor: str, reason: str) -> RollbackResult:
-        handle = await self._controller()
-        return await _refused(
-            handle.execute_update(
-                RolloutControllerWorkflow.rollback, ActorInput(actor=actor, reason=reason)
-            )
-        )
+        rollback = ActorInput(actor=actor, reason=reason)
+        return await self._update(RolloutControllerWorkflow.rollback, rollback)
 
     async def flag_wrong(self, request_id: str, build_id: str, actor: str) -> RolloutActionResult:
-        handle = await self._controller()
         flag = FlagWrongInput(request_id=request_id, build_id=build_id, actor=actor)
-        return await _refused(handle.execute_update(RolloutControllerWorkflow.flag_wrong, flag))
+        return await self._update(RolloutControllerWorkflow.flag_wrong, flag)
 
     async def status(self) -> RolloutStatus:
-        handle = await self._controller()
-        return RolloutStatus(
-            deployment=await self.deployments.describe(),
-            controller=await handle.query(RolloutControllerWorkflow.state),
+        """Before the first rollout the controller does not exist: it reads as a fresh one."""
+        controller = await query_entity(
+            self._client,
+            rollout_controller_id(self.deployments.name),
+            RolloutControllerWorkflow.state,
+            missing=self._initial(),
         )
-
-
-async def _refused(update: Awaitable[T]) -> T:
-    try:
-        return await update
-    except WorkflowUpdateFailedError as err:
-        # The reason is an ApplicationError: the validator's, or an activity's (unknown build).
-        cause: BaseException | None = err.cause
-        while cause is not None and not isinstance(cause, ApplicationError):
-            cause = cause.__cause__
-        raise RolloutRefused(cause.message if cause is not None else str(err)) from err
+        return RolloutStatus(deployment=await self.deployments.describe(), controller=controller)

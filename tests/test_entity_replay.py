@@ -1,9 +1,10 @@
 """Entity workflows keep their workflow type names and replay their recorded histories.
 
 An installation's entities (flags, imported history, ops audit) run for months: a new build
-must find them by type name and replay their histories. tests/entity_histories/ holds histories
-recorded by earlier code (`*-before-entities-package`: when the classes were in workflows/,
-named by their class name, before `@workflow.defn(name=...)` was set). Kept as recorded.
+must find them by type name and replay their histories. tests/entity_histories/ holds, kept as
+recorded: `*-before-entities-package`, by the code that had the classes in workflows/ (named by
+class name, before `@workflow.defn(name=...)`) and changed them with start + Update; and
+`*-update-with-start`, by entities/client.py (the Update arrives with the start).
 """
 
 from __future__ import annotations

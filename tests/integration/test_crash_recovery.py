@@ -14,10 +14,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.orders_ledger import OrdersLedger
 from appconfig.files import ReloadingFile, load_yaml_model
-from bot.purchase_service import PurchaseService, RequestRefused
+from bot.purchase_service import PurchaseService
 from domain.catalog import Catalog
 from domain.directory import Directory
 from domain.models import PurchaseStatus, Stage
+from domain.refusal import Refused
 from tests.integration.processes import process_env, start_worker, stop
 from tests.integration.world import make_settings, poll_until
 
@@ -47,7 +48,7 @@ async def test_worker_killed_mid_order_orders_exactly_once(
         async def waiting_for_approval() -> bool:
             try:
                 return (await service.status(request_id)).stage is Stage.AWAITING_APPROVAL
-            except RequestRefused:
+            except Refused:
                 return False
 
         await poll_until(waiting_for_approval, 20, "the request to wait for approval")

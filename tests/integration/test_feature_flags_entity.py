@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.feature_flags import FeatureFlagActivities
-from bot.flags_admin import FlagChangeRefused, FlagsAdmin, FlagsUnreadable
+from bot.flags_admin import FlagsAdmin, FlagsUnreadable
 from domain.feature_flags import (
     KEEP_CHANGES,
     EvaluateFlagsInput,
@@ -31,6 +31,7 @@ from domain.feature_flags import (
 )
 from domain.flag_registry import AUTOMATED_REVIEW, REVIEW_STRICTNESS
 from domain.models import AuditEntry
+from domain.refusal import Refused
 from entities.feature_flags import FeatureFlagsWorkflow
 
 AUTO_FLAG, STRICTNESS_FLAG = AUTOMATED_REVIEW, REVIEW_STRICTNESS
@@ -192,9 +193,9 @@ async def test_refused_changes_give_the_reason_and_change_nothing(
 ) -> None:
     await flags.set(AUTO, "on", "department", "IT")
     before = await flags.admin.snapshot()
-    with pytest.raises(FlagChangeRefused, match=reason) as refused:
+    with pytest.raises(Refused, match=reason) as refused:
         await flags.admin.set(change)
-    assert reason in refused.value.message
+    assert reason in refused.value.reason
     assert await flags.admin.snapshot() == before
 
 

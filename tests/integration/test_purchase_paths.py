@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from bot.purchase_service import RequestRefused, Submitted
+from bot.purchase_service import Submitted
 from domain.models import (
     AutomatedReviewInput,
     AutomatedReviewResult,
@@ -25,6 +25,7 @@ from domain.models import (
     PurchaseStatus,
     Stage,
 )
+from domain.refusal import Refused
 from tests.integration.histories import save_history
 from tests.integration.world import World, poll_until, running_world
 
@@ -175,7 +176,7 @@ async def test_decision_by_the_wrong_person_is_refused(
     submitted = await waiting_for_carlos(world)
     request_id = submitted.request.request_id
 
-    with pytest.raises(RequestRefused, match=re.escape(expected)):
+    with pytest.raises(Refused, match=re.escape(expected)):
         await world.service.decide(request_id, user=user, approve=True)
 
     status = await world.service.status(request_id)
@@ -194,7 +195,7 @@ async def test_only_the_first_of_two_decisions_counts(world: World) -> None:
     )
 
     accepted = [o for o in outcomes if not isinstance(o, BaseException)]
-    refused = [o for o in outcomes if isinstance(o, RequestRefused)]
+    refused = [o for o in outcomes if isinstance(o, Refused)]
     assert len(accepted) == 1 and len(refused) == 1, outcomes
     assert "already" in str(refused[0])
     result = await world.service.outcome(request_id, wait_seconds=15)
@@ -206,14 +207,14 @@ async def test_requester_cancels_while_waiting(world: World) -> None:
     submitted = await waiting_for_carlos(world)
     request_id = submitted.request.request_id
 
-    with pytest.raises(RequestRefused, match="Only the requester can cancel"):
+    with pytest.raises(Refused, match="Only the requester can cancel"):
         await world.service.cancel(request_id, user="UCARLOS")
     await world.service.cancel(request_id, user="UNICO", reason="bought it myself")
 
     result = await world.service.outcome(request_id, wait_seconds=15)
     assert result is not None and result.status is PurchaseStatus.CANCELLED
     assert result.reason == "bought it myself"
-    with pytest.raises(RequestRefused, match="already finished"):
+    with pytest.raises(Refused, match="already finished"):
         await world.service.decide(request_id, user="UCARLOS", approve=True)
     await save_history(world, submitted.workflow_id, "patched-cancelled")
 
@@ -255,7 +256,7 @@ async def test_failed_order_tells_the_requester_and_fails_the_workflow(
         url = cheap(w, "books")
         submitted = await w.service.submit(requester="UALICE", url=url, amount=price_of(w, url))
 
-        with pytest.raises(RequestRefused, match="the store refused the order"):
+        with pytest.raises(Refused, match="the store refused the order"):
             await w.service.outcome(submitted.request.request_id, wait_seconds=15)
 
         status = await w.service.status(submitted.request.request_id)

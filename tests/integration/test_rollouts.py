@@ -12,8 +12,8 @@ from temporalio.client import WorkflowHandle
 from temporalio.common import AutoUpgradeVersioningOverride
 from temporalio.testing import WorkflowEnvironment
 
-from bot.rollout_admin import RolloutRefused
 from domain.models import ApprovalDecision, CodePath, PurchaseStatus, Stage
+from domain.refusal import Refused
 from domain.rollout_models import PlanStatus, Thresholds
 from tests.fixtures.failing_workflow import FailingPurchaseApprovalWorkflow
 from tests.fixtures.original_workflow import OriginalPurchaseApprovalWorkflow
@@ -64,11 +64,11 @@ async def test_unknown_build_and_bad_percentages_are_refused(
     async with deployment_world(dev_env.client, tmp_path) as world:
         await world.start_build("A", PurchaseApprovalWorkflow)
         await world.admin.promote("A", "UOLIVIA")
-        with pytest.raises(RolloutRefused, match="No worker of build 'nope'"):
+        with pytest.raises(Refused, match="No worker of build 'nope'"):
             await world.admin.ramp("nope", 10, "UOLIVIA")
-        with pytest.raises(RolloutRefused, match="not a percentage"):
+        with pytest.raises(Refused, match="not a percentage"):
             await world.admin.ramp("A", 130, "UOLIVIA")
-        with pytest.raises(RolloutRefused, match="no previous build"):
+        with pytest.raises(Refused, match="no previous build"):
             await world.admin.rollback("UOLIVIA", "nothing to go back to")
 
 

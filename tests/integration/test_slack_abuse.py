@@ -17,8 +17,8 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from bot.purchase_service import RequestRefused
 from domain.models import Stage
+from domain.refusal import Refused
 from tests.integration.slack_world import SlackWorld, slack_world
 from tests.integration.world import poll_until
 
@@ -184,7 +184,7 @@ async def test_an_id_in_use_is_refused_never_joined(sw: SlackWorld) -> None:
     await sw.world.wait_for_stage(request_id, Stage.AWAITING_APPROVAL)
 
     # Bob's request happens to get the same id (a collision): he is told, nothing is joined.
-    with pytest.raises(RequestRefused, match="already in use"):
+    with pytest.raises(Refused, match="already in use"):
         await sw.world.service.submit(
             requester="UBOB", url=BOOK_URL, amount="39.90", request_id=request_id
         )

@@ -12,14 +12,13 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.purchase_service import RequestRefused
-from bot.rollout_admin import RolloutRefused
 from bot.slack import blocks
 from bot.slack.after_ack import after_ack
 from bot.slack.decisions import show_decision
 from bot.slack.deps import BotDeps
 from bot.slack.notifier import message_ref
 from bot.slack.payloads import Click, button_request_id, message_blocks, read_click
+from domain.refusal import Refused
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 approve=True,
                 message_ref=message_ref(click.channel, click.ts),
             )
-        except RequestRefused as refused:
+        except Refused as refused:
             await refuse(respond, refused)
             return
         await show_decision(client, deps.service, request_id, approval, click.channel, click.ts)
@@ -81,9 +80,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         try:
             status = await deps.service.status(request_id)
             if click.user != status.request.manager:
-                raise RequestRefused("Only the requester's manager can flag this auto-approval.")
+                raise Refused("Only the requester's manager can flag this auto-approval.")
             await deps.rollout.flag_wrong(request_id, build_id, click.user)
-        except (RequestRefused, RolloutRefused) as refused:
+        except Refused as refused:
             await refuse(respond, refused)
             return
         await client.chat_update(

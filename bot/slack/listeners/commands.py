@@ -11,7 +11,6 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.purchase_service import RequestRefused
 from bot.slack import blocks
 from bot.slack.after_ack import after_ack
 from bot.slack.command_parsing import (
@@ -24,6 +23,7 @@ from bot.slack.command_parsing import (
     parse_purchase_command,
 )
 from bot.slack.deps import BotDeps
+from domain.refusal import Refused
 from domain.request_ids import request_id_for_delivery
 from domain.workflow_ids import purchases_query, request_id_of
 from workflows.names import PURCHASE_OUTCOME
@@ -68,7 +68,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
     ) -> None:
         try:
             answer = await _answer(parsed, user, request_id, deps)
-        except RequestRefused as refused:
+        except Refused as refused:
             answer = [blocks.text(blocks.warning(refused))]
         except Exception:
             log.exception("/purchase failed for %s", user)
@@ -102,14 +102,14 @@ async def _answer(
     if user not in (status.request.requester, status.request.manager) and not directory.is_ops(
         user
     ):
-        raise RequestRefused("You can only see your own requests and the ones you approve.")
+        raise Refused("You can only see your own requests and the ones you approve.")
     return blocks.status_blocks(status)
 
 
 async def _my_requests(user: str, deps: BotDeps) -> list[blocks.Block]:
     person = deps.directory.get().value.person(user)
     if person is None:
-        raise RequestRefused("You are not in the company directory; ask ops to add you.")
+        raise Refused("You are not in the company directory; ask ops to add you.")
     # Newest first is visibility's default order.
     query = purchases_query(f"EmployeeId = '{person.employee_id}'")
     lines = []

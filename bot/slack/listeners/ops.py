@@ -10,8 +10,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.flags_admin import FlagChangeRefused, FlagsUnreadable
-from bot.rollout_admin import RolloutRefused
+from bot.flags_admin import FlagsUnreadable
 from bot.slack import blocks
 from bot.slack.after_ack import after_ack
 from bot.slack.deps import BotDeps
@@ -33,6 +32,7 @@ from bot.slack.rollout_command import (
     StartPlan,
     parse_rollout_command,
 )
+from domain.refusal import Refused
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         try:
             answer = await HANDLERS[name](deps, user, text)
             outcome = "ops_command"
-        except (RolloutRefused, FlagChangeRefused, FlagsUnreadable) as refused:
+        except (Refused, FlagsUnreadable) as refused:
             answer, outcome = (
                 [blocks.text(blocks.warning(refused))],
                 "ops_command_refused_by_system",

@@ -9,7 +9,6 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.purchase_service import RequestRefused
 from bot.slack import blocks
 from bot.slack.after_ack import after_ack
 from bot.slack.decisions import show_decision
@@ -17,6 +16,7 @@ from bot.slack.deps import BotDeps
 from bot.slack.modal_validation import PurchaseForm, form_errors, read_form
 from bot.slack.notifier import split_message_ref
 from bot.slack.payloads import read_submission, text_value
+from domain.refusal import Refused
 from domain.request_ids import parse_request_id, request_id_for_delivery
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 justification=form.justification,
                 request_id=request_id,
             )
-        except RequestRefused as refused:
+        except Refused as refused:
             await client.chat_postMessage(channel=dm, text=blocks.warning(refused))
             return
         if submitted.already_filed:
@@ -79,7 +79,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             approval = await deps.service.decide(
                 request_id, user=submission.user, approve=False, reason=reason, message_ref=ref
             )
-        except RequestRefused as refused:
+        except Refused as refused:
             await ack(response_action="errors", errors={blocks.REASON_BLOCK: str(refused)[:150]})
             return
         await ack()
