@@ -66,7 +66,7 @@ async def test_up_runs_the_product_and_stops_everything_on_sigterm(tmp_path: Pat
             run_cli, client_env, "request", "--user", "UALICE", "--url", BOOK, "--amount", "39.90"
         )
         assert done.returncode == 0, done.stderr
-        assert "Auto-approved: All automated approval criteria met" in done.stdout
+        assert "Auto-approved and ordered: order ORD-" in done.stdout
 
         up.send_signal(signal.SIGTERM)
         await read_until(up, "Stopped.", 30)
