@@ -35,6 +35,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bot-token", default=None, help="use this token instead of a new one")
     parser.add_argument("--signing-secret", default=None, help="use this instead of a new one")
     parser.add_argument(
+        "--rate-limits",
+        action="store_true",
+        help="enforce Slack's rate limits (method tiers, one post per second per channel)",
+    )
+    parser.add_argument(
         "--manifest",
         type=Path,
         default=Path("manifest.yaml"),
@@ -52,6 +57,7 @@ async def serve(args: argparse.Namespace) -> None:
         bot_token=args.bot_token,
         signing_secret=args.signing_secret,
         manifest=args.manifest if args.manifest.is_file() else None,
+        rate_limits=args.rate_limits,
     )
     base_url = await workspace.start(args.host, args.port)
     print(f"Local Slack workspace: {base_url}/  (open in a browser)")

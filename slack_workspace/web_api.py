@@ -18,6 +18,7 @@ from aiohttp import web
 from slack_workspace.blocks import BlocksError, JsonDict, validate_blocks, validate_view
 from slack_workspace.config import WorkspaceConfig
 from slack_workspace.faults import Fault, FaultPlan
+from slack_workspace.rate_limits import RateLimits
 from slack_workspace.scopes import Grants
 from slack_workspace.state import Channel, View, WorkspaceState
 
@@ -86,15 +87,19 @@ async def read_args(request: web.Request) -> Args:
     return args
 
 
+def rate_limited(retry_after: int) -> web.Response:
+    # Slack: HTTP 429, Retry-After in seconds, and an ok:false body.
+    return web.json_response(
+        {"ok": False, "error": "ratelimited"},
+        status=429,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def fault_response(fault: Fault) -> web.Response:
     """What Slack answers on a bad day, per the fault's kind."""
     if fault.kind == "rate_limited":
-        # Slack: HTTP 429, Retry-After in seconds, and an ok:false body.
-        return web.json_response(
-            {"ok": False, "error": "ratelimited"},
-            status=429,
-            headers={"Retry-After": str(fault.retry_after)},
-        )
+        return rate_limited(fault.retry_after)
     if fault.kind == "http_error":
         return web.json_response({"ok": False, "error": "fatal_error"}, status=fault.status)
     return web.json_response({"ok": False, "error": fault.error})
@@ -102,12 +107,18 @@ def fault_response(fault: Fault) -> web.Response:
 
 class WebApi:
     def __init__(
-        self, state: WorkspaceState, config: WorkspaceConfig, faults: FaultPlan, grants: Grants
+        self,
+        state: WorkspaceState,
+        config: WorkspaceConfig,
+        faults: FaultPlan,
+        grants: Grants,
+        limits: RateLimits | None = None,
     ) -> None:
         self.state = state
         self.config = config
         self.faults = faults
         self.grants = grants
+        self.limits = limits or RateLimits()
         self.methods: dict[str, Method] = {
             "api.test": self.api_test,
             "auth.test": self.auth_test,
@@ -142,6 +153,12 @@ class WebApi:
             fault = self.faults.take(name, args)
             if fault is not None and not fault.apply:
                 return await self._answer_fault(name, args, fault)
+            wait = self.limits.retry_after(name, _text_arg(args, "channel"))
+            if wait is not None:
+                response = rate_limited(wait)
+                body = {"ok": False, "error": "ratelimited"}
+                self.faults.record(name, args, http_status=429, body=body, fault=None)
+                return response
             self._check_scope(name)
             result = await method(args)
         except ApiError as err:

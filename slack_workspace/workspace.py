@@ -29,6 +29,7 @@ from slack_workspace.delivery import Deliverer, DeliveryResult
 from slack_workspace.directory import Person, load_directory
 from slack_workspace.events_api import EventDelivery, EventsApi
 from slack_workspace.faults import ApiCall, Fault, FaultKind, FaultPlan
+from slack_workspace.rate_limits import RateLimits
 from slack_workspace.response_urls import ResponseUrlApi
 from slack_workspace.scopes import (
     DEFAULT_SCOPES,
@@ -63,11 +64,13 @@ class LocalSlackWorkspace:
         scopes: Iterable[str] | None = None,
         bot_channels: Iterable[str] = (),
         event_retry_delays: Iterable[float] = (0.0, 60.0, 300.0),
+        rate_limits: bool = False,
     ) -> None:
         """`manifest` (an app manifest.yaml) or `scopes` say what the app was granted; with
         neither it holds every scope a method here needs, but not chat:write.public.
         `bot_channels`: public channels someone already invited the bot to.
-        `event_retry_delays`: the waits before Slack's retries of an unacknowledged event."""
+        `event_retry_delays`: the waits before Slack's retries of an unacknowledged event.
+        `rate_limits`: enforce Slack's per-method tiers and one post per second per channel."""
         people = (
             load_directory(Path(directory))
             if isinstance(directory, str | Path)
@@ -94,6 +97,7 @@ class LocalSlackWorkspace:
             self.config.bot_events = events_from_manifest(manifest)
         self.grants = Grants(granted)
         self.faults = FaultPlan()
+        self.rate_limits = RateLimits(enabled=rate_limits)
         for name in bot_channels:
             self.state.join(self._channel(name), self.state.bot_user_id)
         self.deliverer = Deliverer(self.state, self.config)
@@ -105,7 +109,8 @@ class LocalSlackWorkspace:
 
     def build_app(self) -> web.Application:
         app = web.Application()
-        app.add_routes(WebApi(self.state, self.config, self.faults, self.grants).routes())
+        api = WebApi(self.state, self.config, self.faults, self.grants, self.rate_limits)
+        app.add_routes(api.routes())
         app.add_routes(ResponseUrlApi(self.state).routes())
         app.add_routes(ControlApi(self.state, self.faults, self.grants).routes())
         self.ui.add_to(app)

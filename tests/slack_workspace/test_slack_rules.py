@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_workspace import LocalSlackWorkspace
+from slack_workspace.rate_limits import RateLimits
 from slack_workspace.scopes import ManifestError, scopes_from_manifest
 from tests.slack_workspace.test_web_api import api_error
 
@@ -219,3 +220,31 @@ async def test_control_api_drives_faults_scopes_and_membership(
         assert await api_error(client.chat_postMessage(channel="general", text="x")) == (
             "missing_scope"
         )
+
+
+# --- Slack's own rate limits (opt-in) --------------------------------------------------------
+
+
+async def test_posting_faster_than_a_message_per_second_per_channel_is_rate_limited(
+    directory_file: Path,
+) -> None:
+    async with LocalSlackWorkspace(directory_file, rate_limits=True) as ws:
+        client = AsyncWebClient(token=ws.bot_token, base_url=ws.api_url)
+        for n in range(5):  # a short burst is fine
+            await client.chat_postMessage(channel="UALICE", text=f"burst {n}")
+        error = await slack_error(client.chat_postMessage(channel="UALICE", text="too fast"))
+        assert error.response.status_code == 429
+        assert 1 <= int(error.response.headers["Retry-After"]) <= 5
+        await client.chat_postMessage(channel="UCARLOS", text="another channel is fine")
+
+
+def test_method_tiers_allow_their_requests_per_minute_then_ask_to_wait() -> None:
+    now = [1000.0]
+    limits = RateLimits(enabled=True, clock=lambda: now[0])
+    assert [limits.retry_after("conversations.list", None) for _ in range(20)] == [None] * 20
+    assert limits.retry_after("conversations.list", None) == 60  # tier 2: 20 per minute
+    now[0] += 30
+    assert limits.retry_after("conversations.list", None) == 30
+    now[0] += 30
+    assert limits.retry_after("conversations.list", None) is None
+    assert RateLimits(enabled=False).retry_after("conversations.list", None) is None
