@@ -83,7 +83,7 @@ async def slack_path(
     """The local workspace (the load) runs here; the bot and the worker run as their own
     processes, as in production, so the load generator does not steal their event loop."""
     port = free_ports(1)[0]
-    ws = LocalSlackWorkspace(REPO / "directory.yaml")
+    ws = LocalSlackWorkspace(REPO / "directory.yaml", manifest=REPO / "manifest.yaml")
     await ws.start()
     stack.push_async_callback(ws.stop)
     ws.set_request_url(f"http://127.0.0.1:{port}/slack/events")
