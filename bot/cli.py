@@ -80,6 +80,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--import-history", type=Path, help="CSV of past purchases to import first")
     sub.add_parser("worker", help="run one worker against the configured Temporal")
     sub.add_parser("bot", help="run the Slack bot alone (needs Slack tokens)")
+    sub.add_parser(
+        "build-id", help="print this code's worker build id (PURCHASEBOT_BUILD_ID, else derived)"
+    )
 
     req = sub.add_parser("request", help="file a purchase request")
     req.add_argument("--user", required=True, help="your Slack user id, e.g. UALICE")
@@ -272,6 +275,10 @@ async def cmd_bot(args: argparse.Namespace, settings: Settings) -> None:
     await launcher.bot(settings)
 
 
+async def cmd_build_id(args: argparse.Namespace, settings: Settings) -> None:
+    print(launcher.build_id(settings))
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, None]]] = {
     "up": cmd_up,
     "worker": cmd_worker,
@@ -283,6 +290,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any,
     "history": cmd_history,
     "replay": cmd_replay,
     "patches": cmd_patches,
+    "build-id": cmd_build_id,
 }
 
 
