@@ -36,9 +36,10 @@ class Notifier(Protocol):
     async def announce_outcome(self, input: OutcomeNotificationInput) -> None:
         """Tell the requester (and, for auto-approvals, the manager) how it ended."""
 
-    async def alert_ops(self, text: str, *, last_try: bool = False) -> None:
+    async def alert_ops(self, text: str, *, last_try: bool = True) -> None:
         """Tell the ops channel (rollouts, rollbacks, failed health checks). On the `last_try`
-        a channel that cannot be reached is replaced by direct messages to the ops users."""
+        a channel that cannot be reached is replaced by direct messages to the ops users; a
+        caller that will try again passes False and gets NotDeliveredYet on Slack's trouble."""
 
 
 def approval_request_text(input: ApprovalRequestInput) -> str:
@@ -103,7 +104,7 @@ class RecordingNotifier:
         if describe_outcome(input.result).automated:
             self._record(input.request.manager, "auto_approval_fyi", input.request.request_id, text)
 
-    async def alert_ops(self, text: str, *, last_try: bool = False) -> None:
+    async def alert_ops(self, text: str, *, last_try: bool = True) -> None:
         self._record("ops", "ops_alert", "", text)
 
     def ops_alerts(self) -> list[str]:

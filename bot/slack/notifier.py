@@ -87,5 +87,5 @@ class SlackNotifier:
                 blocks=blocks.auto_approval_fyi_blocks(request, result, build_id=self._build_id),
             )
 
-    async def alert_ops(self, text: str, *, last_try: bool = False) -> None:
+    async def alert_ops(self, text: str, *, last_try: bool = True) -> None:
         await self._ops_alerts.send(text, last_try=last_try)

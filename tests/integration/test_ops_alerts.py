@@ -123,3 +123,12 @@ async def test_a_rollback_alert_reaches_the_ops_channel_with_membership_enforced
         )
         assert "from build `B` to `A`" in alert.text and "bad numbers" in alert.text
         assert ops_dms(ws) == []
+
+
+async def test_a_one_shot_alert_falls_back_to_dms_at_once(ws: LocalSlackWorkspace) -> None:
+    """Callers that do not retry (e.g. the unreadable-flags alert) get the fallback at once."""
+    ws.inject_fault(
+        "chat.postMessage", "http_error", status=503, match={"channel": "purchasing-ops"}
+    )
+    await notifier(ws).alert_ops(ALERT)
+    assert len(ops_dms(ws)) == 2 and ws.messages("purchasing-ops") == []
