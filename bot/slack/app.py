@@ -38,7 +38,7 @@ def build_app(client: AsyncWebClient, signing_secret: str, deps: BotDeps) -> Asy
     # Signature verification stays on: every request must be signed by Slack (or the local
     # workspace) with the signing secret.
     # process_before_response: the answer leaves when a listener returns; listeners ack first
-    # and leave slow work to `after_ack` (see there why).
+    # and leave slow work to `deps.after_ack` (see bot/slack/after_ack.py why).
     app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=True)
     for group in LISTENER_GROUPS:
         group.register(app, deps)

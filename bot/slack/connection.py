@@ -17,7 +17,7 @@ from bot.health import serve_probes
 from bot.installation import rollout_admin_for
 from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
-from bot.slack.after_ack import drain
+from bot.slack.after_ack import AfterAck
 from bot.slack.app import build_app, slash_commands
 from bot.slack.deps import BotDeps
 from bot.slack.server import start_http, start_socket_mode
@@ -94,6 +94,7 @@ async def start_bot(
     settings: Settings, temporal: Client, slack: SlackConnection, stack: AsyncExitStack
 ) -> AsyncApp:
     directory = ReloadingFile(settings.directory, Directory)
+    after_ack = AfterAck()
     deps = BotDeps(
         temporal=temporal,
         service=PurchaseService(temporal, directory, task_queue=settings.task_queue),
@@ -101,6 +102,7 @@ async def start_bot(
         ops_audit=OpsAuditLog(temporal, settings.control_task_queue),
         rollout=rollout_admin_for(temporal, settings),
         flags=FlagsAdmin(temporal, settings.control_task_queue),
+        after_ack=after_ack,
     )
     app = build_app(slack.client, slack.signing_secret, deps)
     if settings.slack_app_token is not None and slack.local_workspace_url is None:
@@ -113,12 +115,15 @@ async def start_bot(
             flush=True,
         )
     else:
-        runner = await start_http(app, temporal, slack.signing_secret, settings.host, settings.port)
+        runner = await start_http(
+            app, temporal, slack.signing_secret, after_ack, host=settings.host, port=settings.port
+        )
         stack.push_async_callback(runner.cleanup)
         print(
             f"Slack bot listening on http://{settings.host}:{settings.port}/slack/events "
             "(health: /health; probes: /livez, /readyz).",
             flush=True,
         )
-    stack.push_async_callback(drain)  # runs first on the way out: finish acknowledged work
+    # Runs first on the way out: finish the work already acknowledged.
+    stack.push_async_callback(after_ack.drain)
     return app

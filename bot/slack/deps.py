@@ -11,6 +11,7 @@ from bot.flags_admin import FlagsAdmin
 from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
 from bot.rollout_admin import RolloutAdmin
+from bot.slack.after_ack import AfterAck
 from domain.directory import Directory
 
 
@@ -22,3 +23,4 @@ class BotDeps:
     ops_audit: OpsAuditLog
     rollout: RolloutAdmin
     flags: FlagsAdmin
+    after_ack: AfterAck

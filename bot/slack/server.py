@@ -13,14 +13,16 @@ from slack_sdk.errors import SlackApiError
 from temporalio.client import Client
 
 from bot.health import add_probe_routes, json_response, temporal_ok
-from bot.slack.after_ack import answering
+from bot.slack.after_ack import AfterAck
 from bot.slack.error_answers import error_answer
 from bot.slack.request_gate import Refusal, RequestGate
 
 log = logging.getLogger(__name__)
 
 
-def web_app(app: AsyncApp, temporal: Client, signing_secret: str) -> web.Application:
+def web_app(
+    app: AsyncApp, temporal: Client, signing_secret: str, after_ack: AfterAck
+) -> web.Application:
     gate = RequestGate(signing_secret)
 
     async def slack_events(request: web.Request) -> web.Response:
@@ -28,7 +30,7 @@ def web_app(app: AsyncApp, temporal: Client, signing_secret: str) -> web.Applica
         if isinstance(admitted, Refusal):
             gate.log.refused(admitted.kind, request.remote)
             return web.Response(status=admitted.status, text=admitted.kind)
-        async with answering():
+        async with after_ack.answering():
             try:
                 answer = await app.async_dispatch(admitted)
             except Exception:  # Bolt's own parsing of an odd (signed) payload
@@ -59,9 +61,15 @@ async def _slack_ok(app: AsyncApp) -> bool:
 
 
 async def start_http(
-    app: AsyncApp, temporal: Client, signing_secret: str, host: str, port: int
+    app: AsyncApp,
+    temporal: Client,
+    signing_secret: str,
+    after_ack: AfterAck,
+    *,
+    host: str,
+    port: int,
 ) -> web.AppRunner:
-    runner = web.AppRunner(web_app(app, temporal, signing_secret), access_log=None)
+    runner = web.AppRunner(web_app(app, temporal, signing_secret, after_ack), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

@@ -17,6 +17,7 @@ from temporalio.client import Client
 from appconfig.files import ReloadingFile
 from bot.ops_audit import OpsAuditLog
 from bot.rollout_admin import RolloutAdmin
+from bot.slack.after_ack import AfterAck
 from bot.slack.app import build_app, slash_commands
 from bot.slack.deps import BotDeps
 from bot.slack.notifier import SlackNotifier
@@ -88,6 +89,7 @@ async def _serve_bot(
     port: int,
 ) -> web.AppRunner:
     directory = ReloadingFile(world.settings.directory, Directory)
+    after_ack = AfterAck()
     deps = BotDeps(
         temporal=world.client,
         service=world.service,
@@ -95,9 +97,10 @@ async def _serve_bot(
         ops_audit=audit,
         rollout=rollout,
         flags=world.flags,
+        after_ack=after_ack,
     )
     app = build_app(client, ws.signing_secret, deps)
-    runner = web.AppRunner(web_app(app, world.client, ws.signing_secret))
+    runner = web.AppRunner(web_app(app, world.client, ws.signing_secret, after_ack))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner

@@ -13,7 +13,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import blocks
-from bot.slack.after_ack import after_ack
 from bot.slack.decisions import show_decision
 from bot.slack.deps import BotDeps
 from bot.slack.notifier import message_ref
@@ -37,7 +36,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
-        after_ack(_approve(read_click(body), respond, client), "approve click")
+        deps.after_ack.schedule(_approve(read_click(body), respond, client), "approve click")
 
     async def _approve(click: Click | None, respond: AsyncRespond, client: AsyncWebClient) -> None:
         request_id = button_request_id(click) if click else None
@@ -61,7 +60,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
-        after_ack(_flag_wrong(body, respond, client), "flag-as-wrong click")
+        deps.after_ack.schedule(_flag_wrong(body, respond, client), "flag-as-wrong click")
 
     async def _flag_wrong(
         body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
@@ -100,7 +99,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         click = read_click(body)
         request_id = button_request_id(click) if click else None
         if click is None or request_id is None or not click.trigger_id:
-            after_ack(refuse(respond, NOT_A_REQUEST_BUTTON), "reject click")
+            deps.after_ack.schedule(refuse(respond, NOT_A_REQUEST_BUTTON), "reject click")
             return
         try:
             await client.views_open(
@@ -109,4 +108,4 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             )
         except SlackApiError as err:  # e.g. an expired trigger: the clicker can simply retry
             log.warning("reject form not opened for %s: %s", click.user, err.response.get("error"))
-            after_ack(refuse(respond, FORM_NOT_OPENED), "reject click")
+            deps.after_ack.schedule(refuse(respond, FORM_NOT_OPENED), "reject click")

@@ -12,7 +12,6 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import blocks
-from bot.slack.after_ack import after_ack
 from bot.slack.command_parsing import (
     CancelRequest,
     NewRequest,
@@ -48,7 +47,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             await ack(text=f":warning: {parsed.problem}\n\n{blocks.USAGE}")
         elif isinstance(parsed, OpenForm):
             await ack()
-            after_ack(
+            deps.after_ack.schedule(
                 client.views_open(trigger_id=command["trigger_id"], view=blocks.purchase_modal()),
                 "/purchase form",
             )
@@ -58,7 +57,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             # request id derives from its trigger id, so a repeat finds the request it filed.
             trigger = str(command.get("trigger_id") or "")
             request_id = request_id_for_delivery("command", user, trigger) if trigger else None
-            after_ack(_reply(parsed, user, request_id, respond), f"/purchase by {user}")
+            deps.after_ack.schedule(
+                _reply(parsed, user, request_id, respond), f"/purchase by {user}"
+            )
 
     async def _reply(
         parsed: NewRequest | ShowStatus | CancelRequest,

@@ -12,7 +12,6 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.flags_admin import FlagsUnreadable
 from bot.slack import blocks
-from bot.slack.after_ack import after_ack
 from bot.slack.deps import BotDeps
 from bot.slack.flags_command import (
     SetFlag,
@@ -40,7 +39,7 @@ log = logging.getLogger(__name__)
 def register(app: AsyncApp, deps: BotDeps) -> None:
     async def run(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        after_ack(_handle(command, respond), str(command.get("command")))
+        deps.after_ack.schedule(_handle(command, respond), str(command.get("command")))
 
     async def _handle(command: dict[str, Any], respond: AsyncRespond) -> None:
         user, name = str(command.get("user_id") or ""), str(command.get("command") or "")

@@ -10,7 +10,6 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import blocks
-from bot.slack.after_ack import after_ack
 from bot.slack.decisions import show_decision
 from bot.slack.deps import BotDeps
 from bot.slack.modal_validation import PurchaseForm, form_errors, read_form
@@ -45,7 +44,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await ack()
         # One view is one request: a submission Slack delivers twice starts one workflow.
         request_id = request_id_for_delivery("view", user, submission.view_id)
-        after_ack(_file(form, user, request_id, client), f"purchase form by {user}")
+        deps.after_ack.schedule(_file(form, user, request_id, client), f"purchase form by {user}")
 
     async def _file(form: PurchaseForm, user: str, request_id: str, client: AsyncWebClient) -> None:
         dm = (await client.conversations_open(users=user))["channel"]["id"]
