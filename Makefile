@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench install clean browser-deps second-build
+.PHONY: run test lint typecheck unit bench install clean browser-deps second-build histories
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ run: $(STAMP)
 	PURCHASEBOT_MONITOR_INTERVAL_SECONDS=$${PURCHASEBOT_MONITOR_INTERVAL_SECONDS:-10} \
 	$(BIN)/purchasebot up --import-history sample-history.csv
 
+## Re-record the current code's replay corpus (tests/histories/current-*.json) for every path of
+## tests/corpus/paths.py. Refuses a history whose commands changed without a new patch id
+## (RECORD_HISTORIES=force overwrites anyway); one that predates a new patch is kept aside.
+histories: $(STAMP)
+	RECORD_HISTORIES=$${RECORD_HISTORIES:-1} $(BIN)/pytest -q -s \
+	  tests/test_replay_drift.py -k test_current_code_issues_the_recorded_commands
+
 ## Lint, type-check and run every test against real Temporal servers.
 test: $(STAMP) browser-deps lint typecheck
 	$(BIN)/pytest -q
@@ -30,7 +37,7 @@ test: $(STAMP) browser-deps lint typecheck
 browser-deps:
 	@if test -x /usr/bin/chromium; then :; \
 	elif ! command -v apt-get >/dev/null; then \
-	  echo "notice: no /usr/bin/chromium and no apt-get; the browser test will be skipped"; \
+	  echo "notice: no /usr/bin/chromium and no apt-get; the browser test will be skipped (fails with CI=true)"; \
 	elif test "$$(id -u)" = 0; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
@@ -38,7 +45,7 @@ browser-deps:
 	  sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else \
 	  echo "notice: no /usr/bin/chromium and no root to install it; the browser test will be"; \
-	  echo "        skipped. Install it with: sudo apt-get install -y chromium"; \
+	  echo "        skipped (it fails with CI=true). Install it with: sudo apt-get install -y chromium"; \
 	fi
 
 lint: $(STAMP)

@@ -28,6 +28,7 @@ from bot.launcher import RefusedToStart
 from bot.purchase_service import PurchaseService
 from bot.replay_tools import (
     DEFAULT_REPLAY_QUERY,
+    PATCH_DESCRIPTIONS,
     PatchStatus,
     ReplaySummary,
     ReplayToolError,
@@ -249,9 +250,10 @@ def describe_patch(status: PatchStatus) -> str:
         if status.deprecate_safe
         else "deprecate_patch is NOT safe yet (open workflows still need the old branch)"
     )
+    about = PATCH_DESCRIPTIONS.get(status.patch_id)
     return (
         f"{status.patch_id}: {status.open_without} open without it, "
-        f"{status.open_with} open with it; {verdict}"
+        f"{status.open_with} open with it; {verdict}" + (f"\n    ({about})" if about else "")
     )
 
 

@@ -12,13 +12,16 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 from temporalio.common import WorkerDeploymentVersion
+from temporalio.worker import Worker
 
 from activities.notifier import Notifier, RecordingNotifier
 from activities.worker_deployments import WorkerDeployments
@@ -33,6 +36,7 @@ from bot.slack.connection import open_slack, start_bot, web_client
 from bot.slack.notifier import SlackNotifier
 from bot.temporal_client import connect
 from bot.worker import (
+    PURCHASE_WORKFLOWS,
     build_activities,
     build_control_activities,
     build_control_worker,
@@ -103,6 +107,57 @@ async def run_worker(
     first). `once_polling` runs once they poll: steps that need a worker, such as an import
     through an Update."""
     refuse_faults_in_production(settings)
+    async with AsyncExitStack() as stack:
+        workers = await stack.enter_async_context(
+            started_workers(
+                client,
+                settings,
+                build_activities(client, settings, notifier),
+                build_control_activities(client, settings.deployment_name, notifier),
+            )
+        )
+        if settings.health_port:
+
+            async def serving() -> bool:
+                return workers.purchase.is_running and workers.control.is_running
+
+            probes = await serve_probes(
+                client, settings.host, settings.health_port, serving=serving
+            )
+            stack.push_async_callback(probes.cleanup)
+        if once_polling is not None:
+            await once_polling()
+        version = workers.version
+        where = (
+            f"deployment {version.deployment_name}, build {version.build_id}"
+            if version
+            else "unversioned"
+        )
+        print(f"Worker polling {settings.task_queue} ({where}). Ctrl-C stops it.", flush=True)
+        await asyncio.Event().wait()
+
+
+@dataclass(frozen=True)
+class RunningWorkers:
+    purchase: Worker
+    control: Worker
+    version: WorkerDeploymentVersion | None
+    """The purchase worker's Worker Deployment version; None: unversioned."""
+
+
+@asynccontextmanager
+async def started_workers(
+    client: Client,
+    settings: Settings,
+    activities: Sequence[Callable[..., Any]],
+    control_activities: Sequence[Callable[..., Any]],
+    *,
+    workflows: Sequence[type] = PURCHASE_WORKFLOWS,
+) -> AsyncIterator[RunningWorkers]:
+    """The purchase worker and the control worker, polling, as production runs them: the
+    purchase worker is the Worker Deployment version of `settings` (PINNED workflows) unless
+    the deployment name is empty, and the first build of a deployment is made current. The
+    tests build their workers here too."""
     build = build_id(settings)
     version = (
         WorkerDeploymentVersion(deployment_name=settings.deployment_name, build_id=build)
@@ -110,39 +165,15 @@ async def run_worker(
         else None
     )
     purchase_worker = build_worker(
-        client,
-        build_activities(client, settings, notifier),
-        task_queue=settings.task_queue,
-        deployment=version,
+        client, activities, task_queue=settings.task_queue, workflows=workflows, deployment=version
     )
-    control_worker = build_control_worker(
-        client,
-        settings.control_task_queue,
-        build_control_activities(client, settings.deployment_name, notifier),
-    )
-    async with AsyncExitStack() as stack:
-        await stack.enter_async_context(purchase_worker)
-        await stack.enter_async_context(control_worker)
-        if settings.health_port:
-
-            async def serving() -> bool:
-                return purchase_worker.is_running and control_worker.is_running
-
-            probes = await serve_probes(
-                client, settings.host, settings.health_port, serving=serving
-            )
-            stack.push_async_callback(probes.cleanup)
+    control_worker = build_control_worker(client, settings.control_task_queue, control_activities)
+    async with purchase_worker, control_worker:
         if version is not None:
             await ensure_a_current_version(
                 WorkerDeployments(client, settings.deployment_name), build
             )
-        if once_polling is not None:
-            await once_polling()
-        where = (
-            f"deployment {settings.deployment_name}, build {build}" if version else "unversioned"
-        )
-        print(f"Worker polling {settings.task_queue} ({where}). Ctrl-C stops it.", flush=True)
-        await asyncio.Event().wait()
+        yield RunningWorkers(purchase_worker, control_worker, version)
 
 
 async def ensure_a_current_version(deployments: WorkerDeployments, build: str) -> None:

@@ -31,12 +31,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
 from domain.workflow_ids import PURCHASE_WORKFLOW_TYPE
-from workflows.names import AUTOMATED_REVIEW_PATCH, REVIEW_FLAGS_PATCH
-from workflows.purchase_approval import PurchaseApprovalWorkflow
+from workflows.purchase_approval import PATCHES, PurchaseApprovalWorkflow
 
 DEFAULT_REPLAY_QUERY = f"WorkflowType='{PURCHASE_WORKFLOW_TYPE}'"
 # Every patch id PurchaseApprovalWorkflow checks: what `purchasebot patches` reports on.
-WORKFLOW_PATCHES = (AUTOMATED_REVIEW_PATCH, REVIEW_FLAGS_PATCH)
+WORKFLOW_PATCHES = tuple(patch.id for patch in PATCHES)
+PATCH_DESCRIPTIONS = {patch.id: patch.description for patch in PATCHES}
 # System search attribute (a KeywordList) the server fills with the ids of the patches a
 # workflow took the patched branch of (`patched()` returned True, or `deprecate_patch`).
 CHANGE_VERSION = "TemporalChangeVersion"

@@ -1,11 +1,11 @@
-"""The replay gate: every committed history must replay on the current workflow code.
+"""The replay gate: every committed history must replay on the current workflow code, and every
+history recorded with a patch's marker must FAIL on the code from before that patch.
 
-tests/histories/ holds histories of every path recorded by three generations of the code:
-- `original-*`: the pre-patch code (tests/fixtures/original_workflow.py), always manual;
-- `review-v1-*`: the code with `automated-review-v1` but before `review-flags-v1` (kept as
-  recorded: they stand for requests in flight when the flags were introduced);
-- `patched-*`: the current code.
-Re-record the current code's with `RECORD_HISTORIES=1 .venv/bin/pytest tests/integration`.
+tests/histories/ holds histories recorded by several generations of the code (see
+tests/corpus/corpus.py): `current-*` by the current code (checked against it by the drift
+gate, tests/test_replay_drift.py; re-recorded with `make histories`), and older generations
+kept as recorded. Which patches a history carries is read from its marker events, not from
+its file name.
 """
 
 from __future__ import annotations
@@ -13,41 +13,50 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from tests.fixtures.original_workflow import OriginalPurchaseApprovalWorkflow
-from workflows.purchase_approval import PurchaseApprovalWorkflow
+from tests.corpus.commands import patch_markers
+from tests.corpus.corpus import CURRENT, HISTORIES, load
+from tests.corpus.paths import PATHS
+from tests.fixtures.frozen import CODE_BEFORE_PATCH
+from workflows.purchase_approval import PATCHES, PurchaseApprovalWorkflow
 
-HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
-# These patched paths ran the automated review, so their history holds the patch marker.
-THROUGH_THE_PATCH = [
-    h for h in HISTORIES if h.stem.startswith("patched-") and "invalid" not in h.stem
-]
-
-
-def load(path: Path) -> WorkflowHistory:
-    return WorkflowHistory.from_json(path.stem, path.read_text())
-
-
-def test_corpus_covers_every_path_for_both_codes() -> None:
-    names = {h.stem for h in HISTORIES}
-    for path in [
-        "manual-approved",
-        "manual-rejected",
-        "cancelled",
-        "approval-timeout",
-        "invalid-product",
-        "waiting-for-approval",
-    ]:
-        assert f"original-{path}" in names and f"patched-{path}" in names, path
-    assert {"patched-auto-approved", "patched-review-failed-manual"} <= names
-    assert {"review-v1-auto-approved", "review-v1-manual-approved"} <= names
+README = HISTORIES.parents[1] / "README.md"
+FILES = sorted(HISTORIES.glob("*.json"))
+MARKERS = {path: patch_markers(load(path)) for path in FILES}
+# Every (history, patch) pair where the history holds the patch's marker.
+WITH_PATCH = [(path, patch) for path in FILES for patch in sorted(MARKERS[path])]
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+def test_corpus_covers_every_path_and_generation() -> None:
+    names = {h.stem for h in FILES}
+    assert {f"{CURRENT}{p.name}" for p in PATHS} <= names
+    original = {"manual-approved", "manual-rejected", "cancelled", "approval-timeout"}
+    assert {f"original-{p}" for p in original | {"invalid-product"}} <= names
+    assert {f"review-v1-{p}" for p in original | {"auto-approved"}} <= names
+
+
+def test_every_patch_has_frozen_code_from_before_it_and_histories_with_it() -> None:
+    for patch in PATCHES:
+        assert patch.id in CODE_BEFORE_PATCH, (
+            f"no frozen code from before patch {patch.id}: add it to tests/fixtures/frozen.py"
+        )
+        assert any(patch.id in markers for markers in MARKERS.values()), (
+            f"no committed history holds the marker of {patch.id}: run `make histories`"
+        )
+
+
+def test_readme_lists_every_patch_as_the_code_does() -> None:
+    rows = [line for line in README.read_text().splitlines() if line.startswith("| `")]
+    listed = [row for row in rows if any(f"| `{p.id}` |" in row for p in PATCHES)]
+    assert listed == [f"| `{p.id}` | {p.description} |" for p in PATCHES], (
+        "README's patch table must list PATCHES of workflows/purchase_approval.py, in order"
+    )
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 async def test_history_replays_on_current_code(path: Path) -> None:
     replayer = Replayer(
         workflows=[PurchaseApprovalWorkflow], data_converter=pydantic_data_converter
@@ -55,11 +64,26 @@ async def test_history_replays_on_current_code(path: Path) -> None:
     await replayer.replay_workflow(load(path))
 
 
-@pytest.mark.parametrize("path", THROUGH_THE_PATCH, ids=lambda p: p.stem)
-async def test_patched_history_fails_on_original_code(path: Path) -> None:
-    """Proof that the gate can fail: rolling back to the pre-patch code would break these."""
+@pytest.mark.parametrize(
+    ("path", "patch"), WITH_PATCH, ids=[f"{p.stem}-without-{patch}" for p, patch in WITH_PATCH]
+)
+async def test_patched_history_fails_on_code_from_before_the_patch(path: Path, patch: str) -> None:
+    """Proof that the gate can fail: rolling back to the code from before `patch` would break
+    every request whose history holds its marker.
+
+    How it breaks depends on what follows the marker. Core reports the unexpected marker as a
+    NondeterminismError naming the patch when the next thing it matches is a command; when
+    local-activity markers follow in the same workflow task, their results are resolved
+    first, and the old code fails its workflow task decoding a result meant for another
+    activity (e.g. the flags evaluation's result as the review's). Both leave the request
+    stuck, and `purchasebot replay` counts both as failures."""
+    assert patch in CODE_BEFORE_PATCH, f"{path.name} holds {patch!r}: no frozen code before it"
     replayer = Replayer(
-        workflows=[OriginalPurchaseApprovalWorkflow], data_converter=pydantic_data_converter
+        workflows=[CODE_BEFORE_PATCH[patch]], data_converter=pydantic_data_converter
     )
-    with pytest.raises(NondeterminismError, match="automated-review-v1"):
+    with pytest.raises((NondeterminismError, RuntimeError)) as failed:
         await replayer.replay_workflow(load(path))
+    if isinstance(failed.value, NondeterminismError):
+        assert patch in str(failed.value)
+    else:
+        assert "Workflow activation completion failed" in str(failed.value)

@@ -6,11 +6,8 @@ from temporalio.common import SearchAttributeKey
 
 TASK_QUEUE = "purchase-approval-task-queue"
 
-# The automated review was added to a running system behind this patch id: requests started
-# before it keep the original (always manual) path on replay.
-AUTOMATED_REVIEW_PATCH = "automated-review-v1"
-# Later, the review was put behind feature flags (patched code AND flag on -> review).
-REVIEW_FLAGS_PATCH = "review-flags-v1"
+# The patch ids of PurchaseApprovalWorkflow are listed once, with the workflow:
+# `workflows.purchase_approval.PATCHES`.
 
 # Custom search attributes, registered on the server by `purchasebot up` (and by the tests).
 # They make each request findable and give the review the requester's past outcomes from

@@ -9,6 +9,7 @@ world is an activity.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
@@ -49,11 +50,33 @@ with workflow.unsafe.imports_passed_through():
     from domain.workflow_ids import PURCHASE_WORKFLOW_TYPE
     from workflows.names import (
         APPROVAL_TIMEOUT_DAYS,
-        AUTOMATED_REVIEW_PATCH,
         PURCHASE_OUTCOME,
-        REVIEW_FLAGS_PATCH,
         REVIEW_PATH,
     )
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A change to the commands this workflow emits, put behind `workflow.patched(id)` so that
+    requests started by older code replay on their own path."""
+
+    id: str
+    description: str
+
+
+# Every patch this workflow checks, oldest first: the one list `purchasebot patches`, the replay
+# gate (tests/test_replay_gate.py, tests/test_replay_drift.py) and the README derive from.
+# A change to the commands (a new activity, timer, marker...) gets a new entry here, then the
+# replay corpus is re-recorded (`make histories`, see the README's replay-gate section).
+AUTOMATED_REVIEW = Patch(
+    "automated-review-v1", "the automated review decides low-risk requests before the manager"
+)
+REVIEW_FLAGS = Patch(
+    "review-flags-v1",
+    "the review runs only when the `automated-review-enabled` flag is on for the requester, "
+    "with the strictness of `review-strictness`",
+)
+PATCHES: tuple[Patch, ...] = (AUTOMATED_REVIEW, REVIEW_FLAGS)
 
 # Short, local steps run as local activities: no extra round trip through the server's
 # task queue, which is what makes the auto-approved path faster than a plain workflow.
@@ -93,11 +116,11 @@ class PurchaseApprovalWorkflow:
         # Decided first, before any local activity: a local activity may end the workflow task
         # early (e.g. when a query arrives), and a patch checked after that task boundary is not
         # seen on replay. Checked here, the marker always lands in the first workflow task.
-        reviewing = workflow.patched(AUTOMATED_REVIEW_PATCH)
+        reviewing = workflow.patched(AUTOMATED_REVIEW.id)
         self._code_path = CodePath.PATCHED if reviewing else CodePath.ORIGINAL
         # The feature flags came after the review: requests that started reviewing without
         # them keep reviewing unconditionally on replay.
-        flag_gated = reviewing and workflow.patched(REVIEW_FLAGS_PATCH)
+        flag_gated = reviewing and workflow.patched(REVIEW_FLAGS.id)
         self._record(request.requester, "requested", f"{request.quantity} x {request.product_url}")
 
         validation = await workflow.execute_local_activity_method(

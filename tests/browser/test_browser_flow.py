@@ -9,6 +9,7 @@ installed by `make test`); Playwright only drives it and never downloads a brows
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +22,12 @@ from temporalio.testing import WorkflowEnvironment
 from tests.integration.slack_world import SlackWorld, slack_world
 from tests.integration.world import REPO
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Overridable only so that tests/browser/test_ci_requires_chromium.py can point it elsewhere.
+CHROMIUM = Path(os.environ.get("BROWSER_TEST_CHROMIUM", "/usr/bin/chromium"))
+MISSING = (
+    f"{CHROMIUM} is missing: install Debian's Chromium with `apt-get install -y chromium` "
+    "(`make test` does it when run as root)"
+)
 ARTIFACTS = REPO / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "browser-flow.png"
 FAILURE_SCREENSHOT = ARTIFACTS / "browser-flow-failure.png"
@@ -40,11 +46,8 @@ CHROMIUM_ARGS = [
 ]
 WAIT_MS = 20_000  # a step on the page: a delivery to the bot and a workflow step behind it
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"{CHROMIUM} is missing: install Debian's Chromium with `apt-get install -y chromium` "
-    "(`make test` does it when run as root)",
-)
+# Skipped without Chromium, except in CI: there tests/browser/test_browser_ci.py fails.
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=MISSING)
 
 
 @pytest_asyncio.fixture

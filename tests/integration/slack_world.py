@@ -4,9 +4,10 @@ Slack workspace, which delivers signed requests exactly as Slack does."""
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.slack.notifier import SlackNotifier
 from bot.slack.server import web_app
 from domain.directory import Directory
 from slack_workspace import LocalSlackWorkspace
+from slack_workspace.delivery import DeliveryResult
 from slack_workspace.state import Message
 from tests.integration.world import REPO, World, running_world
 
@@ -37,6 +39,10 @@ class SlackWorld:
     rollout: RolloutAdmin
     bot_url: str
     runner: web.AppRunner
+    since: str = "0"
+    """Waits match only messages posted or edited after this ts: the workspace's latest when
+    the last action (command, click, submission) began. A message that was already there
+    cannot answer a later action."""
 
     async def restart_bot(self) -> None:
         """A new bot process: nothing carried over but configuration."""
@@ -52,19 +58,52 @@ class SlackWorld:
     def dm(self, user: str) -> str:
         return self.ws.dm_channel(user, self.ws.bot_user_id)
 
+    # --- actions: each moves `since` to the workspace's latest message first ------------------
+
+    async def send_command(self, user: str, command: str, text: str = "") -> DeliveryResult:
+        self._acting()
+        return await self.ws.send_command(user, command, text)
+
+    async def click_button(self, user: str, channel: str, ts: str, action: str) -> DeliveryResult:
+        self._acting()
+        return await self.ws.click_button(user, channel, ts, action)
+
+    async def submit_view(self, user: str, view_id: str, values: dict[str, Any]) -> DeliveryResult:
+        self._acting()
+        return await self.ws.submit_view(user, view_id, values)
+
+    def _acting(self) -> None:
+        changes = [_changed_at(m) for m in self.ws.state.all_messages()]
+        self.since = max(changes, key=Decimal, default="0")
+
+    # --- waits: only for messages newer than the last action ----------------------------------
+
     async def bot_message_to(self, user: str, contains: str, timeout: float = 15) -> Message:  # noqa: ASYNC109
         channel = self.dm(user)
-        return await self.ws.wait_for_message(
-            lambda m: (
-                m.channel == channel and m.user == self.ws.bot_user_id and contains in _all_text(m)
-            ),
+        return await self._wait(
+            lambda m: m.channel == channel and m.user == self.ws.bot_user_id,
+            contains,
             timeout,
         )
 
     async def ephemeral_to(self, user: str, contains: str, timeout: float = 15) -> Message:  # noqa: ASYNC109
+        return await self._wait(lambda m: m.ephemeral_to == user, contains, timeout)
+
+    async def _wait(
+        self,
+        where: Callable[[Message], bool],
+        contains: str,
+        timeout: float,  # noqa: ASYNC109
+    ) -> Message:
+        since = Decimal(self.since)
         return await self.ws.wait_for_message(
-            lambda m: m.ephemeral_to == user and contains in _all_text(m), timeout
+            lambda m: Decimal(_changed_at(m)) > since and where(m) and contains in _all_text(m),
+            timeout,
         )
+
+
+def _changed_at(message: Message) -> str:
+    return message.edited_ts or message.ts
 
 
 def _all_text(message: Message) -> str:

@@ -11,22 +11,12 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from temporalio import activity
-from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from bot.purchase_service import Submitted
-from domain.models import (
-    AutomatedReviewInput,
-    AutomatedReviewResult,
-    CodePath,
-    PlaceOrderInput,
-    PlaceOrderResult,
-    PurchaseStatus,
-    Stage,
-)
+from domain.models import CodePath, PurchaseStatus, Stage
 from domain.refusal import Refused
-from tests.integration.histories import save_history
+from tests.fixtures.broken_activities import broken_review, store_says_no
 from tests.integration.world import World, poll_until, running_world
 
 CHEAP_TRUSTED = "electronics"
@@ -73,7 +63,6 @@ async def test_low_risk_request_is_auto_approved_and_ordered(world: World) -> No
     assert len(world.ledger.orders_for(submitted.request.request_id)) == 1
     kinds = [m["kind"] for m in world.notifier.messages_for(submitted.request.request_id)]
     assert kinds == ["outcome", "auto_approval_fyi"]
-    await save_history(world, submitted.workflow_id, "patched-auto-approved")
 
 
 async def test_requester_without_history_waits_for_manager_who_approves(world: World) -> None:
@@ -85,7 +74,6 @@ async def test_requester_without_history_waits_for_manager_who_approves(world: W
     [ask] = world.notifier.messages_for(request_id)
     assert ask["recipient"] == "UCARLOS" and ask["kind"] == "approval_request"
     assert "Automated review: User purchase history" in ask["text"]
-    await save_history(world, submitted.workflow_id, "patched-waiting-for-approval")
 
     decision = await world.service.decide(request_id, user="UCARLOS", approve=True, reason="ok")
     assert decision.approved and decision.decided_by == "UCARLOS"
@@ -94,7 +82,6 @@ async def test_requester_without_history_waits_for_manager_who_approves(world: W
     assert result is not None and result.status is PurchaseStatus.COMPLETED
     assert result.order is not None
     assert len(world.ledger.orders_for(request_id)) == 1
-    await save_history(world, submitted.workflow_id, "patched-manual-approved")
 
 
 async def test_manager_rejects(world: World) -> None:
@@ -107,7 +94,6 @@ async def test_manager_rejects(world: World) -> None:
     assert result is not None and result.status is PurchaseStatus.REJECTED
     assert result.reason == "not needed"
     assert world.ledger.orders_for(request_id) == []
-    await save_history(world, submitted.workflow_id, "patched-manual-rejected")
 
 
 async def test_approval_signal_of_the_seed_still_decides(world: World) -> None:
@@ -134,7 +120,6 @@ async def test_invalid_product_ends_rejected_not_failed(world: World) -> None:
     assert result is not None and result.status is PurchaseStatus.REJECTED
     assert "B000000000" in result.reason
     assert world.ledger.orders_for(submitted.request.request_id) == []
-    await save_history(world, submitted.workflow_id, "patched-invalid-product")
 
 
 async def test_same_request_started_twice_is_one_workflow(world: World) -> None:
@@ -216,12 +201,6 @@ async def test_requester_cancels_while_waiting(world: World) -> None:
     assert result.reason == "bought it myself"
     with pytest.raises(Refused, match="already finished"):
         await world.service.decide(request_id, user="UCARLOS", approve=True)
-    await save_history(world, submitted.workflow_id, "patched-cancelled")
-
-
-@activity.defn(name="automated_review")
-async def broken_review(input: AutomatedReviewInput) -> AutomatedReviewResult:
-    raise RuntimeError("rules service down")
 
 
 async def test_review_failing_every_attempt_falls_back_to_manager(
@@ -240,12 +219,6 @@ async def test_review_failing_every_attempt_falls_back_to_manager(
         await w.service.decide(request_id, user="UCARLOS", approve=True)
         result = await w.service.outcome(request_id, wait_seconds=15)
         assert result is not None and result.status is PurchaseStatus.COMPLETED
-        await save_history(w, submitted.workflow_id, "patched-review-failed-manual")
-
-
-@activity.defn(name="place_order")
-async def store_says_no(input: PlaceOrderInput) -> PlaceOrderResult:
-    raise ApplicationError("the store refused the order", non_retryable=True)
 
 
 async def test_failed_order_tells_the_requester_and_fails_the_workflow(

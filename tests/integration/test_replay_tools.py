@@ -17,7 +17,10 @@ from tests.fixtures.future_workflow import FUTURE_PATCH, FuturePurchaseApprovalW
 from tests.fixtures.original_workflow import OriginalPurchaseApprovalWorkflow
 from tests.integration.processes import process_env, run_cli
 from tests.integration.world import World, poll_until, running_world
-from workflows.names import AUTOMATED_REVIEW_PATCH, REVIEW_FLAGS_PATCH
+from workflows.purchase_approval import AUTOMATED_REVIEW, REVIEW_FLAGS
+
+AUTOMATED_REVIEW_PATCH = AUTOMATED_REVIEW.id
+REVIEW_FLAGS_PATCH = REVIEW_FLAGS.id
 
 
 def book(world: World) -> tuple[str, str]:
@@ -126,7 +129,8 @@ async def test_replay_command_passes_compatible_and_fails_incompatible_histories
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     client = dev_env.client
-    async with running_world(client, tmp_path / "current") as current:
+    # Unversioned: workers of two codes take turns on one task queue.
+    async with running_world(client, tmp_path / "current", versioned=False) as current:
         compatible = (await waiting_request(current)).workflow_id
         task_queue = current.settings.task_queue
         env = process_env(current.settings, client.service_client.config.target_host)
@@ -144,6 +148,7 @@ async def test_replay_command_passes_compatible_and_fails_incompatible_histories
         tmp_path / "future",
         workflows=(FuturePurchaseApprovalWorkflow,),
         task_queue=task_queue,
+        versioned=False,
     ) as future:
         incompatible = (await waiting_request(future)).workflow_id
     await wait_visible(client, query, 2)
@@ -168,8 +173,9 @@ async def test_patch_report_counts_open_workflows_with_and_without_the_patch(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     client = dev_env.client
+    # Unversioned: workers of three codes take turns on one task queue.
     async with running_world(
-        client, tmp_path / "old", workflows=(OriginalPurchaseApprovalWorkflow,)
+        client, tmp_path / "old", workflows=(OriginalPurchaseApprovalWorkflow,), versioned=False
     ) as old:
         before_patch = await waiting_request(old)  # TemporalChangeVersion never set
         task_queue = old.settings.task_queue
@@ -178,6 +184,7 @@ async def test_patch_report_counts_open_workflows_with_and_without_the_patch(
         tmp_path / "future",
         workflows=(FuturePurchaseApprovalWorkflow,),
         task_queue=task_queue,
+        versioned=False,
     ) as future:
         await waiting_request(future)  # TemporalChangeVersion holds both patch ids
     only_here = f"TaskQueue='{task_queue}'"
@@ -189,7 +196,9 @@ async def test_patch_report_counts_open_workflows_with_and_without_the_patch(
 
         await poll_until(matches, 10, f"patch report {expected}")
 
-    async with running_world(client, tmp_path / "new", task_queue=task_queue) as new:
+    async with running_world(
+        client, tmp_path / "new", task_queue=task_queue, versioned=False
+    ) as new:
         await waiting_request(new)  # TemporalChangeVersion == [AUTOMATED_REVIEW_PATCH]
         # Closed workflows do not count, whichever code started them.
         finished = await new.service.submit(
@@ -221,5 +230,7 @@ async def test_patch_report_counts_open_workflows_with_and_without_the_patch(
     assert shown.stdout.splitlines() == [
         f"Open PurchaseApprovalWorkflows matching {only_here}:",
         f"{AUTOMATED_REVIEW_PATCH}: 0 open without it, 2 open with it; deprecate_patch is safe",
+        f"    ({AUTOMATED_REVIEW.description})",
         f"{REVIEW_FLAGS_PATCH}: 0 open without it, 2 open with it; deprecate_patch is safe",
+        f"    ({REVIEW_FLAGS.description})",
     ]

@@ -31,7 +31,7 @@ async def sw(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Slac
 
 async def request_waiting_for_carlos(sw: SlackWorld) -> tuple[str, Message]:
     """Nico (no history) asks; his manager Carlos gets the approval message."""
-    result = await sw.ws.send_command("UNICO", "/purchase", f"{BOOK_URL} 39.90 1 team book")
+    result = await sw.send_command("UNICO", "/purchase", f"{BOOK_URL} 39.90 1 team book")
     assert result.ok, result
     filed = await sw.ephemeral_to("UNICO", "filed")
     request_id = filed.text.split("`")[1]
@@ -51,7 +51,7 @@ def buttons(message: Message) -> list[str]:
 async def test_low_risk_purchase_is_auto_approved_and_announced(sw: SlackWorld) -> None:
     await sw.world.import_sample_history()
     started = time.monotonic()
-    result = await sw.ws.send_command("UALICE", "/purchase", f"<{BOOK_URL}> 39.90")
+    result = await sw.send_command("UALICE", "/purchase", f"<{BOOK_URL}> 39.90")
 
     assert result.ok and result.status == 200
     assert time.monotonic() - started < 3
@@ -78,7 +78,7 @@ async def test_manager_approves_with_the_button(sw: SlackWorld) -> None:
     ]:
         assert expected in blocks_text, expected
 
-    click = await sw.ws.click_button("UCARLOS", message.channel, message.ts, "approve_request")
+    click = await sw.click_button("UCARLOS", message.channel, message.ts, "approve_request")
     assert click.ok
 
     async def decided() -> bool:
@@ -93,10 +93,10 @@ async def test_manager_approves_with_the_button(sw: SlackWorld) -> None:
 
 async def test_reject_asks_for_a_reason(sw: SlackWorld) -> None:
     request_id, message = await request_waiting_for_carlos(sw)
-    click = await sw.ws.click_button("UCARLOS", message.channel, message.ts, "reject_request")
+    click = await sw.click_button("UCARLOS", message.channel, message.ts, "reject_request")
     assert click.ok
     view = await sw.ws.wait_for(lambda: sw.ws.open_view("UCARLOS"))
-    submitted = await sw.ws.submit_view("UCARLOS", view["id"], {"reason": {"value": "no budget"}})
+    submitted = await sw.submit_view("UCARLOS", view["id"], {"reason": {"value": "no budget"}})
     assert submitted.ok
     outcome = await sw.bot_message_to("UNICO", "rejected")
     assert "no budget" in str(outcome.blocks)
@@ -108,9 +108,9 @@ async def test_click_by_someone_else_changes_nothing_and_explains(sw: SlackWorld
     request_id, message = await request_waiting_for_carlos(sw)
 
     # Bob is not Nico's approver; Nico may not approve his own request.
-    await sw.ws.click_button("UBOB", message.channel, message.ts, "approve_request")
+    await sw.click_button("UBOB", message.channel, message.ts, "approve_request")
     await sw.ephemeral_to("UBOB", "Only the assigned approver")
-    await sw.ws.click_button("UNICO", message.channel, message.ts, "approve_request")
+    await sw.click_button("UNICO", message.channel, message.ts, "approve_request")
     await sw.ephemeral_to("UNICO", "your own purchase request")
 
     status = await sw.world.service.status(request_id)
@@ -121,8 +121,8 @@ async def test_click_by_someone_else_changes_nothing_and_explains(sw: SlackWorld
 
 async def test_double_click_records_one_decision(sw: SlackWorld) -> None:
     request_id, message = await request_waiting_for_carlos(sw)
-    first = await sw.ws.click_button("UCARLOS", message.channel, message.ts, "approve_request")
-    second = await sw.ws.click_button("UCARLOS", message.channel, message.ts, "approve_request")
+    first = await sw.click_button("UCARLOS", message.channel, message.ts, "approve_request")
+    second = await sw.click_button("UCARLOS", message.channel, message.ts, "approve_request")
     assert first.ok and second.ok
     result = await sw.world.service.outcome(request_id, wait_seconds=15)
     assert result is not None and result.status is PurchaseStatus.COMPLETED
@@ -134,7 +134,7 @@ async def test_double_click_records_one_decision(sw: SlackWorld) -> None:
 async def test_approve_button_works_after_bot_restart(sw: SlackWorld) -> None:
     request_id, message = await request_waiting_for_carlos(sw)
     await sw.restart_bot()
-    await sw.ws.click_button("UCARLOS", message.channel, message.ts, "approve_request")
+    await sw.click_button("UCARLOS", message.channel, message.ts, "approve_request")
     result = await sw.world.service.outcome(request_id, wait_seconds=15)
     assert result is not None and result.status is PurchaseStatus.COMPLETED
 
@@ -142,11 +142,11 @@ async def test_approve_button_works_after_bot_restart(sw: SlackWorld) -> None:
 async def test_form_shows_field_errors_then_files_once_even_if_delivered_twice(
     sw: SlackWorld,
 ) -> None:
-    result = await sw.ws.send_command("UNICO", "/purchase", "")
+    result = await sw.send_command("UNICO", "/purchase", "")
     assert result.ok
     view = await sw.ws.wait_for(lambda: sw.ws.open_view("UNICO"))
 
-    bad = await sw.ws.submit_view(
+    bad = await sw.submit_view(
         "UNICO",
         view["id"],
         {
@@ -163,7 +163,7 @@ async def test_form_shows_field_errors_then_files_once_even_if_delivered_twice(
     assert (await sw.world.client.count_workflows(count)).count == 0
 
     good = {"url": {"value": BOOK_URL}, "amount": {"value": "39.90"}, "quantity": {"value": "1"}}
-    delivered = await sw.ws.submit_view("UNICO", view["id"], good)
+    delivered = await sw.submit_view("UNICO", view["id"], good)
     assert delivered.ok and delivered.payload is not None
     await sw.bot_message_to("UNICO", "filed")
     # Slack delivering the same submission again must not file a second request.
@@ -180,29 +180,29 @@ async def test_form_shows_field_errors_then_files_once_even_if_delivered_twice(
 async def test_status_cancel_help_and_usage(sw: SlackWorld) -> None:
     request_id, _ = await request_waiting_for_carlos(sw)
 
-    await sw.ws.send_command("UNICO", "/purchase", f"status {request_id}")
+    await sw.send_command("UNICO", "/purchase", f"status {request_id}")
     await sw.ephemeral_to("UNICO", "awaiting approval")
-    await sw.ws.send_command("UNICO", "/purchase", "status")
+    await sw.send_command("UNICO", "/purchase", "status")
     await sw.ephemeral_to("UNICO", "Your latest requests")
-    await sw.ws.send_command("UBOB", "/purchase", f"status {request_id}")
+    await sw.send_command("UBOB", "/purchase", f"status {request_id}")
     await sw.ephemeral_to("UBOB", "only see your own requests")
-    await sw.ws.send_command("UNICO", "/purchase", "help")
+    await sw.send_command("UNICO", "/purchase", "help")
     await sw.ephemeral_to("UNICO", "How to use /purchase")
-    await sw.ws.send_command("UNICO", "/purchase", "gimme a laptop")
+    await sw.send_command("UNICO", "/purchase", "gimme a laptop")
     await sw.ephemeral_to("UNICO", "How to use /purchase")
-    await sw.ws.send_command("UNICO", "/purchase", f"{BOOK_URL} -5")
+    await sw.send_command("UNICO", "/purchase", f"{BOOK_URL} -5")
     await sw.ephemeral_to("UNICO", "negative")
 
-    await sw.ws.send_command("UNICO", "/purchase", f"cancel {request_id}")
+    await sw.send_command("UNICO", "/purchase", f"cancel {request_id}")
     await sw.ephemeral_to("UNICO", "is cancelled")
     result = await sw.world.service.outcome(request_id, wait_seconds=10)
     assert result is not None and result.status is PurchaseStatus.CANCELLED
 
 
 async def test_ops_commands_are_for_ops_only_and_audited(sw: SlackWorld) -> None:
-    await sw.ws.send_command("UNICO", "/rollout", "build-2 30")
+    await sw.send_command("UNICO", "/rollout", "build-2 30")
     await sw.ephemeral_to("UNICO", "for the ops team only")
-    await sw.ws.send_command("UOLIVIA", "/rollback", "too many errors")
+    await sw.send_command("UOLIVIA", "/rollback", "too many errors")
     await sw.ephemeral_to("UOLIVIA", "no previous build to roll back to")
 
     async def audited() -> bool:
@@ -262,12 +262,12 @@ async def test_health_reports_slack_and_temporal(sw: SlackWorld) -> None:
 
 async def test_ops_turn_the_review_off_for_one_user_with_flags(sw: SlackWorld) -> None:
     await sw.world.import_sample_history()
-    await sw.ws.send_command("UOLIVIA", "/flags", "automated-review-enabled off user <@UALICE>")
+    await sw.send_command("UOLIVIA", "/flags", "automated-review-enabled off user <@UALICE>")
     await sw.ephemeral_to("UOLIVIA", "automated-review-enabled")
-    await sw.ws.send_command("UOLIVIA", "/flags", "")
+    await sw.send_command("UOLIVIA", "/flags", "")
     await sw.ephemeral_to("UOLIVIA", "UALICE")
 
-    result = await sw.ws.send_command("UALICE", "/purchase", f"{BOOK_URL} 39.90")
+    result = await sw.send_command("UALICE", "/purchase", f"{BOOK_URL} 39.90")
     assert result.ok
     filed = await sw.ephemeral_to("UALICE", "filed")
     request_id = filed.text.split("`")[1]
@@ -281,13 +281,13 @@ async def test_ops_turn_the_review_off_for_one_user_with_flags(sw: SlackWorld) -
 
 async def test_manager_flags_a_wrong_auto_approval(sw: SlackWorld) -> None:
     await sw.world.import_sample_history()
-    await sw.ws.send_command("UALICE", "/purchase", f"{BOOK_URL} 39.90")
+    await sw.send_command("UALICE", "/purchase", f"{BOOK_URL} 39.90")
     fyi = await sw.bot_message_to("UCARLOS", "FYI")
     assert "flag_auto_approval_wrong" in buttons(fyi)
 
-    await sw.ws.click_button("UBOB", fyi.channel, fyi.ts, "flag_auto_approval_wrong")
+    await sw.click_button("UBOB", fyi.channel, fyi.ts, "flag_auto_approval_wrong")
     await sw.ephemeral_to("UBOB", "Only the requester's manager")
-    await sw.ws.click_button("UCARLOS", fyi.channel, fyi.ts, "flag_auto_approval_wrong")
+    await sw.click_button("UCARLOS", fyi.channel, fyi.ts, "flag_auto_approval_wrong")
 
     async def flagged() -> bool:
         [now] = [m for m in sw.ws.messages(fyi.channel) if m.ts == fyi.ts]
@@ -299,7 +299,25 @@ async def test_manager_flags_a_wrong_auto_approval(sw: SlackWorld) -> None:
 
 
 async def test_rollout_status_for_ops(sw: SlackWorld) -> None:
-    await sw.ws.send_command("UOLIVIA", "/rollout", "status")
+    await sw.send_command("UOLIVIA", "/rollout", "status")
     await sw.ephemeral_to("UOLIVIA", "Feature flags: readable")
-    await sw.ws.send_command("UOLIVIA", "/rollout", "plan b1 10,5 every 1m")
+    await sw.send_command("UOLIVIA", "/rollout", "plan b1 10,5 every 1m")
     await sw.ephemeral_to("UOLIVIA", "must go up and end at 100")
+
+
+async def test_a_wait_is_not_satisfied_by_a_message_from_before_the_action(sw: SlackWorld) -> None:
+    """The usage and `/flags` listing checks above can fail: an answer already in the
+    workspace does not count as the answer to a later action."""
+    await sw.send_command("UNICO", "/purchase", "help")
+    await sw.ephemeral_to("UNICO", "How to use /purchase")
+    await sw.send_command("UNICO", "/purchase", "status")  # answered, but not with the usage
+    await sw.ephemeral_to("UNICO", "no purchase requests yet")
+    with pytest.raises(TimeoutError):
+        await sw.ephemeral_to("UNICO", "How to use /purchase", timeout=1)
+
+    await sw.send_command("UOLIVIA", "/flags", "automated-review-enabled off user <@UALICE>")
+    await sw.ephemeral_to("UOLIVIA", "UALICE")  # the change's answer already names Alice
+    await sw.send_command("UOLIVIA", "/rollout", "status")  # answered, but not with the flags
+    await sw.ephemeral_to("UOLIVIA", "Feature flags: readable")
+    with pytest.raises(TimeoutError):
+        await sw.ephemeral_to("UOLIVIA", "UALICE", timeout=1)

@@ -13,7 +13,6 @@ from temporalio.testing import WorkflowEnvironment
 from bot.worker import PURCHASE_WORKFLOWS
 from domain.models import CodePath, PurchaseStatus, Stage
 from tests.fixtures.original_workflow import OriginalPurchaseApprovalWorkflow
-from tests.integration.histories import save_history
 from tests.integration.world import World, running_world
 
 ORIGINAL_WORKFLOWS = (OriginalPurchaseApprovalWorkflow,)
@@ -29,7 +28,8 @@ async def test_no_decision_for_seven_days_rejects(
     time_env: WorkflowEnvironment, tmp_path: Path, original: bool
 ) -> None:
     workflows = ORIGINAL_WORKFLOWS if original else PURCHASE_WORKFLOWS
-    async with running_world(time_env.client, tmp_path, workflows=workflows) as w:
+    # The time-skipping server ignores Worker Deployments: unversioned there.
+    async with running_world(time_env.client, tmp_path, workflows=workflows, versioned=False) as w:
         url, amount = book(w)
         submitted = await w.service.submit(requester="UNICO", url=url, amount=amount)
         await w.wait_for_stage(submitted.request.request_id, Stage.AWAITING_APPROVAL)
@@ -43,8 +43,6 @@ async def test_no_decision_for_seven_days_rejects(
         assert result.reason == "Approval timeout after 7 days"
         assert result.approval is not None and result.approval.decided_by == "system"
         assert w.ledger.orders_for(submitted.request.request_id) == []
-        name = "original" if original else "patched"
-        await save_history(w, submitted.workflow_id, f"{name}-approval-timeout")
 
 
 @pytest.mark.parametrize("decision", ["approve", "reject", "cancel"])
@@ -58,7 +56,6 @@ async def test_original_code_paths(
         request_id = submitted.request.request_id
         await w.wait_for_stage(request_id, Stage.AWAITING_APPROVAL)
         if decision == "approve":
-            await save_history(w, submitted.workflow_id, "original-waiting-for-approval")
             await w.service.decide(request_id, user="UCARLOS", approve=True)
             expected = PurchaseStatus.COMPLETED
         elif decision == "reject":
@@ -72,8 +69,6 @@ async def test_original_code_paths(
 
         assert result is not None and result.status is expected
         assert result.code_path is CodePath.ORIGINAL and result.review is None
-        name = {"approve": "manual-approved", "reject": "manual-rejected", "cancel": "cancelled"}
-        await save_history(w, submitted.workflow_id, f"original-{name[decision]}")
 
 
 async def test_original_invalid_product(dev_env: WorkflowEnvironment, tmp_path: Path) -> None:
@@ -83,13 +78,16 @@ async def test_original_invalid_product(dev_env: WorkflowEnvironment, tmp_path: 
         )
         result = await w.service.outcome(submitted.request.request_id, wait_seconds=15)
         assert result is not None and result.status is PurchaseStatus.REJECTED
-        await save_history(w, submitted.workflow_id, "original-invalid-product")
 
 
 async def test_request_started_by_original_code_finishes_on_current_code(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    async with running_world(dev_env.client, tmp_path, workflows=ORIGINAL_WORKFLOWS) as old:
+    # Unversioned: a PINNED request would stay on the old build; this is the deploy of the
+    # patch itself, where old and new code share one unversioned task queue.
+    async with running_world(
+        dev_env.client, tmp_path, workflows=ORIGINAL_WORKFLOWS, versioned=False
+    ) as old:
         await old.import_sample_history()
         url, amount = book(old)
         submitted = await old.service.submit(requester="UALICE", url=url, amount=amount)
@@ -98,7 +96,9 @@ async def test_request_started_by_original_code_finishes_on_current_code(
         task_queue = old.settings.task_queue
 
     # The deploy: the old worker is gone, the current code takes the same task queue.
-    async with running_world(dev_env.client, tmp_path / "new", task_queue=task_queue) as new:
+    async with running_world(
+        dev_env.client, tmp_path / "new", task_queue=task_queue, versioned=False
+    ) as new:
         await new.service.decide(request_id, user="UCARLOS", approve=True)
         result = await new.service.outcome(request_id, wait_seconds=15)
 

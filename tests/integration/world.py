@@ -20,14 +20,9 @@ from appconfig.files import ReloadingFile, load_yaml_model
 from appconfig.settings import Settings
 from bot.flags_admin import FlagsAdmin
 from bot.history_import import import_history_records
+from bot.launcher import started_workers
 from bot.purchase_service import PurchaseService
-from bot.worker import (
-    PURCHASE_WORKFLOWS,
-    build_activities,
-    build_control_activities,
-    build_control_worker,
-    build_worker,
-)
+from bot.worker import PURCHASE_WORKFLOWS, build_activities, build_control_activities
 from domain.catalog import Catalog, CatalogProduct
 from domain.directory import Directory
 from domain.feature_flags import load_flags_file
@@ -87,7 +82,9 @@ async def poll_until(
         await asyncio.sleep(every)
 
 
-def make_settings(tmp_path: Path, employee_prefix: str, task_queue: str | None) -> Settings:
+def make_settings(
+    tmp_path: Path, employee_prefix: str, task_queue: str | None, *, versioned: bool = False
+) -> Settings:
     tmp_path.mkdir(parents=True, exist_ok=True)
     directory = (REPO / "directory.yaml").read_text()
     directory = directory.replace("employee_id: E", f"employee_id: {employee_prefix}E")
@@ -99,7 +96,9 @@ def make_settings(tmp_path: Path, employee_prefix: str, task_queue: str | None) 
         data_dir=tmp_path / "data",
         task_queue=task_queue or f"test-{uuid.uuid4().hex[:8]}",
         control_task_queue=f"test-control-{uuid.uuid4().hex[:8]}",
-        deployment_name="",  # unversioned; the versioning tests build their own deployments
+        # Versioned as production runs: its own deployment per world (the first build becomes
+        # current). Unversioned only where a test needs it (see running_world).
+        deployment_name=f"deploy-{employee_prefix}" if versioned else "",
     )
 
 
@@ -112,9 +111,14 @@ async def running_world(
     workflows: Sequence[type] = PURCHASE_WORKFLOWS,
     task_queue: str | None = None,
     notifier: Notifier | None = None,
+    versioned: bool = True,
 ) -> AsyncIterator[World]:
+    """The product's workers as production builds them (bot.launcher.started_workers): a PINNED
+    Worker Deployment version on the dev server. `versioned=False` on the time-skipping server
+    (it ignores deployments) and where workers of different code must share one task queue
+    unversioned (a request started by old code finishing on new code)."""
     prefix = f"T{uuid.uuid4().hex[:6]}"
-    settings = make_settings(tmp_path, prefix, task_queue)
+    settings = make_settings(tmp_path, prefix, task_queue, versioned=versioned)
     recorder = RecordingNotifier(settings.notifications_db)
     ledger = OrdersLedger(settings.orders_db)
     history_id = f"imported-history-{uuid.uuid4().hex[:8]}"
@@ -131,15 +135,12 @@ async def running_world(
         names = {_activity_name(a) for a in replace_activities}
         activities = [a for a in activities if _activity_name(a) not in names]
         activities += list(replace_activities)
-    worker = build_worker(client, activities, task_queue=settings.task_queue, workflows=workflows)
-    control_worker = build_control_worker(
-        client,
-        settings.control_task_queue,
-        build_control_activities(client, f"deploy-{prefix}", notifier or recorder),
-    )
+    control_activities = build_control_activities(client, f"deploy-{prefix}", notifier or recorder)
     directory = ReloadingFile(settings.directory, Directory)
     flags = FlagsAdmin(client, settings.control_task_queue, flags_id)
-    async with worker, control_worker:
+    async with started_workers(
+        client, settings, activities, control_activities, workflows=workflows
+    ):
         await flags.ensure(load_flags_file(REPO / "flags.yaml"))
         yield World(
             client=client,

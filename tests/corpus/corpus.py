@@ -1,0 +1,97 @@
+"""The committed replay corpus (tests/histories/) and the drift verdict.
+
+Files are `<generation>-<path>.json`. `current-*` is what the current code records (checked by
+the drift gate, rewritten by `make histories`); every other generation is kept as recorded: it
+stands for requests that older code started and that the current code must still replay
+(`original-*`: before any patch; `review-v1-*`: before `review-flags-v1`; `before-<patch>-*`:
+the `current-*` histories `make histories` set aside when a new patch appeared).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from temporalio.client import WorkflowHistory
+
+from tests.corpus.commands import command_sequence, patch_markers, sequence_diff
+
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+CURRENT = "current-"
+RECORD_COMMAND = "make histories"
+PATCH_LIST = "PATCHES in workflows/purchase_approval.py"
+
+
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.stem, path.read_text())
+
+
+def current_file(name: str) -> Path:
+    return HISTORIES / f"{CURRENT}{name}.json"
+
+
+def committed(name: str) -> WorkflowHistory | None:
+    path = current_file(name)
+    return load(path) if path.exists() else None
+
+
+def new_patches(old: WorkflowHistory, new: WorkflowHistory) -> set[str]:
+    return patch_markers(new) - patch_markers(old)
+
+
+def drift(name: str, old: WorkflowHistory | None, new: WorkflowHistory) -> str | None:
+    """None when the current code issues, on path `name`, the commands of the committed
+    history; otherwise what differs and what to do about it."""
+    where = current_file(name).relative_to(HISTORIES.parents[1])
+    if old is None:
+        return (
+            f"Path {name!r} has no committed history ({where}): record it with `{RECORD_COMMAND}`."
+        )
+    before, after = command_sequence(old), command_sequence(new)
+    if before == after:
+        return None
+    diff = sequence_diff(before, after)
+    added = new_patches(old, new)
+    if added:
+        return (
+            f"Path {name!r}: the current code records patch {', '.join(sorted(added))}, which "
+            f"the committed history {where} predates.\n{diff}\n"
+            f"Re-record the corpus with `{RECORD_COMMAND}` (the committed history is kept as "
+            f"the generation before the patch) and commit tests/histories/."
+        )
+    return (
+        f"Path {name!r}: the current code issues other commands than the committed history "
+        f"{where}, and no new patch id marks the change:\n{diff}\n"
+        "Requests already running would replay their history on this code and fail with a "
+        "nondeterminism error. What to do:\n"
+        "  1. freeze the workflow as it was, as the code before your patch: copy "
+        "workflows/purchase_approval.py from before your change to tests/fixtures/ (like "
+        "review_v1_workflow.py) and add it to CODE_BEFORE_PATCH in tests/fixtures/frozen.py;\n"
+        f"  2. add a Patch(id, description) to {PATCH_LIST} and emit the new commands only "
+        "under `if workflow.patched(<patch>.id):`;\n"
+        f"  3. re-record the corpus with `{RECORD_COMMAND}` and commit tests/histories/.\n"
+        "(If only the recorded scenario changed, not the workflow, "
+        f"`RECORD_HISTORIES=force {RECORD_COMMAND}` overwrites the history.)\n"
+        "See README.md, 'The replay gate and the corpus'."
+    )
+
+
+def save(name: str, new: WorkflowHistory, *, force: bool = False) -> str:
+    """Write the current code's history of path `name`; say what was done. A history that
+    predates a new patch is kept as `before-<patch>-<name>.json`. Raises AssertionError on
+    drift without a new patch, unless `force`."""
+    old = committed(name)
+    target = current_file(name)
+    note = "recorded"
+    if old is not None:
+        added = new_patches(old, new)
+        if added:
+            kept = HISTORIES / f"before-{'+'.join(sorted(added))}-{name}.json"
+            target.rename(kept)
+            note = f"recorded; the previous history is kept as {kept.name}"
+        else:
+            problem = drift(name, old, new)
+            if problem is not None and not force:
+                raise AssertionError(problem)
+    HISTORIES.mkdir(exist_ok=True)
+    target.write_text(new.to_json())
+    return f"{target.name}: {note}"

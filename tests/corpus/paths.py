@@ -1,0 +1,232 @@
+"""Every recorded path of PurchaseApprovalWorkflow, driven on real servers by the current code.
+
+The drift gate (tests/test_replay_drift.py) runs them all, concurrently on the session's one dev
+server (and the time-skipping server for the 7-day timeout), and compares each history's
+commands with the committed `tests/histories/current-<path>.json`; `make histories` records them.
+A new path: add a `RecordedPath` to PATHS, then `make histories`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
+
+from bot.purchase_service import Submitted, new_request_id
+from bot.worker import PURCHASE_WORKFLOWS
+from domain.feature_flags import SetFlagInput
+from domain.models import ApprovalDecision
+from domain.refusal import Refused
+from tests.corpus.commands import command_sequence
+from tests.fixtures.broken_activities import broken_review, store_says_no
+from tests.integration.world import World, poll_until, running_world
+from workflows.purchase_approval import PurchaseApprovalWorkflow
+
+INVALID_PRODUCT = "https://www.amazon.es/dp/B000000000"  # a valid link, not in the catalog
+
+
+@dataclass(frozen=True)
+class Recording:
+    world: World
+    env: WorkflowEnvironment
+
+
+Drive = Callable[[Recording], Awaitable[str]]
+"""Takes the request down its path; returns the id of the workflow whose history is recorded."""
+
+
+@dataclass(frozen=True)
+class RecordedPath:
+    name: str
+    drive: Drive
+    time_skipping: bool = False
+    replace_activities: tuple[Callable[..., Any], ...] = ()
+
+
+def book(world: World) -> tuple[str, str]:
+    product = world.product(lambda p: p.category == "books" and p.price < Decimal(100))
+    return world.url(product), str(product.price)
+
+
+async def commands_of(world: World, workflow_id: str) -> list[str]:
+    history = await world.client.get_workflow_handle(workflow_id).fetch_history()
+    return command_sequence(history)
+
+
+async def waiting_for_manager(
+    world: World, requester: str = "UNICO", request_id: str | None = None
+) -> Submitted:
+    """A request of `requester` waiting for the manager, its 7-day timer started. (Nico has no
+    purchase history: the review sends him to his manager, Carlos.) Decisions wait for the
+    timer: one arriving while the manager is being asked would change the commands."""
+    url, amount = book(world)
+    submitted = await world.service.submit(
+        requester=requester, url=url, amount=amount, request_id=request_id
+    )
+
+    async def timer_started() -> bool:
+        return "timer" in await commands_of(world, submitted.workflow_id)
+
+    await poll_until(timer_started, 20, f"{submitted.workflow_id} to wait for its manager")
+    return submitted
+
+
+async def finished(world: World, submitted: Submitted) -> str:
+    assert await world.service.outcome(submitted.request.request_id, wait_seconds=20)
+    return submitted.workflow_id
+
+
+async def auto_approved(r: Recording) -> str:
+    await r.world.import_sample_history()
+    url, amount = book(r.world)
+    return await finished(
+        r.world, await r.world.service.submit(requester="UALICE", url=url, amount=amount)
+    )
+
+
+async def waiting_for_approval(r: Recording) -> str:
+    return (await waiting_for_manager(r.world)).workflow_id
+
+
+async def decided_by_update(r: Recording, approve: bool) -> str:
+    submitted = await waiting_for_manager(r.world)
+    await r.world.service.decide(
+        submitted.request.request_id, user="UCARLOS", approve=approve, reason="reason"
+    )
+    return await finished(r.world, submitted)
+
+
+async def manual_approved(r: Recording) -> str:
+    return await decided_by_update(r, approve=True)
+
+
+async def manual_rejected(r: Recording) -> str:
+    return await decided_by_update(r, approve=False)
+
+
+async def signal_approved(r: Recording) -> str:
+    """The seed's `approval_decision` signal: a refused one (ignored, audited), then Carlos."""
+    submitted = await waiting_for_manager(r.world)
+    handle = r.world.client.get_workflow_handle(submitted.workflow_id)
+    await handle.signal(
+        PurchaseApprovalWorkflow.approval_decision,
+        ApprovalDecision(approved=False, decided_by="UBOB"),
+    )
+    await handle.signal(
+        PurchaseApprovalWorkflow.approval_decision,
+        ApprovalDecision(approved=True, decided_by="UCARLOS"),
+    )
+    return await finished(r.world, submitted)
+
+
+async def cancelled(r: Recording) -> str:
+    submitted = await waiting_for_manager(r.world)
+    await r.world.service.cancel(submitted.request.request_id, user="UNICO")
+    return await finished(r.world, submitted)
+
+
+async def invalid_product(r: Recording) -> str:
+    submitted = await r.world.service.submit(requester="UNICO", url=INVALID_PRODUCT, amount="10")
+    return await finished(r.world, submitted)
+
+
+async def duplicate_start(r: Recording) -> str:
+    """The same request filed twice while it waits and once after it finished: one workflow."""
+    request_id = new_request_id()
+    submitted = await waiting_for_manager(r.world, request_id=request_id)
+    await waiting_for_manager(r.world, request_id=request_id)
+    await r.world.service.decide(request_id, user="UCARLOS", approve=True)
+    await finished(r.world, submitted)
+    url, amount = book(r.world)
+    await r.world.service.submit(requester="UNICO", url=url, amount=amount, request_id=request_id)
+    return submitted.workflow_id
+
+
+async def review_failed_manual(r: Recording) -> str:
+    """The review fails every attempt (replaced by a broken one): the manager decides."""
+    await r.world.import_sample_history()
+    submitted = await waiting_for_manager(r.world, requester="UALICE")
+    await r.world.service.decide(submitted.request.request_id, user="UCARLOS", approve=True)
+    return await finished(r.world, submitted)
+
+
+async def review_off_manual(r: Recording) -> str:
+    """The `automated-review-enabled` flag is off for Alice: no review, her manager decides."""
+    await r.world.import_sample_history()
+    await r.world.flags.set(
+        SetFlagInput(
+            flag="automated-review-enabled", scope="user", key="UALICE", value="off", actor="test"
+        )
+    )
+    submitted = await waiting_for_manager(r.world, requester="UALICE")
+    await r.world.service.decide(submitted.request.request_id, user="UCARLOS", approve=True)
+    return await finished(r.world, submitted)
+
+
+async def order_failed(r: Recording) -> str:
+    """Auto-approved, then the store refuses the order (replaced by one that always says no)."""
+    await r.world.import_sample_history()
+    url, amount = book(r.world)
+    submitted = await r.world.service.submit(requester="UALICE", url=url, amount=amount)
+    try:
+        await r.world.service.outcome(submitted.request.request_id, wait_seconds=20)
+    except Refused:
+        return submitted.workflow_id
+    raise AssertionError("the order was expected to fail")
+
+
+async def approval_timeout(r: Recording) -> str:
+    submitted = await waiting_for_manager(r.world)
+    await r.env.sleep(timedelta(days=7, seconds=1))
+    return await finished(r.world, submitted)
+
+
+PATHS: tuple[RecordedPath, ...] = (
+    RecordedPath("auto-approved", auto_approved),
+    RecordedPath("waiting-for-approval", waiting_for_approval),
+    RecordedPath("manual-approved", manual_approved),
+    RecordedPath("manual-rejected", manual_rejected),
+    RecordedPath("signal-approved", signal_approved),
+    RecordedPath("cancelled", cancelled),
+    RecordedPath("invalid-product", invalid_product),
+    RecordedPath("duplicate-start", duplicate_start),
+    RecordedPath("review-failed-manual", review_failed_manual, replace_activities=(broken_review,)),
+    RecordedPath("review-off-manual", review_off_manual),
+    RecordedPath("order-failed", order_failed, replace_activities=(store_says_no,)),
+    RecordedPath("approval-timeout", approval_timeout, time_skipping=True),
+)
+
+
+async def record(
+    paths: Sequence[RecordedPath],
+    dev_env: WorkflowEnvironment,
+    time_env: WorkflowEnvironment,
+    tmp_path: Path,
+    *,
+    workflows: Sequence[type] = PURCHASE_WORKFLOWS,
+) -> dict[str, WorkflowHistory]:
+    """Drive every path at once (each in its own world) and return their histories by name.
+    The dev-server worlds run a PINNED versioned worker as production does; the time-skipping
+    server ignores deployments, so its world is unversioned."""
+
+    async def one(path: RecordedPath) -> tuple[str, WorkflowHistory]:
+        env = time_env if path.time_skipping else dev_env
+        async with running_world(
+            env.client,
+            tmp_path / path.name,
+            workflows=workflows,
+            replace_activities=path.replace_activities,
+            versioned=not path.time_skipping,
+        ) as world:
+            workflow_id = await path.drive(Recording(world, env))
+            history = await world.client.get_workflow_handle(workflow_id).fetch_history()
+            return path.name, history
+
+    return dict(await asyncio.gather(*(one(p) for p in paths)))
