@@ -68,15 +68,15 @@ class Patch:
 # gate (tests/test_replay_gate.py, tests/test_replay_drift.py) and the README derive from.
 # A change to the commands (a new activity, timer, marker...) gets a new entry here, then the
 # replay corpus is re-recorded (`make histories`, see the README's replay-gate section).
-AUTOMATED_REVIEW = Patch(
+AUTOMATED_REVIEW_PATCH = Patch(
     "automated-review-v1", "the automated review decides low-risk requests before the manager"
 )
-REVIEW_FLAGS = Patch(
+REVIEW_FLAGS_PATCH = Patch(
     "review-flags-v1",
     "the review runs only when the `automated-review-enabled` flag is on for the requester, "
     "with the strictness of `review-strictness`",
 )
-PATCHES: tuple[Patch, ...] = (AUTOMATED_REVIEW, REVIEW_FLAGS)
+PATCHES: tuple[Patch, ...] = (AUTOMATED_REVIEW_PATCH, REVIEW_FLAGS_PATCH)
 
 # Short, local steps run as local activities: no extra round trip through the server's
 # task queue, which is what makes the auto-approved path faster than a plain workflow.
@@ -116,11 +116,11 @@ class PurchaseApprovalWorkflow:
         # Decided first, before any local activity: a local activity may end the workflow task
         # early (e.g. when a query arrives), and a patch checked after that task boundary is not
         # seen on replay. Checked here, the marker always lands in the first workflow task.
-        reviewing = workflow.patched(AUTOMATED_REVIEW.id)
+        reviewing = workflow.patched(AUTOMATED_REVIEW_PATCH.id)
         self._code_path = CodePath.PATCHED if reviewing else CodePath.ORIGINAL
         # The feature flags came after the review: requests that started reviewing without
         # them keep reviewing unconditionally on replay.
-        flag_gated = reviewing and workflow.patched(REVIEW_FLAGS.id)
+        flag_gated = reviewing and workflow.patched(REVIEW_FLAGS_PATCH.id)
         self._record(request.requester, "requested", f"{request.quantity} x {request.product_url}")
 
         validation = await workflow.execute_local_activity_method(

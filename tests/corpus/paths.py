@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from bot.purchase_service import Submitted, new_request_id
 from bot.worker import PURCHASE_WORKFLOWS
 from domain.feature_flags import SetFlagInput
+from domain.flag_registry import AUTOMATED_REVIEW
 from domain.models import ApprovalDecision
 from domain.refusal import Refused
 from tests.corpus.commands import command_sequence
@@ -162,7 +163,7 @@ async def review_off_manual(r: Recording) -> str:
     await r.world.import_sample_history()
     await r.world.flags.set(
         SetFlagInput(
-            flag="automated-review-enabled", scope="user", key="UALICE", value="off", actor="test"
+            flag=AUTOMATED_REVIEW.name, scope="user", key="UALICE", value="off", actor="test"
         )
     )
     submitted = await waiting_for_manager(r.world, requester="UALICE")

@@ -17,10 +17,11 @@ from tests.fixtures.future_workflow import FUTURE_PATCH, FuturePurchaseApprovalW
 from tests.fixtures.original_workflow import OriginalPurchaseApprovalWorkflow
 from tests.integration.processes import process_env, run_cli
 from tests.integration.world import World, poll_until, running_world
-from workflows.purchase_approval import AUTOMATED_REVIEW, REVIEW_FLAGS
+from workflows.purchase_approval import AUTOMATED_REVIEW_PATCH as REVIEW_PATCH
+from workflows.purchase_approval import REVIEW_FLAGS_PATCH as FLAGS_PATCH
 
-AUTOMATED_REVIEW_PATCH = AUTOMATED_REVIEW.id
-REVIEW_FLAGS_PATCH = REVIEW_FLAGS.id
+AUTOMATED_REVIEW_PATCH = REVIEW_PATCH.id
+REVIEW_FLAGS_PATCH = FLAGS_PATCH.id
 
 
 def book(world: World) -> tuple[str, str]:
@@ -230,7 +231,7 @@ async def test_patch_report_counts_open_workflows_with_and_without_the_patch(
     assert shown.stdout.splitlines() == [
         f"Open PurchaseApprovalWorkflows matching {only_here}:",
         f"{AUTOMATED_REVIEW_PATCH}: 0 open without it, 2 open with it; deprecate_patch is safe",
-        f"    ({AUTOMATED_REVIEW.description})",
+        f"    ({REVIEW_PATCH.description})",
         f"{REVIEW_FLAGS_PATCH}: 0 open without it, 2 open with it; deprecate_patch is safe",
-        f"    ({REVIEW_FLAGS.description})",
+        f"    ({FLAGS_PATCH.description})",
     ]
