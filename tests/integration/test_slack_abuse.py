@@ -66,7 +66,7 @@ def requests_started(sw: SlackWorld) -> str:
 async def test_markup_typed_in_a_justification_reaches_the_approver_as_text(
     sw: SlackWorld,
 ) -> None:
-    result = await sw.ws.send_command(
+    result = await sw.send_command(
         "UNICO", "/purchase", f"{BOOK_URL} 39.90 1 {slack_escaped(TYPED)}"
     )
     assert result.ok, result
@@ -92,7 +92,7 @@ async def test_markup_typed_in_a_justification_reaches_the_approver_as_text(
 
 
 async def test_a_redelivered_command_files_one_request(sw: SlackWorld) -> None:
-    first = await sw.ws.send_command("UNICO", "/purchase", f"{BOOK_URL} 39.90 1 team book")
+    first = await sw.send_command("UNICO", "/purchase", f"{BOOK_URL} 39.90 1 team book")
     assert first.ok
     await sw.ephemeral_to("UNICO", "filed")
     # Slack delivers the same command again after a slow ack: same body, X-Slack-Retry-Num.
@@ -177,7 +177,7 @@ async def test_signed_but_malformed_payloads_get_an_answer_not_a_500(
 
 
 async def test_an_id_in_use_is_refused_never_joined(sw: SlackWorld) -> None:
-    first = await sw.ws.send_command("UNICO", "/purchase", f"{BOOK_URL} 39.90 1 team book")
+    first = await sw.send_command("UNICO", "/purchase", f"{BOOK_URL} 39.90 1 team book")
     assert first.ok
     filed = await sw.ephemeral_to("UNICO", "filed")
     request_id = filed.text.split("`")[1]
