@@ -133,10 +133,5 @@ def build_control_worker(
     activities: Sequence[Callable[..., Any]] = (),
     workflows: Sequence[type] = CONTROL_WORKFLOWS,
 ) -> Worker:
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=list(workflows),
-        activities=list(activities),
-        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-    )
+    """The control worker: unversioned (an entity must never be pinned to one build)."""
+    return build_worker(client, activities, task_queue=task_queue, workflows=workflows)

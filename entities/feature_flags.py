@@ -11,6 +11,8 @@ from __future__ import annotations
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from entities.lifetime import live_until_continue_as_new
+
 with workflow.unsafe.imports_passed_through():
     from domain.feature_flags import (
         KEEP_CHANGES,
@@ -34,9 +36,7 @@ class FeatureFlagsWorkflow:
 
     @workflow.run
     async def run(self, state: FlagsEntityState) -> None:
-        await workflow.wait_condition(lambda: workflow.info().is_continue_as_new_suggested())
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        workflow.continue_as_new(self.snapshot())
+        await live_until_continue_as_new(self.snapshot)
 
     @workflow.update
     def set_flag(self, input: SetFlagInput) -> SetFlagResult:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from entities.lifetime import live_until_continue_as_new
+
 with workflow.unsafe.imports_passed_through():
     from domain.history import record_key
     from domain.imported_history_models import (
@@ -33,9 +35,7 @@ class ImportedHistoryWorkflow:
 
     @workflow.run
     async def run(self, state: ImportedHistoryState) -> None:
-        await workflow.wait_condition(lambda: workflow.info().is_continue_as_new_suggested())
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        workflow.continue_as_new(ImportedHistoryState(records=self._records))
+        await live_until_continue_as_new(lambda: ImportedHistoryState(records=self._records))
 
     @workflow.update
     def import_records(self, input: ImportHistoryInput) -> ImportHistoryResult:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from entities.lifetime import live_until_continue_as_new
+
 with workflow.unsafe.imports_passed_through():
     from domain.models import AuditEntry, OpsAuditState
 
@@ -23,9 +25,7 @@ class OpsAuditWorkflow:
 
     @workflow.run
     async def run(self, state: OpsAuditState) -> None:
-        await workflow.wait_condition(lambda: workflow.info().is_continue_as_new_suggested())
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        workflow.continue_as_new(OpsAuditState(entries=self._entries[-KEEP_LAST:]))
+        await live_until_continue_as_new(self.entries)
 
     @workflow.signal
     def record(self, entry: AuditEntry) -> None:
