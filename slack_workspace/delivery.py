@@ -80,6 +80,32 @@ class Answer:
         return None
 
 
+def _answered(
+    kind: DeliveryKind,
+    answer: Answer,
+    payload: JsonDict,
+    *,
+    trigger_id: str | None = None,
+    response_url: str | None = None,
+    view_id: str | None = None,
+    view_errors: dict[str, str] | None = None,
+) -> DeliveryResult:
+    """The result of a request sent to the app (or not: `answer.sent`) and answered as `answer`."""
+    return DeliveryResult(
+        kind=kind,
+        delivered=answer.sent,
+        status=answer.status,
+        error=answer.error,
+        body=answer.body,
+        ack=answer.json(),
+        payload=payload,
+        trigger_id=trigger_id,
+        response_url=response_url,
+        view_id=view_id,
+        view_errors=view_errors or {},
+    )
+
+
 class Deliverer:
     def __init__(self, state: WorkspaceState, config: WorkspaceConfig) -> None:
         self.state = state
@@ -156,14 +182,10 @@ class Deliverer:
             )
         else:
             self._show_command_ack(user, channel, command, text, answer, token)
-        return DeliveryResult(
-            kind="command",
-            delivered=answer.sent,
-            status=answer.status,
-            error=answer.error,
-            body=answer.body,
-            ack=answer.json(),
-            payload=dict(fields),
+        return _answered(
+            "command",
+            answer,
+            dict(fields),
             trigger_id=trigger_id,
             response_url=self._response_url(token),
         )
@@ -273,14 +295,10 @@ class Deliverer:
                 self.state.feed.bump()
             elif channel is not None:
                 self.state.post(channel.id, author=SLACKBOT_ID, text=problem, ephemeral_to=user_id)
-        return DeliveryResult(
-            kind="block_actions",
-            delivered=answer.sent,
-            status=answer.status,
-            error=answer.error,
-            body=answer.body,
-            ack=answer.json(),
-            payload=payload,
+        return _answered(
+            "block_actions",
+            answer,
+            payload,
             trigger_id=trigger_id,
             response_url=response_url,
             view_id=view.id if view is not None else None,
@@ -342,14 +360,10 @@ class Deliverer:
         else:
             self._apply_response_action(user_id, view, answer.json())
         top = self.state.current_modal(user_id)
-        return DeliveryResult(
-            kind="view_submission",
-            delivered=answer.sent,
-            status=answer.status,
-            error=answer.error,
-            body=answer.body,
-            ack=answer.json(),
-            payload=payload,
+        return _answered(
+            "view_submission",
+            answer,
+            payload,
             trigger_id=trigger_id,
             view_id=top.id if top is not None else None,
             view_errors=dict(view.errors) if top is view else {},
@@ -403,12 +417,4 @@ class Deliverer:
         if not notify:
             return None
         answer = await self.send(urlencode({"payload": json.dumps(snapshot)}), FORM)
-        return DeliveryResult(
-            kind="view_closed",
-            delivered=answer.sent,
-            status=answer.status,
-            error=answer.error,
-            body=answer.body,
-            ack=answer.json(),
-            payload=snapshot,
-        )
+        return _answered("view_closed", answer, snapshot)
