@@ -17,6 +17,22 @@ def _team(state: WorkspaceState) -> JsonDict:
     return {"id": state.team_id, "domain": state.team_domain}
 
 
+def _interaction(
+    state: WorkspaceState, kind: str, user: User, verification_token: str, **fields: Any
+) -> JsonDict:
+    """An interaction payload: what every kind carries, then the kind's own `fields`."""
+    return {
+        "type": kind,
+        "team": _team(state),
+        "user": user.to_ref(),
+        "api_app_id": state.app_id,
+        "token": verification_token,
+        "is_enterprise_install": False,
+        "enterprise": None,
+        **fields,
+    }
+
+
 def action_ts() -> str:
     return f"{time.time():.6f}"
 
@@ -89,16 +105,7 @@ def block_actions(
     response_url: str | None = None,
     view: View | None = None,
 ) -> JsonDict:
-    payload: JsonDict = {
-        "type": "block_actions",
-        "user": user.to_ref(),
-        "api_app_id": state.app_id,
-        "token": verification_token,
-        "trigger_id": trigger_id,
-        "team": _team(state),
-        "enterprise": None,
-        "is_enterprise_install": False,
-    }
+    payload = _interaction(state, "block_actions", user, verification_token, trigger_id=trigger_id)
     if view is not None:
         payload["container"] = {"type": "view", "view_id": view.id}
         payload["view"] = view.to_api()
@@ -123,34 +130,23 @@ def block_actions(
 def view_submission(
     state: WorkspaceState, *, user: User, view: View, trigger_id: str, verification_token: str
 ) -> JsonDict:
-    return {
-        "type": "view_submission",
-        "team": _team(state),
-        "user": user.to_ref(),
-        "api_app_id": state.app_id,
-        "token": verification_token,
-        "trigger_id": trigger_id,
-        "view": view.to_api(),
-        "response_urls": [],
-        "is_enterprise_install": False,
-        "enterprise": None,
-    }
+    return _interaction(
+        state,
+        "view_submission",
+        user,
+        verification_token,
+        trigger_id=trigger_id,
+        view=view.to_api(),
+        response_urls=[],
+    )
 
 
 def view_closed(
     state: WorkspaceState, *, user: User, view: View, verification_token: str, cleared: bool
 ) -> JsonDict:
-    return {
-        "type": "view_closed",
-        "team": _team(state),
-        "user": user.to_ref(),
-        "api_app_id": state.app_id,
-        "token": verification_token,
-        "view": view.to_api(),
-        "is_cleared": cleared,
-        "is_enterprise_install": False,
-        "enterprise": None,
-    }
+    return _interaction(
+        state, "view_closed", user, verification_token, view=view.to_api(), is_cleared=cleared
+    )
 
 
 def app_home_opened(state: WorkspaceState, *, user: User, channel: Channel, tab: str) -> JsonDict:

@@ -234,6 +234,14 @@ class View:
                 result.pop(key, None)
         return result
 
+    def on_screen(self) -> JsonDict:
+        """The view as the page shows it: the view object plus what Slack's client shows over
+        it (field errors, its own banner)."""
+        data = self.to_api()
+        data["errors"] = dict(self.errors)
+        data["client_error"] = self.client_error
+        return data
+
 
 @dataclass
 class Trigger:

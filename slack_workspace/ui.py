@@ -108,12 +108,7 @@ class UiApi:
         return data
 
     def _view(self, view: View | None) -> JsonDict | None:
-        if view is None:
-            return None
-        data = view.to_api()
-        data["errors"] = dict(view.errors)
-        data["client_error"] = view.client_error
-        return data
+        return None if view is None else view.on_screen()
 
     def state_for(self, user_id: str) -> JsonDict:
         state = self.state

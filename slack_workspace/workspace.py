@@ -353,12 +353,7 @@ class LocalSlackWorkspace:
     def open_view(self, user_id: str) -> JsonDict | None:
         """The modal view the person has on screen (Slack's view object), or None."""
         view = self.state.current_modal(user_id)
-        if view is None:
-            return None
-        data = view.to_api()
-        data["errors"] = dict(view.errors)
-        data["client_error"] = view.client_error
-        return data
+        return None if view is None else view.on_screen()
 
     def home_view(self, user_id: str) -> JsonDict | None:
         view = self.state.home_views.get(user_id)
