@@ -36,6 +36,15 @@ def result_json(result: DeliveryResult | None) -> JsonDict | None:
     return {**dataclasses.asdict(result), "ok": result.ok}
 
 
+async def _delivered(delivery: Awaitable[DeliveryResult | None]) -> web.Response:
+    """The page's answer to a delivery it asked for: the result, or why it could not be made."""
+    try:
+        result = await delivery
+    except LookupError as err:
+        return _bad(str(err))
+    return web.json_response({"ok": True, "result": result_json(result)})
+
+
 OpenAppHome = Callable[[str, str], Awaitable[EventDelivery | None]]
 
 
@@ -202,11 +211,7 @@ class UiApi:
                 ephemeral_to=user_id,
             )
             return web.json_response({"ok": True, "result": None})
-        try:
-            result = await self.deliverer.command(user_id, channel.id, command, args.strip())
-        except LookupError as err:
-            return _bad(str(err))
-        return web.json_response({"ok": True, "result": result_json(result)})
+        return await _delivered(self.deliverer.command(user_id, channel.id, command, args.strip()))
 
     async def message(self, request: web.Request) -> web.Response:
         data = await self._json(request)
@@ -226,8 +231,8 @@ class UiApi:
         action_id = data.get("action_id")
         if user_id is None or not isinstance(action_id, str):
             return _bad("invalid_arguments")
-        try:
-            result = await self.deliverer.block_action(
+        return await _delivered(
+            self.deliverer.block_action(
                 user_id,
                 action_id=action_id,
                 block_id=data.get("block_id"),
@@ -236,9 +241,7 @@ class UiApi:
                 view_id=data.get("view_id"),
                 value=data.get("value"),
             )
-        except LookupError as err:
-            return _bad(str(err))
-        return web.json_response({"ok": True, "result": result_json(result)})
+        )
 
     async def view_submit(self, request: web.Request) -> web.Response:
         data = await self._json(request)
@@ -246,22 +249,16 @@ class UiApi:
         values = data.get("values") or {}
         if user_id is None or not isinstance(values, dict):
             return _bad("invalid_arguments")
-        try:
-            result = await self.deliverer.view_submission(user_id, str(data.get("view_id")), values)
-        except LookupError as err:
-            return _bad(str(err))
-        return web.json_response({"ok": True, "result": result_json(result)})
+        return await _delivered(
+            self.deliverer.view_submission(user_id, str(data.get("view_id")), values)
+        )
 
     async def view_close(self, request: web.Request) -> web.Response:
         data = await self._json(request)
         user_id = self._person(data.get("user"))
         if user_id is None:
             return _bad("invalid_arguments")
-        try:
-            result = await self.deliverer.close_view(user_id, str(data.get("view_id")))
-        except LookupError as err:
-            return _bad(str(err))
-        return web.json_response({"ok": True, "result": result_json(result)})
+        return await _delivered(self.deliverer.close_view(user_id, str(data.get("view_id"))))
 
     async def dismiss(self, request: web.Request) -> web.Response:
         """Slack's "Dismiss message" link under an ephemeral message."""
