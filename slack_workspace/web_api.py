@@ -20,7 +20,7 @@ from slack_workspace.config import WorkspaceConfig
 from slack_workspace.faults import Fault, FaultPlan
 from slack_workspace.rate_limits import RateLimits
 from slack_workspace.scopes import Grants
-from slack_workspace.state import Channel, View, WorkspaceState
+from slack_workspace.state import Channel, Message, View, WorkspaceState
 
 Args = dict[str, Any]
 Method = Callable[[Args], Awaitable[JsonDict]]
@@ -280,22 +280,34 @@ class WebApi:
 
     async def chat_post_message(self, args: Args) -> JsonDict:
         channel = self._channel(args)
-        text, blocks, attachments = self._content(args)
         metadata = args.get("metadata") if isinstance(args.get("metadata"), dict) else None
-        message = self.state.post(
+        message = self._post_as_bot(channel, args, metadata=metadata)
+        return {
+            "channel": channel.id,
+            "ts": message.ts,
+            "message": message.to_api(self.state.bot_name),
+        }
+
+    def _post_as_bot(
+        self,
+        channel: Channel,
+        args: Args,
+        *,
+        ephemeral_to: str | None = None,
+        metadata: JsonDict | None = None,
+    ) -> Message:
+        """The bot's message with the call's text, blocks, attachments and thread."""
+        text, blocks, attachments = self._content(args)
+        return self.state.post(
             channel.id,
             author=self.state.bot_user_id,
             text=text,
             blocks=blocks,
             attachments=attachments,
             thread_ts=_text_arg(args, "thread_ts"),
+            ephemeral_to=ephemeral_to,
             metadata=metadata,
         )
-        return {
-            "channel": channel.id,
-            "ts": message.ts,
-            "message": message.to_api(self.state.bot_name),
-        }
 
     async def chat_update(self, args: Args) -> JsonDict:
         channel = self._channel(args)
@@ -332,16 +344,7 @@ class WebApi:
             raise ApiError("user_not_found")
         if not self.state.is_member(channel, user_id):
             raise ApiError("user_not_in_channel")
-        text, blocks, attachments = self._content(args)
-        message = self.state.post(
-            channel.id,
-            author=self.state.bot_user_id,
-            text=text,
-            blocks=blocks,
-            attachments=attachments,
-            thread_ts=_text_arg(args, "thread_ts"),
-            ephemeral_to=user_id,
-        )
+        message = self._post_as_bot(channel, args, ephemeral_to=user_id)
         return {"message_ts": message.ts}
 
     async def conversations_open(self, args: Args) -> JsonDict:
