@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from slack_workspace.yaml_files import read_yaml
 
 
 class DirectoryError(Exception):
@@ -38,12 +39,7 @@ class Directory(BaseModel):
 
 
 def load_directory(path: Path) -> list[Person]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise DirectoryError(f"{path}: cannot read file: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        raise DirectoryError(f"{path}: not valid YAML: {err}") from err
+    data = read_yaml(path, DirectoryError)
     try:
         directory = Directory.model_validate(data if data is not None else {})
     except ValidationError as err:

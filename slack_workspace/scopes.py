@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
+from slack_workspace.yaml_files import read_yaml
 
 # Methods any app may call, whatever its scopes.
 NO_SCOPE_METHODS = frozenset(
@@ -45,12 +45,7 @@ class ManifestError(Exception):
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ManifestError(f"{path}: cannot read file: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        raise ManifestError(f"{path}: not valid YAML: {err}") from err
+    data = read_yaml(path, ManifestError)
     if not isinstance(data, dict):
         raise ManifestError(f"{path}: not an app manifest (a mapping at the top)")
     return data

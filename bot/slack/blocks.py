@@ -126,10 +126,7 @@ def approval_request_blocks(
     build_id: str,
 ) -> list[Block]:
     return [
-        header("Purchase approval needed"),
-        request_fields(request, product),
-        justification_block(request),
-        context(review_line(review)),
+        *_request_facts("Purchase approval needed", request, product, review),
         context(f"Code path: {code_path} · build {build_id}"),
         {
             "type": "actions",
@@ -161,12 +158,21 @@ def decided_blocks(
     outcome: str,
 ) -> list[Block]:
     """The approval message once decided: same facts, the outcome, no buttons."""
+    return [*_request_facts("Purchase request decided", request, product, review), text(outcome)]
+
+
+def _request_facts(
+    title: str,
+    request: PurchaseRequest,
+    product: ProductInfo,
+    review: AutomatedReviewResult | None,
+) -> list[Block]:
+    """What the approver sees of a request, before and after the decision."""
     return [
-        header("Purchase request decided"),
+        header(title),
         request_fields(request, product),
         justification_block(request),
         context(review_line(review)),
-        text(outcome),
     ]
 
 
