@@ -12,6 +12,8 @@ from domain.request_ids import parse_request_id
 
 @dataclass(frozen=True)
 class NewRequest:
+    """A new request as typed, after `/purchase` or in the purchase form; checked when filed."""
+
     url: str
     amount: str
     quantity: str

@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from bot.slack.blocks import AMOUNT_BLOCK, JUSTIFICATION_BLOCK, QUANTITY_BLOCK, URL_BLOCK
+from bot.slack.command_parsing import NewRequest
 from bot.slack.payloads import text_value
 from domain.amazon_urls import InvalidProductUrl, parse_amazon_url
 from domain.directory import Directory
 from domain.intake import IntakeError, clean_justification, parse_amount, parse_quantity
 
 
-@dataclass(frozen=True)
-class PurchaseForm:
-    url: str
-    amount: str
-    quantity: str
-    justification: str | None
-
-
-def read_form(state_values: dict[str, Any]) -> PurchaseForm:
+def read_form(state_values: dict[str, Any]) -> NewRequest:
     def value(block: str) -> str:
         return text_value(state_values, block)
 
     justification = value(JUSTIFICATION_BLOCK)
-    return PurchaseForm(
+    return NewRequest(
         url=value(URL_BLOCK).strip(),
         amount=value(AMOUNT_BLOCK).strip(),
         quantity=value(QUANTITY_BLOCK).strip() or "1",
@@ -34,7 +26,7 @@ def read_form(state_values: dict[str, Any]) -> PurchaseForm:
     )
 
 
-def form_errors(form: PurchaseForm, requester: str, directory: Directory) -> dict[str, str]:
+def form_errors(form: NewRequest, requester: str, directory: Directory) -> dict[str, str]:
     """Field block id -> message. Empty when the form can be submitted."""
     checks: list[tuple[str, Callable[[], object]]] = [
         (URL_BLOCK, lambda: parse_amazon_url(form.url)),

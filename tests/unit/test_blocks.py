@@ -9,7 +9,8 @@ from activities.worker_deployments import DeploymentView
 from appconfig.files import load_yaml_model
 from bot.rollout_admin import RolloutStatus
 from bot.slack import blocks
-from bot.slack.modal_validation import PurchaseForm, form_errors
+from bot.slack.command_parsing import NewRequest
+from bot.slack.modal_validation import form_errors
 from bot.slack.rollout_blocks import rollout_status_blocks
 from domain.directory import Directory
 from domain.models import (
@@ -119,9 +120,9 @@ def test_auto_approval_dm_says_why_and_the_order() -> None:
 
 def test_form_errors_point_at_the_fields() -> None:
     directory = load_yaml_model(REPO / "directory.yaml", Directory).value
-    form = PurchaseForm(url="https://ebay.com/x", amount="0", quantity="two", justification=None)
+    form = NewRequest(url="https://ebay.com/x", amount="0", quantity="two", justification=None)
     assert set(form_errors(form, "UNICO", directory)) == {"url", "amount", "quantity"}
-    good = PurchaseForm(url=REQUEST.product_url, amount="39.90", quantity="1", justification=None)
+    good = NewRequest(url=REQUEST.product_url, amount="39.90", quantity="1", justification=None)
     assert form_errors(good, "UNICO", directory) == {}
     assert "directory" in form_errors(good, "UNOBODY", directory)["url"]
 

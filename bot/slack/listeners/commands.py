@@ -22,6 +22,7 @@ from bot.slack.command_parsing import (
     parse_purchase_command,
 )
 from bot.slack.deps import BotDeps
+from bot.slack.filing import file_request
 from domain.refusal import Refused
 from domain.request_ids import request_id_for_delivery
 from domain.workflow_ids import purchases_query, request_id_of
@@ -84,14 +85,7 @@ async def _answer(
     deps: BotDeps,
 ) -> list[blocks.Block]:
     if isinstance(parsed, NewRequest):
-        submitted = await deps.service.submit(
-            requester=user,
-            url=parsed.url,
-            amount=parsed.amount,
-            quantity=parsed.quantity,
-            justification=parsed.justification,
-            request_id=request_id,
-        )
+        submitted = await file_request(deps.service, user, parsed, request_id)
         return [blocks.text(blocks.request_filed_text(submitted.request))]
     if isinstance(parsed, CancelRequest):
         await deps.service.cancel(parsed.request_id, user=user)

@@ -10,9 +10,11 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import blocks
+from bot.slack.command_parsing import NewRequest
 from bot.slack.decisions import show_decision
 from bot.slack.deps import BotDeps
-from bot.slack.modal_validation import PurchaseForm, form_errors, read_form
+from bot.slack.filing import file_request
+from bot.slack.modal_validation import form_errors, read_form
 from bot.slack.notifier import split_message_ref
 from bot.slack.payloads import read_submission, text_value
 from domain.refusal import Refused
@@ -46,17 +48,10 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         request_id = request_id_for_delivery("view", user, submission.view_id)
         deps.after_ack.schedule(_file(form, user, request_id, client), f"purchase form by {user}")
 
-    async def _file(form: PurchaseForm, user: str, request_id: str, client: AsyncWebClient) -> None:
+    async def _file(form: NewRequest, user: str, request_id: str, client: AsyncWebClient) -> None:
         dm = (await client.conversations_open(users=user))["channel"]["id"]
         try:
-            submitted = await deps.service.submit(
-                requester=user,
-                url=form.url,
-                amount=form.amount,
-                quantity=form.quantity,
-                justification=form.justification,
-                request_id=request_id,
-            )
+            submitted = await file_request(deps.service, user, form, request_id)
         except Refused as refused:
             await client.chat_postMessage(channel=dm, text=blocks.warning(refused))
             return
