@@ -9,6 +9,7 @@ All paths run at once on the session's servers: the gate takes seconds.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +18,15 @@ import pytest_asyncio
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
-from tests.corpus.corpus import CURRENT, HISTORIES, RECORD_COMMAND, committed, drift, save
+from tests.corpus.corpus import (
+    CURRENT,
+    HISTORIES,
+    RECORD_COMMAND,
+    committed,
+    current_file,
+    drift,
+    save,
+)
 from tests.corpus.paths import PATHS, record
 from tests.fixtures.drifted_workflow import DriftedPurchaseApprovalWorkflow
 from tests.fixtures.future_workflow import FUTURE_PATCH, FuturePurchaseApprovalWorkflow
@@ -55,34 +64,55 @@ def test_every_current_history_is_a_recorded_path() -> None:
     )
 
 
+async def invalid_product_on(
+    workflow: type, dev_env: WorkflowEnvironment, time_env: WorkflowEnvironment, tmp_path: Path
+) -> tuple[WorkflowHistory, str | None]:
+    """The invalid-product path (the quickest) recorded on `workflow`, and the gate's verdict."""
+    histories = await record(
+        [BY_NAME["invalid-product"]], dev_env, time_env, tmp_path, workflows=[workflow]
+    )
+    history = histories["invalid-product"]
+    return history, drift("invalid-product", committed("invalid-product"), history)
+
+
 async def test_gate_refuses_a_change_without_a_patch(
     dev_env: WorkflowEnvironment, time_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    paths = [BY_NAME["invalid-product"]]
-    histories = await record(
-        paths, dev_env, time_env, tmp_path, workflows=[DriftedPurchaseApprovalWorkflow]
+    history, problem = await invalid_product_on(
+        DriftedPurchaseApprovalWorkflow, dev_env, time_env, tmp_path
     )
-
-    problem = drift("invalid-product", committed("invalid-product"), histories["invalid-product"])
 
     assert problem is not None
     assert "no new patch id marks the change" in problem
     assert "+timer" in problem  # the diff shows the extra command
     assert "add a Patch(" in problem and RECORD_COMMAND in problem
+    corpus = copy_of_the_corpus(tmp_path)
     with pytest.raises(AssertionError, match="no new patch id"):
-        save("invalid-product", histories["invalid-product"])  # and will not record it
-
-
-async def test_gate_asks_to_re_record_after_a_new_patch(
-    dev_env: WorkflowEnvironment, time_env: WorkflowEnvironment, tmp_path: Path
-) -> None:
-    paths = [BY_NAME["invalid-product"]]
-    histories = await record(
-        paths, dev_env, time_env, tmp_path, workflows=[FuturePurchaseApprovalWorkflow]
+        save("invalid-product", history, directory=corpus)  # and will not record it
+    assert current_file("invalid-product", corpus).read_bytes() == (
+        current_file("invalid-product").read_bytes()
     )
 
-    problem = drift("invalid-product", committed("invalid-product"), histories["invalid-product"])
+
+async def test_gate_asks_to_re_record_after_a_new_patch_and_keeps_the_old_history(
+    dev_env: WorkflowEnvironment, time_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    history, problem = await invalid_product_on(
+        FuturePurchaseApprovalWorkflow, dev_env, time_env, tmp_path
+    )
 
     assert problem is not None
     assert f"records patch {FUTURE_PATCH}" in problem and RECORD_COMMAND in problem
     assert "no new patch id" not in problem
+    # What `make histories` then does: the new history becomes current, the old one is kept.
+    corpus = copy_of_the_corpus(tmp_path)
+    save("invalid-product", history, directory=corpus)
+    assert current_file("invalid-product", corpus).read_text() == history.to_json()
+    kept = corpus / f"before-{FUTURE_PATCH}-invalid-product.json"
+    assert kept.read_text() == current_file("invalid-product").read_text()
+
+
+def copy_of_the_corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "histories"
+    shutil.copytree(HISTORIES, corpus)
+    return corpus

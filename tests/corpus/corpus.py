@@ -25,12 +25,12 @@ def load(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json(path.stem, path.read_text())
 
 
-def current_file(name: str) -> Path:
-    return HISTORIES / f"{CURRENT}{name}.json"
+def current_file(name: str, directory: Path = HISTORIES) -> Path:
+    return directory / f"{CURRENT}{name}.json"
 
 
-def committed(name: str) -> WorkflowHistory | None:
-    path = current_file(name)
+def committed(name: str, directory: Path = HISTORIES) -> WorkflowHistory | None:
+    path = current_file(name, directory)
     return load(path) if path.exists() else None
 
 
@@ -41,7 +41,7 @@ def new_patches(old: WorkflowHistory, new: WorkflowHistory) -> set[str]:
 def drift(name: str, old: WorkflowHistory | None, new: WorkflowHistory) -> str | None:
     """None when the current code issues, on path `name`, the commands of the committed
     history; otherwise what differs and what to do about it."""
-    where = current_file(name).relative_to(HISTORIES.parents[1])
+    where = current_file(name).relative_to(HISTORIES.parents[1])  # as the developer sees it
     if old is None:
         return (
             f"Path {name!r} has no committed history ({where}): record it with `{RECORD_COMMAND}`."
@@ -75,23 +75,25 @@ def drift(name: str, old: WorkflowHistory | None, new: WorkflowHistory) -> str |
     )
 
 
-def save(name: str, new: WorkflowHistory, *, force: bool = False) -> str:
+def save(
+    name: str, new: WorkflowHistory, *, force: bool = False, directory: Path = HISTORIES
+) -> str:
     """Write the current code's history of path `name`; say what was done. A history that
     predates a new patch is kept as `before-<patch>-<name>.json`. Raises AssertionError on
     drift without a new patch, unless `force`."""
-    old = committed(name)
-    target = current_file(name)
+    old = committed(name, directory)
+    target = current_file(name, directory)
     note = "recorded"
     if old is not None:
         added = new_patches(old, new)
         if added:
-            kept = HISTORIES / f"before-{'+'.join(sorted(added))}-{name}.json"
+            kept = directory / f"before-{'+'.join(sorted(added))}-{name}.json"
             target.rename(kept)
             note = f"recorded; the previous history is kept as {kept.name}"
         else:
             problem = drift(name, old, new)
             if problem is not None and not force:
                 raise AssertionError(problem)
-    HISTORIES.mkdir(exist_ok=True)
+    directory.mkdir(exist_ok=True)
     target.write_text(new.to_json())
     return f"{target.name}: {note}"
