@@ -4,8 +4,11 @@ ramping, move traffic, and protect in-flight AUTO_UPGRADE workflows before a rol
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from temporalio.api.common.v1 import WorkflowExecution
@@ -22,6 +25,25 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 IDENTITY = "purchasebot-rollout"
+T = TypeVar("T")
+# While the server registers a new version of a deployment it refuses other requests to that
+# deployment for a moment (RESOURCE_EXHAUSTED, "too many requests issued to Worker Deployment").
+BUSY_RETRY_SECONDS = 15.0
+
+
+async def _when_not_busy(call: Callable[[], Awaitable[T]]) -> T:
+    """`call()`, asked again with backoff while the server says the deployment is busy."""
+    deadline = time.monotonic() + BUSY_RETRY_SECONDS
+    delay = 0.1
+    while True:
+        try:
+            return await call()
+        except RPCError as err:
+            busy = err.status == RPCStatusCode.RESOURCE_EXHAUSTED
+            if not busy or time.monotonic() + delay > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 1.0)
 
 
 class UnknownBuild(Exception):
@@ -72,11 +94,12 @@ class WorkerDeployments:
         self.name = deployment_name
 
     async def describe(self) -> DeploymentView:
+        request = DescribeWorkerDeploymentRequest(
+            namespace=self._client.namespace, deployment_name=self.name
+        )
         try:
-            response = await self._client.workflow_service.describe_worker_deployment(
-                DescribeWorkerDeploymentRequest(
-                    namespace=self._client.namespace, deployment_name=self.name
-                )
+            response = await _when_not_busy(
+                lambda: self._client.workflow_service.describe_worker_deployment(request)
             )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
@@ -113,37 +136,34 @@ class WorkerDeployments:
         routing change can take ~1 s on the dev server: rollbacks must not pay it twice)."""
         if not known:
             await self._require_known(build_id)
-        await self._client.workflow_service.set_worker_deployment_current_version(
-            SetWorkerDeploymentCurrentVersionRequest(
-                namespace=self._client.namespace,
-                deployment_name=self.name,
-                build_id=build_id,
-                identity=IDENTITY,
-            )
+        request = SetWorkerDeploymentCurrentVersionRequest(
+            namespace=self._client.namespace,
+            deployment_name=self.name,
+            build_id=build_id,
+            identity=IDENTITY,
+        )
+        await _when_not_busy(
+            lambda: self._client.workflow_service.set_worker_deployment_current_version(request)
         )
 
     async def set_ramping(self, build_id: str, percent: float) -> None:
         await self._require_known(build_id)
-        await self._client.workflow_service.set_worker_deployment_ramping_version(
-            SetWorkerDeploymentRampingVersionRequest(
-                namespace=self._client.namespace,
-                deployment_name=self.name,
-                build_id=build_id,
-                percentage=percent,
-                identity=IDENTITY,
-            )
-        )
+        await self._ramp(build_id, percent)
 
     async def clear_ramp(self) -> None:
         # An empty build id with 0 % really clears the ramp (the CLI's --delete leaves it at 0 %).
-        await self._client.workflow_service.set_worker_deployment_ramping_version(
-            SetWorkerDeploymentRampingVersionRequest(
-                namespace=self._client.namespace,
-                deployment_name=self.name,
-                build_id="",
-                percentage=0,
-                identity=IDENTITY,
-            )
+        await self._ramp("", 0)
+
+    async def _ramp(self, build_id: str, percent: float) -> None:
+        request = SetWorkerDeploymentRampingVersionRequest(
+            namespace=self._client.namespace,
+            deployment_name=self.name,
+            build_id=build_id,
+            percentage=percent,
+            identity=IDENTITY,
+        )
+        await _when_not_busy(
+            lambda: self._client.workflow_service.set_worker_deployment_ramping_version(request)
         )
 
     async def pin_auto_upgrade_workflows(self, build_id: str) -> int:
