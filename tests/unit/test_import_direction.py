@@ -47,19 +47,7 @@ def violations(package: str) -> list[str]:
     ]
 
 
-# bench/rollback_latency.py still imports a failing workflow from tests/fixtures (being moved).
-PENDING = {"bench"}
-
-
-@pytest.mark.parametrize(
-    "package",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(reason="imports tests/fixtures"))
-        if p in PENDING
-        else p
-        for p in sorted(FORBIDDEN)
-    ],
-)
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_package_imports_only_downwards(package: str) -> None:
     assert (ROOT / package).is_dir(), f"{package}/ is gone: update FORBIDDEN"
     assert violations(package) == []
