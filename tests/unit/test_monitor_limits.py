@@ -61,12 +61,13 @@ def status_text(thresholds: Thresholds, *builds: BuildHealth) -> str:
 
 
 def test_every_limit_has_a_breaking_case() -> None:
-    assert set(BREAKS) == set(Thresholds.declared_limits())
+    assert set(BREAKS) == set(Thresholds.declared_limits()), "add a build that breaks it to BREAKS"
 
 
 @pytest.mark.parametrize("field", list(Thresholds.declared_limits()))
 def test_each_limit_is_enforced_with_the_bound_that_is_shown(field: str) -> None:
     limit = Thresholds.declared_limits()[field]
+    assert field in BREAKS, f"add a build that breaks {field} to BREAKS"
     broken = BREAKS[field]()
     judged = judge(broken, Thresholds())
     assert judged.verdict is Verdict.FAIL
