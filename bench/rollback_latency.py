@@ -33,15 +33,8 @@ from pathlib import Path
 from temporalio.client import Client
 
 from appconfig.files import ReloadingFile
-from bench.support import (
-    REPO,
-    dev_server,
-    enable_auto_approvals,
-    free_ports,
-    product_env,
-    start_process,
-    wait_healthy,
-)
+from bench import support
+from bench.support import REPO
 from bot.purchase_service import PurchaseService
 from bot.rollout_admin import RolloutAdmin
 from bot.temporal_client import connect
@@ -68,7 +61,7 @@ class Bench:
         self.stack = stack
         self.suffix = uuid.uuid4().hex[:6]
         self.deployment = f"bench-{self.suffix}"
-        self.port = free_ports(1)[0]
+        self.port = support.free_ports(1)[0]
         self.ws = LocalSlackWorkspace(
             REPO / "directory.yaml", commands=("/rollback",), manifest=REPO / "manifest.yaml"
         )
@@ -92,7 +85,7 @@ class Bench:
         self.stack.push_async_callback(self.ws.stop)
         self.ws.invite_bot(OPS_CHANNEL)  # as ops do once, so the monitor's alerts reach them
         self.ws.set_request_url(f"http://127.0.0.1:{self.port}/slack/events")
-        self.env = product_env(
+        self.env = support.product_env(
             self.address,
             self.data,
             self.suffix,
@@ -102,15 +95,15 @@ class Bench:
             monitor_min_sample=str(MIN_SAMPLE),
             monitor_failure_limit=str(FAILURE_LIMIT),
         )
-        start_process("bot", {**self.env, "PORT": str(self.port)}, self.stack)
-        await wait_healthy(f"http://127.0.0.1:{self.port}/health")
+        support.start_process("bot", {**self.env, "PORT": str(self.port)}, self.stack)
+        await support.wait_healthy(f"http://127.0.0.1:{self.port}/health")
 
     async def build(self, build_id: str, *, fail_orders: bool = False) -> None:
         """A `purchasebot worker` of this build; the first one becomes current by itself."""
         env = {**self.env, "PURCHASEBOT_BUILD_ID": build_id}
         if fail_orders:  # fault injection: refused unless the process runs in demo mode
             env |= {"PURCHASEBOT_FAIL_ORDERS": "true", "PURCHASEBOT_MODE": "demo"}
-        start_process("worker", env, self.stack)
+        support.start_process("worker", env, self.stack)
         deadline = time.monotonic() + 60
         while not (await self.admin.deployments.describe()).knows(build_id):
             if time.monotonic() > deadline:
@@ -164,7 +157,7 @@ async def rollback_to_first_request(bench: Bench) -> list[float]:
 
 
 async def failing_check_to_rollback(bench: Bench) -> float:
-    await enable_auto_approvals(bench.client, bench.env["PURCHASEBOT_CONTROL_TASK_QUEUE"])
+    await support.enable_auto_approvals(bench.client, bench.env["PURCHASEBOT_CONTROL_TASK_QUEUE"])
     await bench.build("broken", fail_orders=True)
     await bench.admin.ramp("broken", 50, "bench")
     deadline = time.monotonic() + 120
@@ -182,7 +175,7 @@ async def failing_check_to_rollback(bench: Bench) -> float:
 async def main() -> None:
     load = os.getloadavg()[0]  # other work on the machine shows up in every figure
     with tempfile.TemporaryDirectory() as tmp:
-        async with dev_server(Path(tmp)) as server, AsyncExitStack() as stack:
+        async with support.dev_server(Path(tmp)) as server, AsyncExitStack() as stack:
             client = await connect(server.address, wait_seconds=30)
             bench = Bench(client, server.address, Path(tmp) / "data", stack)
             await bench.start_bot()
