@@ -9,7 +9,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, VersioningBehavior
 from temporalio.testing import WorkflowEnvironment
 
 from activities.orders_ledger import OrdersLedger
@@ -26,7 +26,9 @@ from tests.integration.world import make_settings, poll_until
 async def test_worker_killed_mid_order_orders_exactly_once(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    settings = make_settings(tmp_path, f"T{uuid.uuid4().hex[:6]}", None)
+    # A versioned worker process, as production runs it: the restarted process is the same
+    # build, so the PINNED request carries on there.
+    settings = make_settings(tmp_path, f"T{uuid.uuid4().hex[:6]}", None, versioned=True)
     address = dev_env.client.service_client.config.target_host
     # The stand-in store confirms 2 s after taking an order: the window for the kill.
     env = process_env(settings, address, PURCHASEBOT_ORDER_CONFIRMATION_DELAY="2")
@@ -76,5 +78,11 @@ async def test_worker_killed_mid_order_orders_exactly_once(
             if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
         ]
         assert max(attempts) >= 2, "the order was retried after the crash"
+        behaviors = {
+            e.workflow_task_completed_event_attributes.versioning_behavior
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        }
+        assert behaviors == {VersioningBehavior.VERSIONING_BEHAVIOR_PINNED}
     finally:
         stop(worker)

@@ -63,6 +63,8 @@ async def test_low_risk_request_is_auto_approved_and_ordered(world: World) -> No
     assert len(world.ledger.orders_for(submitted.request.request_id)) == 1
     kinds = [m["kind"] for m in world.notifier.messages_for(submitted.request.request_id)]
     assert kinds == ["outcome", "auto_approval_fyi"]
+    assert world.settings.deployment_name  # a versioned worker, as in production
+    assert await world.ran_pinned_on_this_build(submitted.workflow_id)
 
 
 async def test_requester_without_history_waits_for_manager_who_approves(world: World) -> None:

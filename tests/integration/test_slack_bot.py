@@ -16,6 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 from temporalio.testing import WorkflowEnvironment
 
 from domain.models import PurchaseStatus, Stage
+from domain.workflow_ids import purchase_workflow_id
 from slack_workspace.state import Message
 from tests.integration.slack_world import SlackWorld, slack_world
 from tests.integration.world import poll_until
@@ -61,6 +62,8 @@ async def test_low_risk_purchase_is_auto_approved_and_announced(sw: SlackWorld) 
     assert request_id in dm.text and "and ordered: order ORD-" in str(dm.blocks)
     fyi = await sw.bot_message_to("UCARLOS", "FYI")
     assert "auto-approved" in fyi.text
+    # Behind Slack, the worker is a PINNED Worker Deployment version, as in production.
+    assert await sw.world.ran_pinned_on_this_build(purchase_workflow_id(request_id))
 
 
 async def test_manager_approves_with_the_button(sw: SlackWorld) -> None:

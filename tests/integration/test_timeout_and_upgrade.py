@@ -43,6 +43,8 @@ async def test_no_decision_for_seven_days_rejects(
         assert result.reason == "Approval timeout after 7 days"
         assert result.approval is not None and result.approval.decided_by == "system"
         assert w.ledger.orders_for(submitted.request.request_id) == []
+        # Unversioned here (the check that the other worlds run PINNED can fail).
+        assert not await w.ran_pinned_on_this_build(submitted.workflow_id)
 
 
 @pytest.mark.parametrize("decision", ["approve", "reject", "cancel"])

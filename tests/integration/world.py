@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from temporalio.api.enums.v1 import EventType, VersioningBehavior
 from temporalio.client import Client
 
 from activities.notifier import Notifier, RecordingNotifier
@@ -60,6 +61,21 @@ class World:
             records,
             imported_by="test",
             workflow_id=self.history_workflow_id,
+        )
+
+    async def ran_pinned_on_this_build(self, workflow_id: str) -> bool:
+        """Whether the workflow's tasks ran PINNED on this world's Worker Deployment version,
+        as production runs requests (read from its history)."""
+        history = await self.client.get_workflow_handle(workflow_id).fetch_history()
+        completed = [
+            e.workflow_task_completed_event_attributes
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        ]
+        return bool(completed) and all(
+            c.versioning_behavior == VersioningBehavior.VERSIONING_BEHAVIOR_PINNED
+            and c.deployment_version.deployment_name == self.settings.deployment_name
+            for c in completed
         )
 
     async def wait_for_stage(self, request_id: str, stage: Stage, within: float = 10) -> None:
