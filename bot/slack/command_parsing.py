@@ -42,6 +42,8 @@ class CancelRequest:
 
 @dataclass(frozen=True)
 class Unparseable:
+    """Any slash command's text that cannot be read: `problem` tells the person why."""
+
     problem: str
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from bot.slack.blocks import Block, context, text
+from bot.slack.command_parsing import Unparseable
 from domain import flag_registry
 from domain.feature_flags import (
     FlagScope,
@@ -57,11 +58,6 @@ class SetFlag:
     """`change.actor` is empty: the listener sets it to the Slack user id of whoever typed."""
 
     change: SetFlagInput
-
-
-@dataclass(frozen=True)
-class Unparseable:
-    problem: str
 
 
 FlagsCommand = ShowFlags | SetFlag | Unparseable

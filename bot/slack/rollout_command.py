@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.slack.command_parsing import Unparseable
+
 ROLLOUT_USAGE = (
     "*How to use /rollout* (ops only)\n"
     "• `/rollout <build> <percent>` — send that share of new requests to a build (0 clears)\n"
@@ -45,12 +47,7 @@ class ShowRollout:
     pass
 
 
-@dataclass(frozen=True)
-class BadRollout:
-    problem: str
-
-
-RolloutCommand = Ramp | Promote | StartPlan | PlanControl | ShowRollout | BadRollout
+RolloutCommand = Ramp | Promote | StartPlan | PlanControl | ShowRollout | Unparseable
 
 _INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, None: 1}
@@ -65,16 +62,16 @@ def parse_rollout_command(text: str) -> RolloutCommand:
         return PlanControl(head)
     if head == "promote":
         if len(words) != 2:
-            return BadRollout("Say which build to promote: `/rollout promote <build>`.")
+            return Unparseable("Say which build to promote: `/rollout promote <build>`.")
         return Promote(words[1])
     if head == "plan":
         return _plan(words[1:])
     if len(words) == 2:
         percent = _percent(words[1])
         if percent is None:
-            return BadRollout(f"`{words[1]}` is not a percentage: use 0 to 100.")
+            return Unparseable(f"`{words[1]}` is not a percentage: use 0 to 100.")
         return Ramp(words[0], percent)
-    return BadRollout("That is not a /rollout command I know.")
+    return Unparseable("That is not a /rollout command I know.")
 
 
 def _percent(word: str) -> float | None:
@@ -88,15 +85,15 @@ def _percent(word: str) -> float | None:
 def _plan(words: list[str]) -> RolloutCommand:
     example = "`/rollout plan <build> 10,25,50,100 every 10m`"
     if len(words) != 4 or words[2].lower() != "every":
-        return BadRollout(f"Write the plan like {example}.")
+        return Unparseable(f"Write the plan like {example}.")
     steps = [_percent(w) for w in words[1].split(",")]
     if not steps or any(s is None or s <= 0 for s in steps):
-        return BadRollout(f"Plan steps are percentages above 0, like {example}.")
+        return Unparseable(f"Plan steps are percentages above 0, like {example}.")
     valid = [s for s in steps if s is not None]
     if valid != sorted(valid) or valid[-1] != 100:
-        return BadRollout("Plan steps must go up and end at 100, e.g. 10,25,50,100.")
+        return Unparseable("Plan steps must go up and end at 100, e.g. 10,25,50,100.")
     match = _INTERVAL.match(words[3].lower())
     if match is None:
-        return BadRollout("The interval is a number with s, m or h, e.g. `every 10m`.")
+        return Unparseable("The interval is a number with s, m or h, e.g. `every 10m`.")
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     return StartPlan(words[0], valid, seconds)

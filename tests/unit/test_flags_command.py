@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.slack.command_parsing import Unparseable
 from bot.slack.flags_command import (
     MAX_LISTED,
     SetFlag,
     ShowFlags,
-    Unparseable,
     flags_blocks,
     flags_usage,
     parse_flags_command,

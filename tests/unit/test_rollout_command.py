@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.slack.command_parsing import Unparseable
 from bot.slack.rollout_command import (
-    BadRollout,
     PlanControl,
     Promote,
     Ramp,
@@ -54,7 +54,7 @@ def test_plan_with_interval_units() -> None:
 )
 def test_bad_commands_say_what_is_wrong(text: str, problem: str) -> None:
     parsed = parse_rollout_command(text)
-    assert isinstance(parsed, BadRollout) and problem in parsed.problem
+    assert isinstance(parsed, Unparseable) and problem in parsed.problem
 
 
 @given(st.text())

@@ -12,6 +12,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.flags_admin import FlagsUnreadable
 from bot.slack import blocks
+from bot.slack.command_parsing import Unparseable
 from bot.slack.deps import BotDeps
 from bot.slack.flags_command import (
     SetFlag,
@@ -23,7 +24,6 @@ from bot.slack.flags_command import (
 from bot.slack.rollout_blocks import rollout_status_blocks
 from bot.slack.rollout_command import (
     ROLLOUT_USAGE,
-    BadRollout,
     PlanControl,
     Promote,
     Ramp,
@@ -75,7 +75,7 @@ async def rollout(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
     admin = deps.rollout
     if isinstance(parsed, ShowRollout):
         return rollout_status_blocks(await admin.status(), flags_problem=await _flags_problem(deps))
-    if isinstance(parsed, BadRollout):
+    if isinstance(parsed, Unparseable):
         return [blocks.text(f":warning: {parsed.problem}\n\n{ROLLOUT_USAGE}")]
     if isinstance(parsed, Ramp):
         result = await admin.ramp(parsed.build_id, parsed.percent, user)
