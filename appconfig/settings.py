@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     # Worker build id; empty means the package version plus the git commit.
     build_id: str = ""
+    # HTTP API tokens (`token:role[:name]`, comma-separated) and/or a file of them, one a line.
+    # Neither set: every API call is refused with 401. See the README, "The HTTP API".
+    api_tokens: SecretStr | None = None
+    api_tokens_file: Path | None = None
 
     def fault_injection(self) -> list[str]:
         """The fault-injection settings in force, by environment variable name."""

@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from appconfig.files import ConfigFileError, ReloadingFile
 from appconfig.settings import Settings
 from bot import launcher
+from bot.api.tokens import BadTokenConfig
 from bot.dev_server import EmbeddedServerError
 from bot.history_import import import_history_records, read_history_file
 from bot.launcher import RefusedToStart
@@ -70,6 +71,7 @@ USER_ERRORS = (
     EmbeddedServerError,
     SlackNotConfigured,
     RefusedToStart,
+    BadTokenConfig,
 )
 
 

@@ -63,10 +63,13 @@ async def serve_probes(
     port: int,
     *,
     serving: Callable[[], Awaitable[bool]] | None = None,
+    more_routes: Callable[[web.Application], None] | None = None,
 ) -> web.AppRunner:
-    """A probe-only HTTP server (workers have no other HTTP)."""
+    """A probe server: probes only for workers; the bot in Socket Mode adds its API here."""
     http = web.Application()
     add_probe_routes(http, temporal, serving=serving)
+    if more_routes is not None:
+        more_routes(http)
     runner = web.AppRunner(http, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

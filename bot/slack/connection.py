@@ -12,6 +12,10 @@ from temporalio.client import Client
 
 from appconfig.files import ReloadingFile
 from appconfig.settings import Settings
+from bot.announcements import OpsAnnouncer
+from bot.api.app import build_api, mount_api
+from bot.api.endpoints import api_endpoints
+from bot.api.tokens import ApiTokens
 from bot.flags_admin import FlagsAdmin
 from bot.health import serve_probes
 from bot.installation import rollout_admin_for
@@ -20,6 +24,7 @@ from bot.purchase_service import PurchaseService
 from bot.slack.after_ack import AfterAck
 from bot.slack.app import build_app, slash_commands
 from bot.slack.deps import BotDeps
+from bot.slack.ops_alerts import OpsAlerts
 from bot.slack.server import start_http, start_socket_mode
 from domain.directory import Directory
 from slack_workspace import LocalSlackWorkspace
@@ -95,6 +100,16 @@ async def start_bot(
 ) -> AsyncApp:
     directory = ReloadingFile(settings.directory, Directory)
     after_ack = AfterAck()
+    # Read before anything starts: a broken token setting stops the bot with its reason.
+    tokens = ApiTokens.load(
+        settings.api_tokens.get_secret_value() if settings.api_tokens else None,
+        settings.api_tokens_file,
+    )
+    alerts = OpsAlerts(
+        slack.client,
+        channel=settings.ops_channel,
+        ops_users=lambda: directory.get().value.ops_users,
+    )
     deps = BotDeps(
         temporal=temporal,
         service=PurchaseService(temporal, directory, task_queue=settings.task_queue),
@@ -103,25 +118,36 @@ async def start_bot(
         rollout=rollout_admin_for(temporal, settings),
         flags=FlagsAdmin(temporal, settings.control_task_queue),
         after_ack=after_ack,
+        announcer=OpsAnnouncer(alerts),
     )
     app = build_app(slack.client, slack.signing_secret, deps)
+    api = build_api(tokens, deps.ops_audit, api_endpoints(deps))
     if settings.slack_app_token is not None and slack.local_workspace_url is None:
         handler = await start_socket_mode(app, settings.slack_app_token.get_secret_value())
         stack.push_async_callback(handler.close_async)
-        probes = await serve_probes(temporal, settings.host, settings.port)
+        probes = await serve_probes(
+            temporal, settings.host, settings.port, more_routes=lambda http: mount_api(http, api)
+        )
         stack.push_async_callback(probes.cleanup)
         print(
-            f"Slack bot connected in Socket Mode (probes on {settings.host}:{settings.port}).",
+            f"Slack bot connected in Socket Mode (probes and /api/ on "
+            f"{settings.host}:{settings.port}).",
             flush=True,
         )
     else:
         runner = await start_http(
-            app, temporal, slack.signing_secret, after_ack, host=settings.host, port=settings.port
+            app,
+            temporal,
+            slack.signing_secret,
+            after_ack,
+            api,
+            host=settings.host,
+            port=settings.port,
         )
         stack.push_async_callback(runner.cleanup)
         print(
             f"Slack bot listening on http://{settings.host}:{settings.port}/slack/events "
-            "(health: /health; probes: /livez, /readyz).",
+            f"(health: /health; probes: /livez, /readyz; API: /api/, {len(tokens)} tokens).",
             flush=True,
         )
     # Runs first on the way out: finish the work already acknowledged.

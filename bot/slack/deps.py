@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from temporalio.client import Client
 
 from appconfig.files import ReloadingFile
+from bot.announcements import OpsAnnouncer
 from bot.flags_admin import FlagsAdmin
 from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
@@ -24,3 +25,4 @@ class BotDeps:
     rollout: RolloutAdmin
     flags: FlagsAdmin
     after_ack: AfterAck
+    announcer: OpsAnnouncer

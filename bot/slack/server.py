@@ -12,6 +12,8 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from temporalio.client import Client
 
+from bot.api.app import mount_api
+from bot.api.framework import Api
 from bot.health import add_probe_routes, json_response, temporal_ok
 from bot.slack.after_ack import AfterAck
 from bot.slack.error_answers import error_answer
@@ -21,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def web_app(
-    app: AsyncApp, temporal: Client, signing_secret: str, after_ack: AfterAck
+    app: AsyncApp, temporal: Client, signing_secret: str, after_ack: AfterAck, api: Api
 ) -> web.Application:
     gate = RequestGate(signing_secret)
 
@@ -49,6 +51,7 @@ def web_app(
     http.router.add_post("/slack/events", slack_events)
     http.router.add_get("/health", health)
     add_probe_routes(http, temporal)
+    mount_api(http, api)
     return http
 
 
@@ -65,11 +68,12 @@ async def start_http(
     temporal: Client,
     signing_secret: str,
     after_ack: AfterAck,
+    api: Api,
     *,
     host: str,
     port: int,
 ) -> web.AppRunner:
-    runner = web.AppRunner(web_app(app, temporal, signing_secret, after_ack), access_log=None)
+    runner = web.AppRunner(web_app(app, temporal, signing_secret, after_ack, api), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

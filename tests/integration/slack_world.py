@@ -16,18 +16,26 @@ from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 
 from appconfig.files import ReloadingFile
+from bot.announcements import OpsAnnouncer
+from bot.api.app import build_api
+from bot.api.endpoints import api_endpoints
+from bot.api.tokens import ApiTokens, Role
 from bot.ops_audit import OpsAuditLog
 from bot.rollout_admin import RolloutAdmin
 from bot.slack.after_ack import AfterAck
 from bot.slack.app import build_app, slash_commands
 from bot.slack.deps import BotDeps
 from bot.slack.notifier import SlackNotifier
+from bot.slack.ops_alerts import OpsAlerts
 from bot.slack.server import web_app
 from domain.directory import Directory
 from slack_workspace import LocalSlackWorkspace
 from slack_workspace.delivery import DeliveryResult
 from slack_workspace.state import Message
 from tests.integration.world import REPO, World, running_world
+
+# One API token per role, as PURCHASEBOT_API_TOKENS gives them to a real bot.
+API_TOKENS = {role: f"test-token-{role.value}-0123456789" for role in Role}
 
 
 @dataclass
@@ -54,6 +62,10 @@ class SlackWorld:
     @property
     def port(self) -> int:
         return int(self.bot_url.rsplit(":", 1)[1].split("/")[0])
+
+    @property
+    def api_url(self) -> str:
+        return self.bot_url.removesuffix("/slack/events") + "/api"
 
     def dm(self, user: str) -> str:
         return self.ws.dm_channel(user, self.ws.bot_user_id)
@@ -129,6 +141,11 @@ async def _serve_bot(
 ) -> web.AppRunner:
     directory = ReloadingFile(world.settings.directory, Directory)
     after_ack = AfterAck()
+    alerts = OpsAlerts(
+        client,
+        channel=world.settings.ops_channel,
+        ops_users=lambda: directory.get().value.ops_users,
+    )
     deps = BotDeps(
         temporal=world.client,
         service=world.service,
@@ -137,9 +154,12 @@ async def _serve_bot(
         rollout=rollout,
         flags=world.flags,
         after_ack=after_ack,
+        announcer=OpsAnnouncer(alerts),
     )
     app = build_app(client, ws.signing_secret, deps)
-    runner = web.AppRunner(web_app(app, world.client, ws.signing_secret, after_ack))
+    tokens = ApiTokens.parse(",".join(f"{t}:{role.value}" for role, t in API_TOKENS.items()))
+    api = build_api(tokens, audit, api_endpoints(deps))
+    runner = web.AppRunner(web_app(app, world.client, ws.signing_secret, after_ack, api))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner
