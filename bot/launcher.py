@@ -21,6 +21,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 from temporalio.common import WorkerDeploymentVersion
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from activities.notifier import Notifier, RecordingNotifier
@@ -49,6 +50,14 @@ log = logging.getLogger(__name__)
 # How long `bot` and `worker` keep trying to reach Temporal at start (a cluster and its
 # workers are often started together; the server may come up last).
 CONNECT_SECONDS = 60.0
+
+
+# Another process changing the same deployment's routing at the same moment.
+RETRYABLE_ROUTING_ERRORS = (
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.FAILED_PRECONDITION,
+    RPCStatusCode.ABORTED,
+)
 
 
 class RefusedToStart(Exception):
@@ -177,17 +186,27 @@ async def started_workers(
 
 
 async def ensure_a_current_version(deployments: WorkerDeployments, build: str) -> None:
-    """The first build of a deployment becomes current; later builds wait for /rollout."""
+    """The first build of a deployment becomes current; later builds wait for /rollout.
+    Several workers of the first build start at once: the server refuses concurrent routing
+    changes ("too many requests"), so a refused attempt looks again rather than failing."""
     deadline = time.monotonic() + 30
-    view = await deployments.describe()
-    while not view.knows(build):  # the server learns of a version from its first poll
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"deployment {deployments.name} never saw build {build} poll")
-        await asyncio.sleep(0.2)
+    while True:
         view = await deployments.describe()
-    if view.current_build is None:
-        await deployments.set_current(build)
-        print(f"Build {build} is the first of deployment {deployments.name}: now current.")
+        if view.current_build is not None:
+            return
+        if view.knows(build):  # the server learns of a version from its first poll
+            try:
+                await deployments.set_current(build, known=True)
+            except RPCError as err:
+                if err.status not in RETRYABLE_ROUTING_ERRORS:
+                    raise
+                log.info("setting the first current build was refused, retrying: %s", err)
+            else:
+                print(f"Build {build} is the first of deployment {deployments.name}: now current.")
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"deployment {deployments.name} never got a current build")
+        await asyncio.sleep(0.2)
 
 
 async def up(settings: Settings, *, import_history: Path | None) -> None:
