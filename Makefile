@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.workflow_latency
 	$(BIN)/python -m bench.rollback_latency
 	$(BIN)/python -m bench.slack_latency
+	$(BIN)/python -m bench.sustained_load
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

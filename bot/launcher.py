@@ -187,23 +187,22 @@ async def started_workers(
 
 async def ensure_a_current_version(deployments: WorkerDeployments, build: str) -> None:
     """The first build of a deployment becomes current; later builds wait for /rollout.
-    Several workers of the first build start at once: the server refuses concurrent routing
-    changes ("too many requests"), so a refused attempt looks again rather than failing."""
+    Several workers of the first build start at once, and the server refuses concurrent
+    requests to one deployment ("too many requests"): a refused call looks again."""
     deadline = time.monotonic() + 30
     while True:
-        view = await deployments.describe()
-        if view.current_build is not None:
-            return
-        if view.knows(build):  # the server learns of a version from its first poll
-            try:
+        try:
+            view = await deployments.describe()
+            if view.current_build is not None:
+                return
+            if view.knows(build):  # the server learns of a version from its first poll
                 await deployments.set_current(build, known=True)
-            except RPCError as err:
-                if err.status not in RETRYABLE_ROUTING_ERRORS:
-                    raise
-                log.info("setting the first current build was refused, retrying: %s", err)
-            else:
                 print(f"Build {build} is the first of deployment {deployments.name}: now current.")
                 return
+        except RPCError as err:
+            if err.status not in RETRYABLE_ROUTING_ERRORS:
+                raise
+            log.info("deployment %s busy, trying again: %s", deployments.name, err.message)
         if time.monotonic() > deadline:
             raise RuntimeError(f"deployment {deployments.name} never got a current build")
         await asyncio.sleep(0.2)
