@@ -3,20 +3,58 @@ applies the pure rule evaluation in `domain.review_rules`."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from datetime import UTC, datetime
 
 from temporalio import activity
 
+from activities.notifier import Notifier
 from activities.user_history import HistoryUnavailable, UserHistorySource
 from appconfig.files import ReloadingFile
 from domain.models import AutomatedReviewInput, AutomatedReviewResult
 from domain.review_rules import RulesFile, UserHistory, evaluate
 
+log = logging.getLogger(__name__)
+
+# One ops alert per worker per quarter hour is enough to get someone looking; every affected
+# request is in its own audit trail, and /rollout status shows the store's state live.
+ALERT_EVERY_SECONDS = 15 * 60
+ALERT_TIMEOUT_SECONDS = 2.0
+
+
+class OpsAlertThrottle:
+    """At most one alert per interval: an outage must not flood the ops channel."""
+
+    def __init__(self, notifier: Notifier | None, every_seconds: float = ALERT_EVERY_SECONDS):
+        self._notifier = notifier
+        self._every = every_seconds
+        self._last = float("-inf")
+
+    async def alert(self, text: str) -> None:
+        now = time.monotonic()
+        if self._notifier is None or now - self._last < self._every:
+            return
+        self._last = now
+        try:
+            # Bounded: the alert must not hold up the review (and so the requester).
+            async with asyncio.timeout(ALERT_TIMEOUT_SECONDS):
+                await self._notifier.alert_ops(text)
+        except Exception:
+            log.exception("could not alert ops: %s", text)
+
 
 class AutomatedReviewActivities:
-    def __init__(self, rules: ReloadingFile[RulesFile], history: UserHistorySource) -> None:
+    def __init__(
+        self,
+        rules: ReloadingFile[RulesFile],
+        history: UserHistorySource,
+        alerts: OpsAlertThrottle | None = None,
+    ) -> None:
         self._rules = rules
         self._history = history
+        self._alerts = alerts or OpsAlertThrottle(None)
 
     @activity.defn
     async def automated_review(self, input: AutomatedReviewInput) -> AutomatedReviewResult:
@@ -25,12 +63,21 @@ class AutomatedReviewActivities:
         rules = loaded.value.for_department(request.department, input.strictness)
         now = datetime.now(UTC)
         history: UserHistory | None
+        unavailable = ""
         try:
             history = await self._history.user_history(request.employee_id, now=now)
         except HistoryUnavailable as err:
-            # The seed's rule: no verifiable history means a person reviews it.
+            # The seed's rule: no verifiable history means a person reviews it. Never silently:
+            # the reason goes into the review (audit trail, the approver's and the requester's
+            # messages) and ops are alerted.
             activity.logger.warning("history unavailable for %s: %s", request.employee_id, err)
             history = None
+            unavailable = str(err)
+            await self._alerts.alert(
+                f"Purchase history cannot be read ({unavailable}): automated reviews are "
+                f"sending requests to people (first: {request.request_id}). "
+                "See /rollout status."
+            )
         verdict = evaluate(
             amount=request.amount,
             category=input.product.category,
@@ -42,8 +89,9 @@ class AutomatedReviewActivities:
         return AutomatedReviewResult(
             auto_approved=verdict.auto_approved,
             confidence=verdict.confidence,
-            reason=verdict.reason,
+            reason=f"{verdict.reason}: {unavailable}" if unavailable else verdict.reason,
             risk_score=verdict.risk_score,
             review_time=now,
             rules_version=loaded.version,
+            history_unavailable=unavailable,
         )

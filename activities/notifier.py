@@ -58,6 +58,20 @@ def approval_request_text(input: ApprovalRequestInput) -> str:
     return text + f" Code path: {input.code_path}."
 
 
+def history_unavailable_text(input: ApprovalRequestInput) -> str | None:
+    """For the requester, when their request went to a person only because their purchase
+    history could not be read: they should know it is not about them or their request."""
+    review = input.review
+    if review is None or not review.history_unavailable:
+        return None
+    return (
+        f"Your request {input.request.request_id} ({input.product.title}) was sent to "
+        f"{input.request.manager} for approval: the automated review could not read your "
+        "purchase history just now, so a person decides instead. Nothing is wrong with your "
+        "request; you will hear as soon as it is decided."
+    )
+
+
 def outcome_text(input: OutcomeNotificationInput) -> str:
     result = input.result
     what = escape(result.product.title if result.product else input.request.product_url)
@@ -91,6 +105,11 @@ class RecordingNotifier:
         return f"notification:{table.last_pk}"
 
     async def request_approval(self, input: ApprovalRequestInput) -> str:
+        fallback = history_unavailable_text(input)
+        if fallback is not None:
+            self._record(
+                input.request.requester, "review_fallback", input.request.request_id, fallback
+            )
         return self._record(
             input.request.manager,
             "approval_request",

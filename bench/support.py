@@ -20,6 +20,7 @@ from appconfig.settings import Settings
 from bot.dev_server import EmbeddedTemporal
 from bot.flags_admin import FlagsAdmin
 from bot.history_import import import_history_records, read_history_file
+from bot.worker import history_store
 from domain.feature_flags import load_flags_file
 from slack_workspace import LocalSlackWorkspace
 
@@ -119,4 +120,4 @@ async def enable_auto_approvals(client: Client, control_task_queue: str) -> None
     await FlagsAdmin(client, control_task_queue).ensure(load_flags_file(REPO / "flags.yaml"))
     settings = Settings(control_task_queue=control_task_queue)
     records = read_history_file(REPO / "sample-history.csv")
-    await import_history_records(client, settings, records, imported_by="bench")
+    await import_history_records(history_store(client, settings), records, imported_by="bench")

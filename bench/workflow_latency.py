@@ -51,7 +51,7 @@ from bot.flags_admin import FlagsAdmin
 from bot.history_import import import_history_records, read_history_file
 from bot.launcher import run_worker
 from bot.purchase_service import PurchaseService
-from bot.worker import build_worker
+from bot.worker import build_worker, history_store
 from domain.catalog import Catalog
 from domain.directory import Directory
 from domain.feature_flags import load_flags_file
@@ -531,7 +531,9 @@ async def product_workers(
             load_flags_file(settings.flags)
         )
         records = read_history_file(REPO / "sample-history.csv")
-        result = await import_history_records(client, settings, records, imported_by="bench")
+        result = await import_history_records(
+            history_store(client, settings), records, imported_by="bench"
+        )
         imported = result.added
         ready.set()
 

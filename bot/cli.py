@@ -24,8 +24,9 @@ from appconfig.settings import Settings
 from bot import launcher
 from bot.api.tokens import BadTokenConfig
 from bot.dev_server import EmbeddedServerError
-from bot.history_import import import_history_records, read_history_file
+from bot.history_file_import import FileImportReport, import_history_file
 from bot.launcher import RefusedToStart
+from bot.progress import TerminalProgress
 from bot.purchase_service import PurchaseService
 from bot.replay_tools import (
     DEFAULT_REPLAY_QUERY,
@@ -43,10 +44,12 @@ from bot.temporal_client import (
     connect,
     unreachable_message,
 )
+from bot.worker import history_store
 from domain.directory import Directory
 from domain.models import PurchaseResult, StatusResult
 from domain.outcomes import describe_outcome, full_stop
 from domain.refusal import Refused
+from entities.history_migration import migrate_legacy_history
 
 log = logging.getLogger("purchasebot")
 LOG_BYTES = 10 * 1024 * 1024
@@ -110,8 +113,15 @@ def parser() -> argparse.ArgumentParser:
 
     hist = sub.add_parser("history", help="purchase history")
     hist_sub = hist.add_subparsers(dest="history_command", required=True)
-    imp = hist_sub.add_parser("import", help="import past purchases from a CSV file")
+    imp = hist_sub.add_parser(
+        "import",
+        help="import past purchases from a CSV file (any size; bad rows are reported, not "
+        "imported; running it again resumes an interrupted import and adds nothing twice)",
+    )
     imp.add_argument("file", type=Path)
+    hist_sub.add_parser(
+        "migrate", help="move history from the old single entity into the shards (once)"
+    )
 
     rep = sub.add_parser(
         "replay",
@@ -211,12 +221,37 @@ async def cmd_cancel(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_history(args: argparse.Namespace, settings: Settings) -> None:
-    records = read_history_file(args.file)
-    result = await import_history_records(await connect(), settings, records, imported_by="cli")
-    print(
-        f"Imported {result.added} records ({result.already_present} were already there; "
-        f"{result.total} in all)."
+    client = await connect()
+    store = history_store(client, settings)
+    migrated = await migrate_legacy_history(client, store)
+    if migrated is not None:
+        print(f"Moved the old imported history into the shards: {migrated.added} records.")
+    if args.history_command == "migrate":
+        if migrated is None:
+            print("Nothing to migrate: no old imported-history entity is running.")
+        return
+    progress = TerminalProgress() if TerminalProgress.wanted() else None
+    report = await import_history_file(
+        store,
+        args.file,
+        work_dir=settings.data_dir / "imports",
+        imported_by="cli",
+        progress=progress,
     )
+    print(describe_import(args.file, report))
+
+
+def describe_import(path: Path, report: FileImportReport) -> str:
+    totals = report.totals
+    lines = [
+        f"{path}: {report.rows:,} rows{' (resumed)' if report.resumed else ''}: "
+        f"{totals.added:,} imported, {totals.already_present:,} already there, "
+        f"{report.bad_rows + totals.refused:,} not imported."
+    ]
+    lines += [f"  {problem}" for problem in report.first_problems]
+    if report.problems_file is not None:
+        lines.append(f"Every row not imported, with its line number: {report.problems_file}")
+    return "\n".join(lines)
 
 
 def describe_replay(summary: ReplaySummary) -> str:

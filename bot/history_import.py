@@ -1,25 +1,19 @@
-"""Importing past purchases into ImportedHistoryWorkflow (`purchasebot history import`)."""
+"""Importing a small history file held in memory (`purchasebot up --import-history`, tests);
+`bot.history_file_import` streams files of any size through the same sender."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from temporalio.client import Client
-
-from appconfig.settings import Settings
 from domain.history import HistoryImportError, HistoryRecord, parse_history_csv
-from domain.imported_history_models import (
-    ImportedHistoryState,
-    ImportHistoryInput,
-    ImportHistoryResult,
-)
+from domain.history_shards import ShardRecord
 from domain.refusal import Refused
-from entities.client import update_entity
-from entities.imported_history import IMPORTED_HISTORY_WORKFLOW_ID, ImportedHistoryWorkflow
+from entities.history_batches import ImportTotals, batches_by_shard, send_batches
+from entities.history_store import HistoryStore
 
 
 def read_history_file(path: Path) -> list[HistoryRecord]:
-    """The records of a CSV file; Refused (nothing imported) when it cannot be read or parsed."""
+    """All or nothing: a small file with a bad line is Refused with every bad line listed."""
     try:
         return parse_history_csv(path.read_text(encoding="utf-8-sig"))
     except OSError as err:
@@ -29,21 +23,10 @@ def read_history_file(path: Path) -> list[HistoryRecord]:
 
 
 async def import_history_records(
-    client: Client,
-    settings: Settings,
-    records: list[HistoryRecord],
-    *,
-    imported_by: str,
-    workflow_id: str = IMPORTED_HISTORY_WORKFLOW_ID,
-) -> ImportHistoryResult:
-    """Idempotent: records already imported are counted, not added again. Refused when the
-    entity refuses the import (nothing imported)."""
-    return await update_entity(
-        client,
-        ImportedHistoryWorkflow.import_records,
-        ImportHistoryInput(records=records, imported_by=imported_by),
-        run=ImportedHistoryWorkflow.run,
-        initial=ImportedHistoryState(),
-        workflow_id=workflow_id,
-        task_queue=settings.control_task_queue,
-    )
+    store: HistoryStore, records: list[HistoryRecord], *, imported_by: str
+) -> ImportTotals:
+    """Idempotent: records already imported are counted, not added again."""
+    totals = ImportTotals()
+    batches = batches_by_shard(ShardRecord.of(r) for r in records)
+    await send_batches(store, batches, imported_by=imported_by, on_outcome=totals.count)
+    return totals

@@ -42,8 +42,10 @@ from bot.worker import (
     build_control_activities,
     build_control_worker,
     build_worker,
+    history_store,
 )
 from domain.directory import Directory
+from entities.history_migration import MigrationIncomplete, migrate_legacy_history
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +127,7 @@ async def run_worker(
                 build_control_activities(client, settings.deployment_name, notifier),
             )
         )
+        await migrate_history(client, settings)
         if settings.health_port:
 
             async def serving() -> bool:
@@ -185,6 +188,21 @@ async def started_workers(
         yield RunningWorkers(purchase_worker, control_worker, version)
 
 
+async def migrate_history(client: Client, settings: Settings) -> None:
+    """An installation upgraded from the single history entity moves its records into the
+    shards on the first start (one cheap lookup once done). A failure does not stop the
+    worker: the old entity keeps the records and the next start, or `purchasebot history
+    migrate`, tries again."""
+    try:
+        migrated = await migrate_legacy_history(client, history_store(client, settings))
+    except (MigrationIncomplete, RPCError) as err:
+        log.warning("imported history not migrated yet: %s", err)
+        print(f"Imported history not migrated yet: {err}", flush=True)
+        return
+    if migrated is not None:
+        print(f"Imported history moved into the shards: {migrated.added} records.", flush=True)
+
+
 async def ensure_a_current_version(deployments: WorkerDeployments, build: str) -> None:
     """The first build of a deployment becomes current; later builds wait for /rollout.
     Several workers of the first build start at once, and the server refuses concurrent
@@ -237,7 +255,9 @@ async def up(settings: Settings, *, import_history: Path | None) -> None:
 
         async def first_steps() -> None:
             if records:
-                result = await import_history_records(client, settings, records, imported_by="up")
+                result = await import_history_records(
+                    history_store(client, settings), records, imported_by="up"
+                )
                 print(f"Purchase history from {import_history}: {result.added} new records.")
 
         await run_worker(

@@ -15,7 +15,7 @@ from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
-from activities.automated_review import AutomatedReviewActivities
+from activities.automated_review import AutomatedReviewActivities, OpsAlertThrottle
 from activities.feature_flags import FeatureFlagActivities
 from activities.notifications import NotificationActivities
 from activities.notifier import Notifier
@@ -28,9 +28,12 @@ from activities.worker_deployments import WorkerDeployments
 from appconfig.files import ReloadingFile
 from appconfig.settings import Settings
 from domain.catalog import Catalog
+from domain.history_shards import HISTORY_SHARDS, SHARD_WORKFLOW_ID_PREFIX
 from domain.review_rules import RulesFile
 from entities.feature_flags import FLAGS_WORKFLOW_ID, FeatureFlagsWorkflow
-from entities.imported_history import IMPORTED_HISTORY_WORKFLOW_ID, ImportedHistoryWorkflow
+from entities.history_shard import HistoryShardWorkflow
+from entities.history_store import HistoryStore
+from entities.imported_history import ImportedHistoryWorkflow
 from entities.ops_audit import OpsAuditWorkflow
 from workflows.names import TASK_QUEUE
 from workflows.purchase_approval import PurchaseApprovalWorkflow
@@ -44,11 +47,20 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
 PURCHASE_WORKFLOWS: Sequence[type] = (PurchaseApprovalWorkflow,)
 CONTROL_WORKFLOWS: Sequence[type] = (
+    HistoryShardWorkflow,
+    # The old single history entity: kept until every installation has migrated (its running
+    # instance is read and retired by entities.history_migration).
     ImportedHistoryWorkflow,
     OpsAuditWorkflow,
     RolloutControllerWorkflow,
     FeatureFlagsWorkflow,
 )
+
+
+def history_store(
+    client: Client, settings: Settings, id_prefix: str = SHARD_WORKFLOW_ID_PREFIX
+) -> HistoryStore:
+    return HistoryStore(client, settings.control_task_queue, id_prefix)
 
 
 def build_activities(
@@ -57,16 +69,16 @@ def build_activities(
     notifier: Notifier,
     *,
     ledger: OrdersLedger | None = None,
-    imported_history_workflow_id: str = IMPORTED_HISTORY_WORKFLOW_ID,
+    history_id_prefix: str = SHARD_WORKFLOW_ID_PREFIX,
     flags_workflow_id: str = FLAGS_WORKFLOW_ID,
 ) -> list[Callable[..., Any]]:
     """Load and check the configuration files, then bind every activity to what it needs.
     Raises ConfigFileError when a file is invalid: a worker must not start on a broken file."""
     catalog = ReloadingFile(settings.catalog, Catalog)
     rules = ReloadingFile(settings.rules, RulesFile)
-    history = UserHistorySource(client, imported_history_workflow_id)
+    history = UserHistorySource(client, history_store(client, settings, history_id_prefix))
     validation = ProductValidationActivities(catalog)
-    review = AutomatedReviewActivities(rules, history)
+    review = AutomatedReviewActivities(rules, history, OpsAlertThrottle(notifier))
     ordering = OrderingActivities(
         ledger
         or OrdersLedger(
@@ -91,6 +103,10 @@ def activity_methods(*owners: object) -> list[Callable[..., Any]]:
     ]
 
 
+# The SDK's default.
+DEFAULT_CACHED_WORKFLOWS = 1000
+
+
 def build_worker(
     client: Client,
     activities: Sequence[Callable[..., Any]],
@@ -98,6 +114,7 @@ def build_worker(
     task_queue: str = TASK_QUEUE,
     workflows: Sequence[type] = PURCHASE_WORKFLOWS,
     deployment: WorkerDeploymentVersion | None = None,
+    max_cached_workflows: int = DEFAULT_CACHED_WORKFLOWS,
 ) -> Worker:
     """The purchase worker. With `deployment`, it is that Worker Deployment version and its
     workflows are PINNED by default: a request finishes on the build it started on (see the
@@ -108,6 +125,7 @@ def build_worker(
         workflows=list(workflows),
         activities=list(activities),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        max_cached_workflows=max_cached_workflows,
         deployment_config=(
             WorkerDeploymentConfig(
                 version=deployment,
@@ -127,11 +145,23 @@ def build_control_activities(
     return activity_methods(rollout)
 
 
+# Room for the other entities (flags, audit, rollout controllers) beside the shards.
+CONTROL_CACHE_OTHERS = 100
+
+
 def build_control_worker(
     client: Client,
     task_queue: str,
     activities: Sequence[Callable[..., Any]] = (),
     workflows: Sequence[type] = CONTROL_WORKFLOWS,
 ) -> Worker:
-    """The control worker: unversioned (an entity must never be pinned to one build)."""
-    return build_worker(client, activities, task_queue=task_queue, workflows=workflows)
+    """The control worker: unversioned (an entity must never be pinned to one build). Every
+    history shard stays cached (a few tens of MB at 1,000,000 records): a review's query on an
+    evicted shard would first replay its history."""
+    return build_worker(
+        client,
+        activities,
+        task_queue=task_queue,
+        workflows=workflows,
+        max_cached_workflows=HISTORY_SHARDS + CONTROL_CACHE_OTHERS,
+    )

@@ -10,10 +10,10 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -22,6 +22,8 @@ from domain.review_rules import UserHistory
 
 REJECTION_WINDOW = timedelta(days=30)
 CSV_COLUMNS = ("employee_id", "date", "amount", "outcome")
+# Slack member ids are ~11 characters; the bound keeps every stored record small.
+MAX_EMPLOYEE_ID_LENGTH = 64
 
 # Words other systems (and people) use for the same outcomes.
 OUTCOME_SYNONYMS = {
@@ -55,6 +57,8 @@ class HistoryRecord(BaseModel):
         value = value.strip()
         if not value:
             raise ValueError("employee_id must not be empty")
+        if len(value) > MAX_EMPLOYEE_ID_LENGTH:
+            raise ValueError(f"employee_id is longer than {MAX_EMPLOYEE_ID_LENGTH} characters")
         return value
 
     @field_validator("date", mode="before")
@@ -156,14 +160,22 @@ def _validation_reason(err: ValidationError) -> str:
     )
 
 
-def parse_history_csv(text: str) -> list[HistoryRecord]:
-    """Parse a CSV with header employee_id,date,amount,outcome (any column order).
+class ParsedRow(NamedTuple):
+    """One data line of a history CSV: its record, or why it is not one."""
 
-    All or nothing: if any line is bad, nothing is returned and `HistoryImportError` lists
-    every bad line, so one import attempt shows everything to fix.
-    """
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))  # Excel writes a BOM
+    line: int
+    record: HistoryRecord | None
+    problem: str = ""
+
+
+def iter_history_csv(lines: Iterable[str]) -> Iterator[ParsedRow]:
+    """Parse a CSV with header employee_id,date,amount,outcome (any column order), streaming:
+    one row at a time, so a file of any size parses in constant memory. A bad header raises
+    `HistoryImportError`; a bad row is yielded with its problem and parsing goes on."""
+    reader = csv.reader(lines)
     header = next(reader, None)
+    if header and header[0].startswith("\ufeff"):  # Excel writes a BOM
+        header[0] = header[0].removeprefix("\ufeff")
     if header is None or not any(cell.strip() for cell in header):
         raise HistoryImportError([f"line 1: missing header {','.join(CSV_COLUMNS)}"])
     names = [cell.strip().lower() for cell in header]
@@ -172,25 +184,35 @@ def parse_history_csv(text: str) -> list[HistoryRecord]:
             [f"line 1: header must be {','.join(CSV_COLUMNS)}, got {','.join(header)}"]
         )
     index = {name: names.index(name) for name in CSV_COLUMNS}
-
-    records: list[HistoryRecord] = []
-    problems: list[str] = []
     for row in reader:
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(CSV_COLUMNS):
-            problems.append(f"line {line}: expected {len(CSV_COLUMNS)} fields, got {len(row)}")
+            yield ParsedRow(line, None, f"expected {len(CSV_COLUMNS)} fields, got {len(row)}")
             continue
         fields = {name: row[i].strip() for name, i in index.items()}
         try:
             amount = _parse_money(fields["amount"])
             # model_validate: the validators turn the date and outcome strings into types.
-            records.append(HistoryRecord.model_validate({**fields, "amount": amount}))
+            yield ParsedRow(line, HistoryRecord.model_validate({**fields, "amount": amount}))
         except ValidationError as err:
-            problems.append(f"line {line}: {_validation_reason(err)}")
+            yield ParsedRow(line, None, _validation_reason(err))
         except ValueError as err:
-            problems.append(f"line {line}: {err}")
+            yield ParsedRow(line, None, str(err))
+
+
+def parse_history_csv(text: str) -> list[HistoryRecord]:
+    """All or nothing: if any line is bad, nothing is returned and `HistoryImportError` lists
+    every bad line, so one attempt shows everything to fix. (`purchasebot history import`
+    streams instead, importing the good rows: `iter_history_csv`.)"""
+    records: list[HistoryRecord] = []
+    problems: list[str] = []
+    for parsed in iter_history_csv(io.StringIO(text)):
+        if parsed.record is None:
+            problems.append(f"line {parsed.line}: {parsed.problem}")
+        else:
+            records.append(parsed.record)
     if problems:
         raise HistoryImportError(problems)
     return records

@@ -100,6 +100,9 @@ class AutomatedReviewResult(BaseModel):
     reviewed_by: str = AUTOMATED_SYSTEM
     review_time: datetime
     rules_version: str
+    # Why the requester's history could not be read; empty when it was. The request then goes
+    # to a person, and the requester and ops are told why (never a silent fallback).
+    history_unavailable: str = ""
 
 
 # --- approval -------------------------------------------------------------------------------

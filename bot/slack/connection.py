@@ -26,6 +26,7 @@ from bot.slack.app import build_app, slash_commands
 from bot.slack.deps import BotDeps
 from bot.slack.ops_alerts import OpsAlerts
 from bot.slack.server import start_http, start_socket_mode
+from bot.worker import history_store
 from domain.directory import Directory
 from slack_workspace import LocalSlackWorkspace
 
@@ -119,6 +120,7 @@ async def start_bot(
         flags=FlagsAdmin(temporal, settings.control_task_queue),
         after_ack=after_ack,
         announcer=OpsAnnouncer(alerts),
+        history=history_store(temporal, settings),
     )
     app = build_app(slack.client, slack.signing_secret, deps)
     api = build_api(tokens, deps.ops_audit, api_endpoints(deps))

@@ -14,6 +14,7 @@ from bot.purchase_service import PurchaseService
 from bot.rollout_admin import RolloutAdmin
 from bot.slack.after_ack import AfterAck
 from domain.directory import Directory
+from entities.history_store import HistoryStore
 
 
 @dataclass(frozen=True)
@@ -26,3 +27,5 @@ class BotDeps:
     flags: FlagsAdmin
     after_ack: AfterAck
     announcer: OpsAnnouncer
+    # The requester-history store, probed by /rollout status; None leaves the line out.
+    history: HistoryStore | None = None

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from activities.notifier import approval_request_text, outcome_text
+from activities.notifier import approval_request_text, history_unavailable_text, outcome_text
 from bot.slack import blocks
 from bot.slack.channels import post_joining
 from bot.slack.ops_alerts import OpsAlerts
@@ -46,6 +46,13 @@ class SlackNotifier:
         return str(opened["channel"]["id"])
 
     async def request_approval(self, input: ApprovalRequestInput) -> str:
+        fallback = history_unavailable_text(input)
+        if fallback is not None:
+            await self._client.chat_postMessage(
+                channel=await self.dm_channel(input.request.requester),
+                text=fallback,
+                blocks=[blocks.text(fallback)],
+            )
         channel = self._approvals_channel or await self.dm_channel(input.request.manager)
         posted = await post_joining(
             self._client,

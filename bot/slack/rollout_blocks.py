@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.history_health import HistoryHealth
 from bot.rollout_admin import RolloutStatus
 from bot.slack.blocks import Block, context, header, text, when
 from domain.build_health import describe_limits, readings
@@ -68,3 +69,12 @@ def rollout_status_blocks(status: RolloutStatus, flags_problem: str | None = Non
         )
         blocks.append(context(recent[:2900]))
     return blocks
+
+
+def history_health_block(health: HistoryHealth) -> Block:
+    if health.readable:
+        return text(f"*Requester history:* {health.detail}")
+    return text(
+        f":warning: *Requester history: cannot be read* ({health.detail}). Automated reviews "
+        "are sending every request to a person, and requesters are told why."
+    )

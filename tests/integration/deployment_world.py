@@ -135,7 +135,7 @@ async def deployment_world(
         client,
         settings,
         notifier,
-        imported_history_workflow_id=f"history-{prefix}",
+        history_id_prefix=f"history-{prefix}-",
         flags_workflow_id=f"flags-{prefix}",
     )
     directory = ReloadingFile(settings.directory, Directory)

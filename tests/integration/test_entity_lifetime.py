@@ -15,17 +15,14 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from appconfig.settings import Settings
 from bot.flags_admin import FlagsAdmin
-from bot.history_import import import_history_records
 from bot.ops_audit import OpsAuditLog
 from bot.worker import build_control_worker
 from domain.feature_flags import SetFlagInput
 from domain.history import HistoryRecord
-from domain.imported_history_models import EmployeeRecordsInput
+from domain.history_shards import ShardRecord, shard_of
 from domain.models import Money, PurchaseStatus
-from entities.client import query_entity
-from entities.imported_history import ImportedHistoryWorkflow
+from entities.history_store import HistoryStore
 from tests.conftest import _binary
 from tests.integration.world import poll_until
 
@@ -95,8 +92,8 @@ async def test_entities_continue_as_new_with_their_state(short_history_client: C
         await _changed_until_continued(client, f"audit-{suffix}", record)
         assert [e.detail for e in await audit.entries()] == [f"entry {n}" for n in range(CHANGES)]
 
-        history_id = f"imported-{suffix}"
-        settings = Settings(control_task_queue=task_queue)
+        store = HistoryStore(client, task_queue, f"shard-{suffix}-")
+        shard = shard_of("E001")
 
         async def import_one(n: int) -> object:
             record = HistoryRecord(
@@ -105,16 +102,8 @@ async def test_entities_continue_as_new_with_their_state(short_history_client: C
                 amount=Money(amount=Decimal(10 + n)),
                 outcome=PurchaseStatus.COMPLETED,
             )
-            return await import_history_records(
-                client, settings, [record], imported_by="test", workflow_id=history_id
-            )
+            return await store.add(shard, [ShardRecord.of(record)], imported_by="test")
 
-        await _changed_until_continued(client, history_id, import_one)
-        kept = await query_entity(
-            client,
-            history_id,
-            ImportedHistoryWorkflow.employee_records,
-            args=[EmployeeRecordsInput(employee_id="E001")],
-            missing=None,
-        )
-        assert kept is not None and len(kept.records) == CHANGES
+        await _changed_until_continued(client, store.workflow_id(shard), import_one)
+        kept = await store.summary("E001", now=datetime(2027, 1, 1, tzinfo=UTC))
+        assert kept.previous_purchases == CHANGES

@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from bot.purchase_service import Submitted
 from bot.replay_tools import PatchStatus, ReplayToolError, patch_report, replay_matching
+from domain.history_shards import shard_of
 from domain.models import PurchaseStatus, Stage
 from tests.fixtures.future_workflow import FUTURE_PATCH, FuturePurchaseApprovalWorkflow
 from tests.fixtures.original_workflow import OriginalPurchaseApprovalWorkflow
@@ -75,14 +76,15 @@ async def test_histories_of_the_current_code_replay_on_it(
         result = await w.service.outcome(submitted.request.request_id, wait_seconds=15)
         assert result is not None and result.status is PurchaseStatus.COMPLETED
         assert result.review is not None and result.review.auto_approved
-        # The imported-history entity matches too: another type, to be skipped and counted.
-        query = f"{queue(w)} OR WorkflowId='{w.history_workflow_id}'"
+        # A history shard matches too: another type, to be skipped and counted.
+        shard = w.history.workflow_id(shard_of(f"{w.employee_prefix}E1001"))
+        query = f"{queue(w)} OR WorkflowId='{shard}'"
         await wait_visible(client, query, 3)
 
         summary = await replay_matching(client, query)
 
         assert (summary.total, summary.replayed_ok, summary.failures) == (2, 2, [])
-        assert summary.skipped == {"ImportedHistoryWorkflow": 1}
+        assert summary.skipped == {"HistoryShardWorkflow": 1}
         assert summary.ok
         limited = await replay_matching(client, queue(w), limit=1)
         assert (limited.total, limited.replayed_ok) == (1, 1)

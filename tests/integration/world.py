@@ -23,12 +23,18 @@ from bot.flags_admin import FlagsAdmin
 from bot.history_import import import_history_records
 from bot.launcher import started_workers
 from bot.purchase_service import PurchaseService
-from bot.worker import PURCHASE_WORKFLOWS, build_activities, build_control_activities
+from bot.worker import (
+    PURCHASE_WORKFLOWS,
+    build_activities,
+    build_control_activities,
+    history_store,
+)
 from domain.catalog import Catalog, CatalogProduct
 from domain.directory import Directory
 from domain.feature_flags import load_flags_file
 from domain.history import parse_history_csv
 from domain.models import Stage
+from entities.history_store import HistoryStore
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -42,7 +48,7 @@ class World:
     ledger: OrdersLedger
     notifier: RecordingNotifier
     catalog: Catalog
-    history_workflow_id: str
+    history: HistoryStore
     employee_prefix: str
     flags: FlagsAdmin
 
@@ -55,13 +61,7 @@ class World:
     async def import_sample_history(self) -> None:
         text = (REPO / "sample-history.csv").read_text()
         records = parse_history_csv(text.replace("\nE", f"\n{self.employee_prefix}E"))
-        await import_history_records(
-            self.client,
-            self.settings,
-            records,
-            imported_by="test",
-            workflow_id=self.history_workflow_id,
-        )
+        await import_history_records(self.history, records, imported_by="test")
 
     async def ran_pinned_on_this_build(self, workflow_id: str) -> bool:
         """Whether the workflow's tasks ran PINNED on this world's Worker Deployment version,
@@ -128,6 +128,7 @@ async def running_world(
     task_queue: str | None = None,
     notifier: Notifier | None = None,
     versioned: bool = True,
+    history_id_prefix: str | None = None,
 ) -> AsyncIterator[World]:
     """The product's workers as production builds them (bot.launcher.started_workers): a PINNED
     Worker Deployment version on the dev server. `versioned=False` on the time-skipping server
@@ -137,14 +138,14 @@ async def running_world(
     settings = make_settings(tmp_path, prefix, task_queue, versioned=versioned)
     recorder = RecordingNotifier(settings.notifications_db)
     ledger = OrdersLedger(settings.orders_db)
-    history_id = f"imported-history-{uuid.uuid4().hex[:8]}"
+    history_prefix = history_id_prefix or f"history-{uuid.uuid4().hex[:8]}-"
     flags_id = f"flags-{uuid.uuid4().hex[:8]}"
     activities = build_activities(
         client,
         settings,
         notifier or recorder,
         ledger=ledger,
-        imported_history_workflow_id=history_id,
+        history_id_prefix=history_prefix,
         flags_workflow_id=flags_id,
     )
     if replace_activities:
@@ -165,7 +166,7 @@ async def running_world(
             ledger=ledger,
             notifier=recorder,
             catalog=load_yaml_model(settings.catalog, Catalog).value,
-            history_workflow_id=history_id,
+            history=history_store(client, settings, history_prefix),
             employee_prefix=prefix,
             flags=flags,
         )

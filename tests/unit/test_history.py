@@ -3,6 +3,7 @@ rules and sample files."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,7 @@ from appconfig.files import ConfigFileError, load_yaml_model
 from domain.history import (
     HistoryImportError,
     HistoryRecord,
+    iter_history_csv,
     parse_history_csv,
     record_key,
     summarize,
@@ -314,3 +316,26 @@ def test_invalid_rules_file_names_the_field(
         load_yaml_model(bad, RulesFile)
     assert caught.value.path == bad
     assert [p.split(":")[0] for p in caught.value.problems] == [path]
+
+
+def test_streaming_parse_reports_bad_rows_with_line_numbers_and_keeps_the_good() -> None:
+    text = (
+        "employee_id,date,amount,outcome\n"
+        "E1,2026-01-02,10,completed\n"
+        "E2,not-a-date,10,completed\n"
+        "\n"
+        'E3,2026-01-03,"12,5",rejected\n'
+        "E4,2026-01-04,10\n"
+        "E5,2026-01-05,7.5 EUR,approved\n"
+    )
+    rows = list(iter_history_csv(io.StringIO(text)))
+    good = [(r.line, r.record.employee_id) for r in rows if r.record is not None]
+    bad = [(r.line, r.problem) for r in rows if r.record is None]
+    assert good == [(2, "E1"), (7, "E5")]
+    assert [line for line, _ in bad] == [3, 5, 6]
+    assert "date" in bad[0][1] and "not a number" in bad[1][1] and "fields" in bad[2][1]
+
+
+def test_streaming_parse_refuses_a_bad_header() -> None:
+    with pytest.raises(HistoryImportError, match="header"):
+        list(iter_history_csv(io.StringIO("who,when\nE1,2026-01-01\n")))

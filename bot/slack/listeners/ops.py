@@ -11,6 +11,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.flags_admin import FlagsUnreadable
+from bot.history_health import probe_history
 from bot.slack import blocks
 from bot.slack.command_parsing import Unparseable
 from bot.slack.deps import BotDeps
@@ -21,7 +22,7 @@ from bot.slack.flags_command import (
     flags_usage,
     parse_flags_command,
 )
-from bot.slack.rollout_blocks import rollout_status_blocks
+from bot.slack.rollout_blocks import history_health_block, rollout_status_blocks
 from bot.slack.rollout_command import (
     ROLLOUT_USAGE,
     PlanControl,
@@ -74,7 +75,12 @@ async def rollout(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
     parsed = parse_rollout_command(text)
     admin = deps.rollout
     if isinstance(parsed, ShowRollout):
-        return rollout_status_blocks(await admin.status(), flags_problem=await _flags_problem(deps))
+        shown = rollout_status_blocks(
+            await admin.status(), flags_problem=await _flags_problem(deps)
+        )
+        if deps.history is not None:
+            shown.append(history_health_block(await probe_history(deps.temporal, deps.history)))
+        return shown
     if isinstance(parsed, Unparseable):
         return [blocks.text(f":warning: {parsed.problem}\n\n{ROLLOUT_USAGE}")]
     if isinstance(parsed, Ramp):

@@ -1,0 +1,197 @@
+"""Imported purchase history, split over a fixed set of shards (pure code and models).
+
+Why shards: one entity holding every imported record outgrows Temporal's 2 MB payload limit
+(its continue-as-new input) at ~35,000 records, and puts every review on one hot workflow.
+Each employee's records live in exactly one of `HISTORY_SHARDS` entity workflows, chosen by a
+stable hash of the employee id, so:
+- an import of 1,000,000 rows is about one batched Update per shard, not one per employee;
+- reviews spread over 1,024 workflows;
+- a shard's state is capped (`MAX_SHARD_RECORDS`) so its continue-as-new input stays far below
+  2 MB whatever is imported: a full shard refuses more records with a clear reason.
+
+A shard keeps only what the review reads and what de-duplication needs: per employee, the
+dates of completed and rejected records; per record, a 64-bit digest of its identity
+(`domain.history.record_key`). Amounts stay in the source files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from domain.history import MAX_EMPLOYEE_ID_LENGTH, REJECTION_WINDOW, HistoryRecord, record_key
+from domain.models import PurchaseStatus
+from domain.review_rules import UserHistory
+
+# Fixed for an installation: an employee's shard is derived from it. 1,024 shards hold ~1,000
+# records each at 1,000,000 records, a tenth of the per-shard cap.
+HISTORY_SHARDS = 1024
+# Worst case at the cap (every record a different employee with a 64-character id): ~1.1 MB of
+# continue-as-new input, half the 2 MB limit. tests/unit/test_history_shards.py checks it.
+MAX_SHARD_RECORDS = 10_000
+# One Update's records (~100 bytes each as JSON): ~0.2 MB, a tenth of the payload limit.
+MAX_BATCH_RECORDS = 2_000
+SHARD_WORKFLOW_ID_PREFIX = "purchasebot-history-shard-"
+
+
+def shard_of(employee_id: str, shards: int = HISTORY_SHARDS) -> int:
+    """Stable across processes and machines (unlike `hash()`, which is salted per process)."""
+    digest = hashlib.sha256(employee_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % shards
+
+
+def shard_workflow_id(shard: int) -> str:
+    return f"{SHARD_WORKFLOW_ID_PREFIX}{shard:04d}"
+
+
+class ShardRecord(BaseModel):
+    """What a shard stores of one history record: its identity and what the review counts."""
+
+    key: str = Field(pattern=r"^[0-9a-f]{16}$", description="64-bit digest of record_key")
+    employee_id: str = Field(min_length=1, max_length=MAX_EMPLOYEE_ID_LENGTH)
+    at: datetime
+    outcome: PurchaseStatus
+
+    @classmethod
+    def of(cls, record: HistoryRecord) -> ShardRecord:
+        # The record is already validated (ids, dates); constructing without re-validating
+        # halves the import's per-row cost.
+        return cls.model_construct(
+            key=record_key(record)[:16],
+            employee_id=record.employee_id,
+            at=record.date,
+            outcome=record.outcome,
+        )
+
+
+class HistoryShardState(BaseModel):
+    """A shard's whole state: what continue-as-new carries. Compact on purpose (see the cap)."""
+
+    shard: int = 0
+    keys: str = Field(default="", description="sorted 16-hex-digit record digests, concatenated")
+    completed: dict[str, list[int]] = Field(default_factory=dict, description="epoch microseconds")
+    rejected: dict[str, list[int]] = Field(default_factory=dict, description="epoch microseconds")
+
+
+class AddShardRecordsInput(BaseModel):
+    shard: int
+    records: list[ShardRecord]
+    imported_by: str = ""
+
+
+class AddShardRecordsResult(BaseModel):
+    added: int
+    already_present: int
+    total: int
+
+
+class EmployeeHistoryInput(BaseModel):
+    employee_id: str
+    now: datetime
+
+
+class ShardFull(ValueError):
+    """Adding the records would take the shard over its cap; nothing was added."""
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _epoch_us(moment: datetime) -> int:
+    """Exact (microseconds, integer arithmetic): the 30-day window compares to the microsecond
+    like `summarize` does."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+class ShardBook:
+    """One shard's records in memory: 8 bytes per record digest plus 8 per counted date, so a
+    worker caching all 1,024 shards of a 1,000,000-record history holds tens of MB, not GBs."""
+
+    def __init__(self, state: HistoryShardState | None = None) -> None:
+        state = state or HistoryShardState()
+        self.shard = state.shard
+        self._keys = array(
+            "Q", (int(state.keys[i : i + 16], 16) for i in range(0, len(state.keys), 16))
+        )
+        self._completed = {e: array("q", dates) for e, dates in state.completed.items()}
+        self._rejected = {e: array("q", dates) for e, dates in state.rejected.items()}
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def _has(self, key: int) -> bool:
+        i = bisect_left(self._keys, key)
+        return i < len(self._keys) and self._keys[i] == key
+
+    def new_records(self, records: Sequence[ShardRecord]) -> list[ShardRecord]:
+        """The records not stored yet, each once (a batch may repeat a record)."""
+        seen: set[int] = set()
+        fresh = []
+        for record in records:
+            key = int(record.key, 16)
+            if key not in seen and not self._has(key):
+                seen.add(key)
+                fresh.append(record)
+        return fresh
+
+    def check_capacity(self, records: Sequence[ShardRecord]) -> int:
+        """How many records would be added; raises ShardFull when that passes the cap."""
+        fresh = len(self.new_records(records))
+        if len(self) + fresh > MAX_SHARD_RECORDS:
+            raise ShardFull(
+                f"history shard {self.shard} is full: it holds {len(self)} records and the batch "
+                f"would add {fresh}, over the limit of {MAX_SHARD_RECORDS} per shard (about "
+                f"{MAX_SHARD_RECORDS * HISTORY_SHARDS:,} records in all). Import fewer years."
+            )
+        return fresh
+
+    def add(self, records: Sequence[ShardRecord]) -> int:
+        """Store the new records; returns how many were new. Refuses (ShardFull) as a whole."""
+        self.check_capacity(records)
+        fresh = self.new_records(records)
+        if not fresh:
+            return 0
+        self._keys = array("Q", sorted([*self._keys, *(int(r.key, 16) for r in fresh)]))
+        for record in fresh:
+            book = (
+                self._completed
+                if record.outcome is PurchaseStatus.COMPLETED
+                else self._rejected
+                if record.outcome is PurchaseStatus.REJECTED
+                else None
+            )
+            if book is not None:  # other outcomes count for nothing in the review
+                book.setdefault(record.employee_id, array("q")).append(_epoch_us(record.at))
+        return len(fresh)
+
+    def summary(self, employee_id: str, *, now: datetime) -> UserHistory:
+        """Same counting as `domain.history.summarize`: completed at or before `now`,
+        rejected in (now - 30 days, now]."""
+        end = _epoch_us(now)
+        window_start = _epoch_us(now - REJECTION_WINDOW)
+        completed = self._completed.get(employee_id, ())
+        rejected = self._rejected.get(employee_id, ())
+        return UserHistory(
+            previous_purchases=sum(1 for at in completed if at <= end),
+            rejected_last_30_days=sum(1 for at in rejected if window_start < at <= end),
+        )
+
+    def state(self) -> HistoryShardState:
+        return HistoryShardState(
+            shard=self.shard,
+            keys="".join(f"{key:016x}" for key in self._keys),
+            completed={e: list(dates) for e, dates in self._completed.items()},
+            rejected={e: list(dates) for e, dates in self._rejected.items()},
+        )
+
+
+def group_by_shard(records: Iterable[ShardRecord]) -> dict[int, list[ShardRecord]]:
+    shards: dict[int, list[ShardRecord]] = {}
+    for record in records:
+        shards.setdefault(shard_of(record.employee_id), []).append(record)
+    return shards

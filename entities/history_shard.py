@@ -1,0 +1,81 @@
+"""HistoryShardWorkflow: one of the 1,024 entities holding imported purchase history.
+
+Each employee's imported records live in the shard `domain.history_shards.shard_of` picks, so no
+single workflow holds the whole company (see that module for the sizes). Records arrive as a
+validated Update and are de-duplicated by record digest: importing the same file twice adds
+nothing. The review reads one employee's summary with a query.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.history_shards import (
+        MAX_BATCH_RECORDS,
+        AddShardRecordsInput,
+        AddShardRecordsResult,
+        EmployeeHistoryInput,
+        HistoryShardState,
+        ShardBook,
+        ShardFull,
+        shard_of,
+    )
+    from domain.review_rules import UserHistory
+    from entities.lifetime import live_until_continue_as_new
+
+# Continue-as-new well before the server suggests it (~4 MB of history): a worker that has not
+# cached this shard replays its history to answer a review's query, and a fresh run replays
+# one compact start event instead of every import batch.
+COMPACT_HISTORY_BYTES = 512_000
+
+
+# Not sandboxed: the sandbox re-imports a workflow's modules for every new run (~15 ms each),
+# a third of an import's time when 1,024 shards start at once. This module and
+# domain.history_shards are pure code (no clock, I/O or randomness), checked by review and by
+# the replay tests like every workflow.
+@workflow.defn(name="HistoryShardWorkflow", sandboxed=False)
+class HistoryShardWorkflow:
+    @workflow.init
+    def __init__(self, state: HistoryShardState) -> None:
+        self._book = ShardBook(state)
+
+    @workflow.run
+    async def run(self, state: HistoryShardState) -> None:
+        # The state carried is bounded by MAX_SHARD_RECORDS: at most ~1.1 MB, never over 2 MB.
+        await live_until_continue_as_new(self._book.state, history_bytes=COMPACT_HISTORY_BYTES)
+
+    @workflow.update
+    def add_records(self, input: AddShardRecordsInput) -> AddShardRecordsResult:
+        try:
+            added = self._book.add(input.records)
+        except ShardFull as err:
+            # Only if another batch filled the shard between validation and here; a plain
+            # ValueError would fail the workflow task and retry forever, this fails the update.
+            raise ApplicationError(str(err), type="ShardFull", non_retryable=True) from err
+        return AddShardRecordsResult(
+            added=added, already_present=len(input.records) - added, total=len(self._book)
+        )
+
+    @add_records.validator
+    def _validate_add(self, input: AddShardRecordsInput) -> None:
+        # Refused here, nothing reaches the history: a refused batch costs the shard nothing.
+        if not input.records:
+            raise ValueError("The batch holds no records.")
+        if len(input.records) > MAX_BATCH_RECORDS:
+            raise ValueError(f"At most {MAX_BATCH_RECORDS} records per batch.")
+        if input.shard != self._book.shard:
+            raise ValueError(f"This is shard {self._book.shard}, not {input.shard}.")
+        misplaced = [r.employee_id for r in input.records if shard_of(r.employee_id) != input.shard]
+        if misplaced:
+            raise ValueError(f"Employee {misplaced[0]} belongs to another shard.")
+        self._book.check_capacity(input.records)
+
+    @workflow.query
+    def employee_history(self, input: EmployeeHistoryInput) -> UserHistory:
+        return self._book.summary(input.employee_id, now=input.now)
+
+    @workflow.query
+    def record_count(self) -> int:
+        return len(self._book)
