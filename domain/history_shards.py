@@ -34,8 +34,9 @@ HISTORY_SHARDS = 1024
 # Worst case at the cap (every record a different employee with a 64-character id): ~1.1 MB of
 # continue-as-new input, half the 2 MB limit. tests/unit/test_history_shards.py checks it.
 MAX_SHARD_RECORDS = 10_000
-# One Update's records (~100 bytes each as JSON): ~0.2 MB, a tenth of the payload limit.
-MAX_BATCH_RECORDS = 2_000
+# One Update's records (~100 bytes each as JSON): ~0.1 MB, a twentieth of the payload limit,
+# and a workflow task that stays well inside the 2 s deadlock detector even on a busy machine.
+MAX_BATCH_RECORDS = 1_000
 SHARD_WORKFLOW_ID_PREFIX = "purchasebot-history-shard-"
 
 
@@ -139,21 +140,20 @@ class ShardBook:
                 fresh.append(record)
         return fresh
 
-    def check_capacity(self, records: Sequence[ShardRecord]) -> int:
-        """How many records would be added; raises ShardFull when that passes the cap."""
-        fresh = len(self.new_records(records))
-        if len(self) + fresh > MAX_SHARD_RECORDS:
+    def check_capacity(self, records: Sequence[ShardRecord]) -> list[ShardRecord]:
+        """The records that would be added; raises ShardFull when they pass the cap."""
+        fresh = self.new_records(records)
+        if len(self) + len(fresh) > MAX_SHARD_RECORDS:
             raise ShardFull(
                 f"history shard {self.shard} is full: it holds {len(self)} records and the batch "
-                f"would add {fresh}, over the limit of {MAX_SHARD_RECORDS} per shard (about "
+                f"would add {len(fresh)}, over the limit of {MAX_SHARD_RECORDS} per shard (about "
                 f"{MAX_SHARD_RECORDS * HISTORY_SHARDS:,} records in all). Import fewer years."
             )
         return fresh
 
     def add(self, records: Sequence[ShardRecord]) -> int:
         """Store the new records; returns how many were new. Refuses (ShardFull) as a whole."""
-        self.check_capacity(records)
-        fresh = self.new_records(records)
+        fresh = self.check_capacity(records)
         if not fresh:
             return 0
         self._keys = array("Q", sorted([*self._keys, *(int(r.key, 16) for r in fresh)]))

@@ -4,13 +4,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from domain.history_shards import MAX_BATCH_RECORDS, ShardRecord, group_by_shard
+from domain.history_shards import (
+    MAX_BATCH_RECORDS,
+    AddShardRecordsResult,
+    ShardRecord,
+    group_by_shard,
+)
 from domain.refusal import Refused
 from entities.history_store import HistoryStore
 
@@ -89,10 +95,18 @@ async def send_batches(
         for _ in range(concurrency):
             await queue.put(None)
 
+    # One batch at a time per shard: concurrent batches to one shard would land in one workflow
+    # task (and be validated against the same state), making that task long for nothing.
+    shard_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def send(batch: ShardBatch) -> AddShardRecordsResult:
+        async with shard_locks[batch.shard]:
+            return await store.add(batch.shard, batch.records, imported_by=imported_by)
+
     async def consume() -> None:
         while (batch := await queue.get()) is not None:
             try:
-                result = await store.add(batch.shard, batch.records, imported_by=imported_by)
+                result = await send(batch)
                 outcome = BatchOutcome(batch, result.added, result.already_present)
             except Refused as err:
                 outcome = BatchOutcome(batch, refused=err.reason)

@@ -107,7 +107,7 @@ def test_a_full_shard_refuses_with_a_reason_and_keeps_what_it_had() -> None:
         book.add([extra])
     assert len(book) == MAX_SHARD_RECORDS
     # Records it already holds are still accepted as "already present": re-imports work.
-    assert book.check_capacity([]) == 0
+    assert book.check_capacity([]) == []
 
 
 def test_record_keys_are_validated() -> None:
