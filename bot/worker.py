@@ -115,6 +115,7 @@ def build_worker(
     workflows: Sequence[type] = PURCHASE_WORKFLOWS,
     deployment: WorkerDeploymentVersion | None = None,
     max_cached_workflows: int = DEFAULT_CACHED_WORKFLOWS,
+    max_concurrent_workflow_tasks: int | None = None,
 ) -> Worker:
     """The purchase worker. With `deployment`, it is that Worker Deployment version and its
     workflows are PINNED by default: a request finishes on the build it started on (see the
@@ -126,6 +127,7 @@ def build_worker(
         activities=list(activities),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         max_cached_workflows=max_cached_workflows,
+        max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         deployment_config=(
             WorkerDeploymentConfig(
                 version=deployment,
@@ -145,6 +147,10 @@ def build_control_activities(
     return activity_methods(rollout)
 
 
+# Entity workflow tasks are pure Python CPU work: running more at once in threads gains nothing
+# under the GIL and stretches each task's wall time (16 at once made 50 ms tasks take seconds on a
+# busy machine, past the SDK's 2 s deadlock detector).
+CONTROL_WORKFLOW_TASKS = 4
 # Room for the other entities (flags, audit, rollout controllers) beside the shards.
 CONTROL_CACHE_OTHERS = 100
 
@@ -164,4 +170,5 @@ def build_control_worker(
         task_queue=task_queue,
         workflows=workflows,
         max_cached_workflows=HISTORY_SHARDS + CONTROL_CACHE_OTHERS,
+        max_concurrent_workflow_tasks=CONTROL_WORKFLOW_TASKS,
     )
