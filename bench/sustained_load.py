@@ -34,6 +34,7 @@ from bench.support import dev_server, free_ports
 from bot.history_import import import_history_records, read_history_file
 from bot.slack.app import slash_commands
 from bot.temporal_client import connect
+from bot.worker import history_store
 from domain.percentiles import nearest_rank
 from slack_workspace import LocalSlackWorkspace
 
@@ -131,7 +132,7 @@ async def run(rate: float, seconds: float, data: Path, stack: AsyncExitStack) ->
         await wait_for_output(process, data / name / "output.txt", "Worker polling")
     settings = Settings(data_dir=data / "bench")
     records = read_history_file(REPO / "sample-history.csv")
-    await import_history_records(client, settings, records, imported_by="bench")
+    await import_history_records(history_store(client, settings), records, imported_by="bench")
     # One command end to end first: everything is warm and Alice's history is visible.
     await ws.send_command("UALICE", "/purchase", BOOK)
     dm = ws.dm_channel("UALICE", ws.bot_user_id)
