@@ -168,3 +168,35 @@ def test_the_monitor_defaults_are_defined_once(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("PURCHASEBOT_MONITOR_INTERVAL_SECONDS", "10")
     thresholds = Thresholds.model_validate(Settings().monitor_overrides)
     assert thresholds == Thresholds(check_interval_seconds=10)
+
+
+def test_a_controller_state_stored_before_the_limit_model_still_decodes() -> None:
+    """The rollout controller's state is stored in Temporal: a new limit needs a default."""
+    stored = {
+        "deployment_name": "d",
+        "thresholds": {
+            "max_error_rate": 0.05,
+            "max_p99_seconds": 30.0,
+            "min_success_rate": 0.95,
+            "max_flagged_rate": 0.05,
+            "min_sample": 5,
+            "failure_limit": 3,
+            "check_interval_seconds": 60.0,
+        },
+        "health": {
+            "B": {
+                "build_id": "B",
+                "checked_at": "2026-11-28T00:00:00Z",
+                "completed": 9,
+                "failed": 1,
+                "error_rate": 0.1,
+                "success_rate": 0.9,
+                "verdict": "fail",
+                "problems": ["error rate 10% > 5%"],
+            }
+        },
+    }
+    state = RolloutState.model_validate(stored)
+    assert state.thresholds == Thresholds(check_interval_seconds=60.0)
+    assert state.health["B"].error_rate == 0.1
+    assert "error rate &lt;= 5%" in status_text(state.thresholds, state.health["B"])  # mrkdwn
