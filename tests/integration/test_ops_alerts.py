@@ -19,6 +19,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.rollout import RolloutActivities
 from activities.worker_deployments import WorkerDeployments
+from bot.slack.channels import post_joining
 from bot.slack.notifier import SlackNotifier
 from domain.rollout_models import OpsAlertInput
 from slack_workspace import LocalSlackWorkspace
@@ -132,3 +133,15 @@ async def test_a_one_shot_alert_falls_back_to_dms_at_once(ws: LocalSlackWorkspac
     )
     await notifier(ws).alert_ops(ALERT)
     assert len(ops_dms(ws)) == 2 and ws.messages("purchasing-ops") == []
+
+
+async def test_posting_in_a_channel_joins_it_once_by_id(ws: LocalSlackWorkspace) -> None:
+    """The approvals channel (PURCHASEBOT_APPROVALS_CHANNEL) is posted to the same way."""
+    client = AsyncWebClient(token=ws.bot_token, base_url=ws.api_url)
+    first = await post_joining(client, "#general", text="one")
+    second = await post_joining(client, "general", text="two")
+    assert first["channel"] == second["channel"] == ws.channel_id("general")
+    assert [m.text for m in ws.messages("general")] == ["one", "two"]
+    assert [c.args["channel"] for c in ws.api_calls("conversations.join")] == [
+        ws.channel_id("general")
+    ]
