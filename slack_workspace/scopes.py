@@ -27,6 +27,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.join": ("channels:join",),
     "conversations.list": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
+    "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
     "users.info": ("users:read",),
 }
 

@@ -129,6 +129,7 @@ class WebApi:
             "conversations.join": self.conversations_join,
             "conversations.list": self.conversations_list,
             "conversations.info": self.conversations_info,
+            "conversations.history": self.conversations_history,
             "users.info": self.users_info,
             "views.open": self.views_open,
             "views.push": self.views_push,
@@ -412,6 +413,36 @@ class WebApi:
         if channel is None or (not channel.is_public and not self.state.is_member(channel, bot)):
             raise ApiError("channel_not_found")
         return {"channel": channel.to_api(bot, is_member=self.state.is_member(channel, bot))}
+
+    async def conversations_history(self, args: Args) -> JsonDict:
+        """Newest first, `limit` (default 100) at most, ephemeral messages never included; one
+        page (no cursor). Metadata is included only with `include_all_metadata`, as in Slack."""
+        channel_id = _text_arg(args, "channel")
+        channel = self.state.channels.get(channel_id or "")
+        bot = self.state.bot_user_id
+        if channel is None or not self.state.is_member(channel, bot):
+            raise ApiError(
+                "channel_not_found"
+                if channel is None or not channel.is_public
+                else "not_in_channel"
+            )
+        try:
+            limit = max(1, min(int(args.get("limit") or 100), 999))
+        except ValueError as err:
+            raise ApiError("invalid_limit") from err
+        with_metadata = _truthy(args.get("include_all_metadata"))
+        found = [m for m in self.state.messages.get(channel.id, []) if not m.is_ephemeral]
+        messages = []
+        for message in reversed(found[-limit:]):
+            data = message.to_api(self.state.bot_name)
+            if not with_metadata:
+                data.pop("metadata", None)
+            messages.append(data)
+        return {
+            "messages": messages,
+            "has_more": len(found) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
 
     async def users_info(self, args: Args) -> JsonDict:
         user_id = _text_arg(args, "user")
