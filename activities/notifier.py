@@ -12,7 +12,12 @@ from typing import Protocol
 
 import sqlite_utils
 
-from domain.models import ApprovalRequestInput, OutcomeNotificationInput
+from domain.models import (
+    ApprovalRequestInput,
+    MessageInput,
+    MessageKind,
+    OutcomeNotificationInput,
+)
 from domain.mrkdwn import escape
 from domain.outcomes import describe_outcome, full_stop
 
@@ -29,6 +34,11 @@ class NotDeliveredYet(Exception):
         self.retry_after = retry_after
 
 
+class Undeliverable(Exception):
+    """The message can never be delivered as addressed (Slack: channel_not_found,
+    user_not_found, account_inactive, ...): retrying will not help; someone else must be told."""
+
+
 class Notifier(Protocol):
     async def request_approval(self, input: ApprovalRequestInput) -> str:
         """Ask the manager to decide; returns a reference to the message sent."""
@@ -40,6 +50,14 @@ class Notifier(Protocol):
         """Tell the ops channel (rollouts, rollbacks, failed health checks). On the `last_try`
         a channel that cannot be reached is replaced by direct messages to the ops users; a
         caller that will try again passes False and gets NotDeliveredYet on Slack's trouble."""
+
+    async def send_once(self, message: MessageInput, *, retrying: bool) -> str:
+        """Send one message; returns its reference. When `retrying`, a message already sent
+        under `message.key` (by an attempt whose answer was lost) is returned, not sent again.
+        Raises NotDeliveredYet (try again later) or Undeliverable (never)."""
+
+    async def update_approval_message(self, input: OutcomeNotificationInput) -> None:
+        """Show the outcome on the approver's message (its buttons go); updating is idempotent."""
 
 
 def approval_request_text(input: ApprovalRequestInput) -> str:
@@ -79,6 +97,24 @@ def outcome_text(input: OutcomeNotificationInput) -> str:
     return full_stop(f"Your request {result.request_id} ({what}) was {outcome.summary()}")
 
 
+def message_request_id(message: MessageInput) -> str:
+    if message.approval is not None:
+        return message.approval.request.request_id
+    if message.outcome is not None:
+        return message.outcome.request.request_id
+    return message.key.split(":", 1)[0].removeprefix("purchase-")
+
+
+def message_text(message: MessageInput) -> str:
+    """The text of a message (Slack's fallback text; all the recording notifier keeps)."""
+    if message.kind is MessageKind.APPROVAL_REQUEST and message.approval is not None:
+        return approval_request_text(message.approval)
+    if message.outcome is not None:
+        text = outcome_text(message.outcome)
+        return f"FYI: {text}" if message.kind is MessageKind.AUTO_APPROVAL_FYI else text
+    return message.text
+
+
 class RecordingNotifier:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,8 +125,12 @@ class RecordingNotifier:
             pk="id",
             if_not_exists=True,
         )
+        if "key" not in self._db.table("notifications").columns_dict:  # files of older code
+            self._db.table("notifications").add_column("key", str)
 
-    def _record(self, recipient: str, kind: str, request_id: str, text: str) -> str:
+    def _record(
+        self, recipient: str, kind: str, request_id: str, text: str, key: str | None = None
+    ) -> str:
         log.info("notify %s (%s): %s", recipient, kind, text)
         table = self._db.table("notifications")
         table.insert(
@@ -100,6 +140,7 @@ class RecordingNotifier:
                 "kind": kind,
                 "request_id": request_id,
                 "text": text,
+                "key": key,
             }
         )
         return f"notification:{table.last_pk}"
@@ -125,6 +166,21 @@ class RecordingNotifier:
 
     async def alert_ops(self, text: str, *, last_try: bool = True) -> None:
         self._record("ops", "ops_alert", "", text)
+
+    async def send_once(self, message: MessageInput, *, retrying: bool) -> str:
+        table = self._db.table("notifications")
+        if retrying:
+            for row in table.rows_where("key = ?", [message.key], limit=1):
+                return f"notification:{row['id']}"
+        request_id = message_request_id(message)
+        return self._record(
+            message.recipient, message.kind.value, request_id, message_text(message), message.key
+        )
+
+    async def update_approval_message(self, input: OutcomeNotificationInput) -> None:
+        self._record(
+            input.request.manager, "approval_update", input.request.request_id, outcome_text(input)
+        )
 
     def ops_alerts(self) -> list[str]:
         rows = self._db.table("notifications").rows_where("kind = ?", ["ops_alert"], order_by="id")

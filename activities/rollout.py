@@ -4,13 +4,14 @@ measure a build's health from visibility, alert the ops channel."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from activities.notifier import NotDeliveredYet, Notifier
+from activities.notifications import delivery_errors, last_try
+from activities.notifier import Notifier
 from activities.worker_deployments import UnknownBuild, WorkerDeployments
 from domain.build_health import judge
 from domain.models import NotificationResult
@@ -123,15 +124,7 @@ class RolloutActivities:
 
     @activity.defn
     async def alert_ops(self, input: OpsAlertInput) -> NotificationResult:
-        info = activity.info()
-        limit = info.retry_policy.maximum_attempts if info.retry_policy else 0
-        try:
+        with delivery_errors():
             # The last attempt may not fail on a channel in trouble: the ops users get DMs.
-            await self._notifier.alert_ops(input.text, last_try=0 < limit <= info.attempt)
-        except NotDeliveredYet as err:
-            raise ApplicationError(
-                str(err),
-                type="NotDeliveredYet",
-                next_retry_delay=timedelta(seconds=err.retry_after),
-            ) from err
+            await self._notifier.alert_ops(input.text, last_try=last_try())
         return NotificationResult()

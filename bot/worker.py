@@ -28,6 +28,7 @@ from activities.worker_deployments import WorkerDeployments
 from appconfig.files import ReloadingFile
 from appconfig.settings import Settings
 from domain.catalog import Catalog
+from domain.directory import Directory
 from domain.history_shards import HISTORY_SHARDS, SHARD_WORKFLOW_ID_PREFIX
 from domain.review_rules import RulesFile
 from entities.feature_flags import FLAGS_WORKFLOW_ID, FeatureFlagsWorkflow
@@ -87,7 +88,8 @@ def build_activities(
             refuse_orders=settings.fail_orders,
         )
     )
-    notifications = NotificationActivities(notifier)
+    directory = ReloadingFile(settings.directory, Directory)
+    notifications = NotificationActivities(notifier, lambda: directory.get().value)
     flags = FeatureFlagActivities(client, flags_workflow_id, alert_ops=notifier.alert_ops)
     return activity_methods(validation, flags, review, ordering, notifications)
 

@@ -203,6 +203,41 @@ class NotificationResult(BaseModel):
     delivered: bool = True
 
 
+class MessageKind(StrEnum):
+    APPROVAL_REQUEST = "approval_request"
+    OUTCOME = "outcome"
+    AUTO_APPROVAL_FYI = "auto_approval_fyi"
+    NOTICE = "notice"  # a plain note to the requester (e.g. their request was escalated)
+
+
+class MessageInput(BaseModel):
+    """One message to one person, sent exactly once: `key` names it across activity retries
+    (a retry first looks for a message already sent under that key)."""
+
+    kind: MessageKind
+    key: str
+    recipient: str = Field(description="Slack user id")
+    approval: ApprovalRequestInput | None = None  # APPROVAL_REQUEST
+    outcome: OutcomeNotificationInput | None = None  # OUTCOME, AUTO_APPROVAL_FYI
+    text: str = ""  # NOTICE: mrkdwn, user text already escaped
+
+
+class MessageResult(BaseModel):
+    message_ref: str = ""
+
+
+class ApproverInput(BaseModel):
+    approver: str
+    requester: str
+    tried: list[str] = Field(default_factory=list)
+
+
+class ApproverResult(BaseModel):
+    """Who is asked when `approver` cannot be reached: their manager; "" when nobody."""
+
+    escalate_to: str = ""
+
+
 # --- status query and audit -----------------------------------------------------------------
 
 

@@ -9,18 +9,20 @@ world is an activity.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.automated_review import AutomatedReviewActivities
     from activities.feature_flags import FeatureFlagActivities
-    from activities.notifications import NotificationActivities
+    from activities.notifications import UNDELIVERABLE, NotificationActivities
     from activities.ordering import OrderingActivities
     from activities.product_validation import ProductValidationActivities
     from domain.actors import AUTOMATED_SYSTEM, SYSTEM
@@ -30,12 +32,15 @@ with workflow.unsafe.imports_passed_through():
         ApprovalDecision,
         ApprovalRequestInput,
         ApprovalResult,
+        ApproverInput,
         AuditEntry,
         AutomatedReviewInput,
         AutomatedReviewResult,
         CancelInput,
         CancelResult,
         CodePath,
+        MessageInput,
+        MessageKind,
         OutcomeNotificationInput,
         PlaceOrderInput,
         PlaceOrderResult,
@@ -47,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
         StatusResult,
         ValidationInput,
     )
+    from domain.mrkdwn import escape
+    from domain.rollout_models import OpsAlertInput
     from domain.workflow_ids import PURCHASE_WORKFLOW_TYPE
     from workflows.names import (
         APPROVAL_TIMEOUT_DAYS,
@@ -76,7 +83,13 @@ REVIEW_FLAGS_PATCH = Patch(
     "the review runs only when the `automated-review-enabled` flag is on for the requester, "
     "with the strictness of `review-strictness`",
 )
-PATCHES: tuple[Patch, ...] = (AUTOMATED_REVIEW_PATCH, REVIEW_FLAGS_PATCH)
+NOTIFY_PATCH = Patch(
+    "notify-exactly-once-v1",
+    "one message per activity, each sent exactly once (Retry-After honoured); an approver Slack "
+    "can never reach escalates to their manager, else the request ends with the reason; the "
+    "decision clock runs from filing; a cancel stops a notification being retried",
+)
+PATCHES: tuple[Patch, ...] = (AUTOMATED_REVIEW_PATCH, REVIEW_FLAGS_PATCH, NOTIFY_PATCH)
 
 # Short, local steps run as local activities: no extra round trip through the server's
 # task queue, which is what makes the auto-approved path faster than a plain workflow.
@@ -94,6 +107,18 @@ REVIEW_RETRY = RetryPolicy(
 ORDER_TIMEOUT = timedelta(minutes=2)
 ORDER_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 NOTIFY_TIMEOUT = timedelta(seconds=30)
+# Since NOTIFY_PATCH: each message is one short activity; Slack's trouble is retried after the
+# delay Slack asks for (else this backoff), at most MESSAGE_RETRY.maximum_attempts times (about
+# 10 minutes); a message that can never be delivered is not retried at all.
+MESSAGE_TIMEOUT = timedelta(seconds=10)
+MESSAGE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=8,
+    non_retryable_error_types=[UNDELIVERABLE],
+)
+LOOKUP_RETRY = RetryPolicy(maximum_attempts=3)
 
 
 @workflow.defn(name=PURCHASE_WORKFLOW_TYPE)
@@ -109,6 +134,11 @@ class PurchaseApprovalWorkflow:
         self._cancellation: CancelInput | None = None
         self._audit: list[AuditEntry] = []
         self._asked_manager = False
+        # Who may decide: the requester's manager, or whoever the request escalated to.
+        self._approver = input.request.manager
+        self._approval_message_ref = ""
+        self._unreachable: str | None = None  # why nobody could be asked, when so
+        self._exactly_once = False
 
     @workflow.run
     async def run(self, input: PurchaseWorkflowInput) -> PurchaseResult:
@@ -121,6 +151,8 @@ class PurchaseApprovalWorkflow:
         # The feature flags came after the review: requests that started reviewing without
         # them keep reviewing unconditionally on replay.
         flag_gated = reviewing and workflow.patched(REVIEW_FLAGS_PATCH.id)
+        self._exactly_once = workflow.patched(NOTIFY_PATCH.id)
+        filed_at = workflow.now()
         self._record(request.requester, "requested", f"{request.quantity} x {request.product_url}")
 
         validation = await workflow.execute_local_activity_method(
@@ -152,6 +184,18 @@ class PurchaseApprovalWorkflow:
                 ),
             )
             self._record(AUTOMATED_SYSTEM, "auto_approved", self._review.reason)
+        elif self._exactly_once:
+            message_ref = await self._ask_approvers(validation.product)
+            if self._unreachable is not None:
+                return await self._finish(PurchaseStatus.REJECTED, self._unreachable)
+            if self._cancellation is None:
+                # The approver's week runs from filing, not from when Slack let us ask.
+                deadline = filed_at + timedelta(days=APPROVAL_TIMEOUT_DAYS)
+                await self._wait_for_decision(deadline - workflow.now())
+            if self._cancellation is not None:
+                return await self._finish(
+                    PurchaseStatus.CANCELLED, self._cancellation.reason, message_ref
+                )
         else:
             message_ref = await self._ask_manager(validation.product)
             await self._wait_for_decision()
@@ -237,12 +281,16 @@ class PurchaseApprovalWorkflow:
         self._record(SYSTEM, "approval_requested", f"approver {self._request.manager}")
         return sent.message_ref
 
-    async def _wait_for_decision(self) -> None:
+    async def _wait_for_decision(
+        self, within: timedelta = timedelta(days=APPROVAL_TIMEOUT_DAYS)
+    ) -> None:
         """Wait for a decision, a cancellation or the timeout (which rejects)."""
         try:
+            if within <= timedelta(0):
+                raise TimeoutError
             await workflow.wait_condition(
                 lambda: self._approval is not None or self._cancellation is not None,
-                timeout=timedelta(days=APPROVAL_TIMEOUT_DAYS),
+                timeout=within,
             )
         except TimeoutError:
             self._approval = ApprovalResult(
@@ -295,15 +343,188 @@ class PurchaseApprovalWorkflow:
         workflow.upsert_search_attributes(
             [PURCHASE_OUTCOME.value_set(status.value), REVIEW_PATH.value_set(self._review_path())]
         )
-        await workflow.execute_activity_method(
-            NotificationActivities.notify_outcome,
-            OutcomeNotificationInput(
-                request=self._request, result=result, approval_message_ref=message_ref
-            ),
-            start_to_close_timeout=NOTIFY_TIMEOUT,
+        outcome = OutcomeNotificationInput(
+            request=self._request, result=result, approval_message_ref=message_ref
         )
+        if self._exactly_once:
+            await self._announce(outcome)
+        else:
+            await workflow.execute_activity_method(
+                NotificationActivities.notify_outcome,
+                outcome,
+                start_to_close_timeout=NOTIFY_TIMEOUT,
+            )
         self._record(SYSTEM, status.value, reason)
         return result
+
+    # --- messages, since NOTIFY_PATCH ---------------------------------------------------------
+
+    async def _ask_approvers(self, product: ProductInfo) -> str:
+        """Ask the approver; when Slack can never reach them, their manager, and so on. Returns
+        the approval message's reference; "" when cancelled first or nobody could be asked
+        (then `_unreachable` says why, the requester is told by the outcome and ops by an
+        alert)."""
+        assert self._code_path is not None
+        self._stage = Stage.AWAITING_APPROVAL
+        self._asked_manager = True
+        tried: list[str] = []
+        while self._cancellation is None:
+            approval = ApprovalRequestInput(
+                request=self._request,
+                product=product,
+                review=self._review,
+                code_path=self._code_path,
+            )
+            ref, failure = await self._ask(approval)
+            if ref:
+                self._approval_message_ref = ref
+                self._record(SYSTEM, "approval_requested", f"approver {self._approver}")
+                return ref
+            if self._cancellation is not None:
+                break
+            tried.append(self._approver)
+            self._record(SYSTEM, "approver_unreachable", f"{self._approver}: {failure}")
+            above = await workflow.execute_activity_method(
+                NotificationActivities.escalation_target,
+                ApproverInput(
+                    approver=self._approver, requester=self._request.requester, tried=tried
+                ),
+                start_to_close_timeout=MESSAGE_TIMEOUT,
+                retry_policy=LOOKUP_RETRY,
+            )
+            if not above.escalate_to:
+                self._unreachable = (
+                    f"Nobody could be asked to approve it (Slack could not reach "
+                    f"{', '.join(tried)}: {failure}). Ops have been told; please file it again "
+                    "later."
+                )
+                await self._alert_ops(
+                    f":warning: Request `{self._request.request_id}` by "
+                    f"<@{self._request.requester}> could not reach an approver "
+                    f"({escape(failure)}) and was closed."
+                )
+                return ""
+            unreachable, self._approver = self._approver, above.escalate_to
+            self._record(SYSTEM, "escalated", f"to {self._approver}: {unreachable} unreachable")
+            await self._send(
+                MessageInput(
+                    kind=MessageKind.NOTICE,
+                    key=self._message_key(f"escalated:{self._approver}"),
+                    recipient=self._request.requester,
+                    text=(
+                        f"Your request `{self._request.request_id}` could not reach "
+                        f"<@{unreachable}> ({escape(failure)}), so it now waits for "
+                        f"<@{self._approver}>."
+                    ),
+                )
+            )
+        return ""
+
+    async def _ask(self, approval: ApprovalRequestInput) -> tuple[str, str]:
+        """One approval message, stopped at once by a cancel (the activity may be between
+        retries). Returns (message reference, "") or ("", why it failed)."""
+        sending = workflow.start_activity_method(
+            NotificationActivities.send_message,
+            MessageInput(
+                kind=MessageKind.APPROVAL_REQUEST,
+                key=self._message_key(f"approval:{self._approver}"),
+                recipient=self._approver,
+                approval=approval,
+            ),
+            start_to_close_timeout=MESSAGE_TIMEOUT,
+            retry_policy=MESSAGE_RETRY,
+            # An attempt already talking to Slack finishes; its message is then updated to show
+            # the cancellation, so nobody is left with buttons on a cancelled request.
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        await workflow.wait_condition(lambda: sending.done() or self._cancellation is not None)
+        if not sending.done():
+            sending.cancel()
+        try:
+            return (await sending).message_ref, ""
+        except ActivityError as err:
+            return "", _why(err)
+        except asyncio.CancelledError:
+            return "", "cancelled"
+
+    async def _announce(self, outcome: OutcomeNotificationInput) -> None:
+        """The requester's DM, the approval message's update and the FYI: one activity each,
+        in parallel, each exactly once. None of them can fail the request."""
+        approval = outcome.result.approval
+        sends = [
+            self._send(
+                MessageInput(
+                    kind=MessageKind.OUTCOME,
+                    key=self._message_key("outcome"),
+                    recipient=self._request.requester,
+                    outcome=outcome,
+                )
+            )
+        ]
+        if approval is not None and approval.decided_by == AUTOMATED_SYSTEM:
+            sends.append(
+                self._send(
+                    MessageInput(
+                        kind=MessageKind.AUTO_APPROVAL_FYI,
+                        key=self._message_key("fyi"),
+                        recipient=self._request.manager,
+                        outcome=outcome,
+                    )
+                )
+            )
+        if outcome.approval_message_ref:
+            sends.append(self._update_approval_message(outcome))
+        told = await asyncio.gather(*sends)
+        if not told[0]:
+            await self._alert_ops(
+                f":warning: The requester <@{self._request.requester}> of "
+                f"`{self._request.request_id}` could not be told it ended "
+                f"({outcome.result.status.value})."
+            )
+
+    async def _send(self, message: MessageInput) -> bool:
+        try:
+            await workflow.execute_activity_method(
+                NotificationActivities.send_message,
+                message,
+                start_to_close_timeout=MESSAGE_TIMEOUT,
+                retry_policy=MESSAGE_RETRY,
+            )
+        except ActivityError as err:
+            self._record(
+                SYSTEM,
+                "message_not_delivered",
+                f"{message.kind} to {message.recipient}: {_why(err)}",
+            )
+            return False
+        return True
+
+    async def _update_approval_message(self, outcome: OutcomeNotificationInput) -> bool:
+        try:
+            await workflow.execute_activity_method(
+                NotificationActivities.update_approval_message,
+                outcome,
+                start_to_close_timeout=MESSAGE_TIMEOUT,
+                retry_policy=MESSAGE_RETRY,
+            )
+        except ActivityError as err:
+            self._record(SYSTEM, "message_not_updated", f"approval message: {_why(err)}")
+            return False
+        return True
+
+    async def _alert_ops(self, text: str) -> None:
+        try:
+            await workflow.execute_activity_method(
+                NotificationActivities.alert_ops_about_request,
+                OpsAlertInput(text=text),
+                start_to_close_timeout=MESSAGE_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_attempts=5),
+            )
+        except ActivityError as err:
+            self._record(SYSTEM, "ops_alert_failed", f"{text} ({_why(err)})")
+
+    def _message_key(self, what: str) -> str:
+        return f"{workflow.info().workflow_id}:{what}"
 
     def _review_path(self) -> str:
         if self._approval is not None and self._approval.decided_by == AUTOMATED_SYSTEM:
@@ -319,10 +540,19 @@ class PurchaseApprovalWorkflow:
             return f"This request was already {verb} by {self._approval.decided_by}."
         if self._cancellation is not None:
             return "This request was cancelled by the requester."
+        if (
+            decision.message_ref
+            and self._approval_message_ref
+            and decision.message_ref != self._approval_message_ref
+        ):
+            return (
+                "That button is on another request's message, not on "
+                f"{self._request.request_id}'s; nothing was changed."
+            )
         if decision.decided_by == self._request.requester:
             return "You cannot decide on your own purchase request."
-        if decision.decided_by != self._request.manager:
-            return f"Only the assigned approver ({self._request.manager}) can decide this request."
+        if decision.decided_by != self._approver:
+            return f"Only the assigned approver ({self._approver}) can decide this request."
         if self._stage != Stage.AWAITING_APPROVAL:
             return f"This request is not waiting for a decision (stage: {self._stage.value})."
         return None
@@ -353,17 +583,14 @@ class PurchaseApprovalWorkflow:
 
     @workflow.update(name="decide")
     def decide(self, decision: ApprovalDecision) -> ApprovalResult:
-        # Re-checked here: a second update validated in the same batch must not overwrite.
+        # No validator: a refused decision is accepted into history so that it is audited on
+        # the request (who, what, why), then fails with the reason.
         refusal = self._refusal(decision)
         if refusal is not None:
+            verb = "approve" if decision.approved else "reject"
+            self._record(decision.decided_by, "decision_refused", f"{verb}: {refusal}")
             raise ApplicationError(refusal, type="DecisionRefused", non_retryable=True)
         return self._apply(decision)
-
-    @decide.validator
-    def _validate_decide(self, decision: ApprovalDecision) -> None:
-        refusal = self._refusal(decision)
-        if refusal is not None:
-            raise ValueError(refusal)
 
     def _cancel_refusal(self, cancel: CancelInput) -> str | None:
         if cancel.requested_by != self._request.requester:
@@ -379,18 +606,13 @@ class PurchaseApprovalWorkflow:
 
     @workflow.update(name="cancel")
     def cancel(self, cancel: CancelInput) -> CancelResult:
-        refusal = self._cancel_refusal(cancel)
+        refusal = self._cancel_refusal(cancel)  # audited like refused decisions (no validator)
         if refusal is not None:
+            self._record(cancel.requested_by, "cancel_refused", refusal)
             raise ApplicationError(refusal, type="CancelRefused", non_retryable=True)
         self._cancellation = cancel
         self._record(cancel.requested_by, "cancelled", cancel.reason)
         return CancelResult(cancelled_at=workflow.now())
-
-    @cancel.validator
-    def _validate_cancel(self, cancel: CancelInput) -> None:
-        refusal = self._cancel_refusal(cancel)
-        if refusal is not None:
-            raise ValueError(refusal)
 
     @workflow.query(name="status")
     def status(self) -> StatusResult:
@@ -419,3 +641,11 @@ class PurchaseApprovalWorkflow:
                 rules_version=rules_version or (self._review.rules_version if self._review else ""),
             )
         )
+
+
+def _why(err: ActivityError) -> str:
+    """The reason an activity failed, for the audit trail and people."""
+    cause = err.cause
+    if isinstance(cause, FailureError):
+        return cause.message or type(cause).__name__
+    return str(cause or err) or "unknown error"

@@ -13,7 +13,13 @@ from activities.notifier import approval_request_text, history_unavailable_text,
 from bot.slack import blocks
 from bot.slack.channels import post_joining
 from bot.slack.ops_alerts import OpsAlerts
-from domain.models import ApprovalRequestInput, OutcomeNotificationInput
+from bot.slack.sent_messages import SENT_EVENT, find_sent, slack_trouble
+from domain.models import (
+    ApprovalRequestInput,
+    MessageInput,
+    MessageKind,
+    OutcomeNotificationInput,
+)
 from domain.outcomes import describe_outcome
 
 
@@ -96,3 +102,61 @@ class SlackNotifier:
 
     async def alert_ops(self, text: str, *, last_try: bool = True) -> None:
         await self._ops_alerts.send(text, last_try=last_try)
+
+    # --- one message per activity, exactly once (requests since notify-exactly-once-v1) ------
+
+    async def send_once(self, message: MessageInput, *, retrying: bool) -> str:
+        async with slack_trouble(f"{message.kind} to {message.recipient}"):
+            channel = await self._channel_for(message)
+            if retrying:
+                # The last attempt may have posted and lost the answer (a timeout, a crash).
+                sent = await find_sent(self._client, channel, message.key)
+                if sent is not None:
+                    return message_ref(channel, sent)
+            text, kit = self._render(message)
+            posted = await post_joining(
+                self._client,
+                channel,
+                text=text,
+                blocks=kit,
+                metadata={"event_type": SENT_EVENT, "event_payload": {"key": message.key}},
+            )
+            return message_ref(str(posted["channel"]), str(posted["ts"]))
+
+    async def update_approval_message(self, input: OutcomeNotificationInput) -> None:
+        ref = split_message_ref(input.approval_message_ref)
+        if ref is None or input.result.product is None:
+            return
+        async with slack_trouble("approval message update"):
+            # The approver's message shows the final state; its buttons are gone.
+            await self._client.chat_update(
+                channel=ref[0],
+                ts=ref[1],
+                text=outcome_text(input),
+                blocks=blocks.decided_blocks(
+                    input.request,
+                    input.result.product,
+                    input.result.review,
+                    blocks.outcome_line(input.result),
+                ),
+            )
+
+    async def _channel_for(self, message: MessageInput) -> str:
+        if message.kind is MessageKind.APPROVAL_REQUEST and self._approvals_channel:
+            return self._approvals_channel
+        return await self.dm_channel(message.recipient)
+
+    def _render(self, message: MessageInput) -> tuple[str, list[blocks.Block]]:
+        if message.approval is not None:
+            a = message.approval
+            kit = blocks.approval_request_blocks(
+                a.request, a.product, a.review, code_path=a.code_path, build_id=self._build_id
+            )
+            return approval_request_text(a), kit
+        if message.outcome is not None:
+            o = message.outcome
+            if message.kind is MessageKind.AUTO_APPROVAL_FYI:
+                fyi = blocks.auto_approval_fyi_blocks(o.request, o.result, build_id=self._build_id)
+                return f"FYI: {outcome_text(o)}", fyi
+            return outcome_text(o), blocks.outcome_blocks(o.request, o.result)
+        return message.text, [blocks.text(message.text)]

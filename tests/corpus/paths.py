@@ -26,7 +26,13 @@ from domain.flag_registry import AUTOMATED_REVIEW
 from domain.models import ApprovalDecision
 from domain.refusal import Refused
 from tests.corpus.commands import command_sequence
-from tests.fixtures.broken_activities import broken_review, store_says_no
+from tests.fixtures.broken_activities import (
+    approval_requests_keep_failing,
+    broken_review,
+    carlos_unreachable,
+    no_approver_reachable,
+    store_says_no,
+)
 from tests.integration.world import World, poll_until, running_world
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
@@ -183,6 +189,36 @@ async def order_failed(r: Recording) -> str:
     raise AssertionError("the order was expected to fail")
 
 
+async def escalated_approved(r: Recording) -> str:
+    """Slack can never reach Carlos: the request escalates to his manager Helen, who approves."""
+    submitted = await waiting_for_manager(r.world)
+    await r.world.service.decide(submitted.request.request_id, user="UHELEN", approve=True)
+    return await finished(r.world, submitted)
+
+
+async def nobody_reachable(r: Recording) -> str:
+    """No approver can be reached: the request ends, rejected with the reason."""
+    url, amount = book(r.world)
+    return await finished(
+        r.world, await r.world.service.submit(requester="UNICO", url=url, amount=amount)
+    )
+
+
+async def cancelled_while_asking(r: Recording) -> str:
+    """The approval request keeps failing; the requester cancels while it is being retried."""
+    url, amount = book(r.world)
+    submitted = await r.world.service.submit(requester="UNICO", url=url, amount=amount)
+    handle = r.world.client.get_workflow_handle(submitted.workflow_id)
+
+    async def retrying() -> bool:
+        pending = (await handle.describe()).raw_description.pending_activities
+        return any(a.attempt >= 2 for a in pending)
+
+    await poll_until(retrying, 20, f"{submitted.workflow_id}'s approval request to be retried")
+    await r.world.service.cancel(submitted.request.request_id, user="UNICO")
+    return await finished(r.world, submitted)
+
+
 async def approval_timeout(r: Recording) -> str:
     submitted = await waiting_for_manager(r.world)
     await r.env.sleep(timedelta(days=7, seconds=1))
@@ -202,6 +238,15 @@ PATHS: tuple[RecordedPath, ...] = (
     RecordedPath("review-off-manual", review_off_manual),
     RecordedPath("order-failed", order_failed, replace_activities=(store_says_no,)),
     RecordedPath("approval-timeout", approval_timeout, time_skipping=True),
+    RecordedPath(
+        "escalated-approved", escalated_approved, replace_activities=(carlos_unreachable,)
+    ),
+    RecordedPath("nobody-reachable", nobody_reachable, replace_activities=(no_approver_reachable,)),
+    RecordedPath(
+        "cancelled-while-asking",
+        cancelled_while_asking,
+        replace_activities=(approval_requests_keep_failing,),
+    ),
 )
 
 
