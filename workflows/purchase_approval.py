@@ -10,8 +10,10 @@ world is an activity.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -119,6 +121,8 @@ MESSAGE_RETRY = RetryPolicy(
     non_retryable_error_types=[UNDELIVERABLE],
 )
 LOOKUP_RETRY = RetryPolicy(maximum_attempts=3)
+
+M = TypeVar("M", MessageInput, OutcomeNotificationInput, OpsAlertInput)
 
 
 @workflow.defn(name=PURCHASE_WORKFLOW_TYPE)
@@ -483,45 +487,35 @@ class PurchaseApprovalWorkflow:
             )
 
     async def _send(self, message: MessageInput) -> bool:
+        sent = NotificationActivities.send_message
+        return await self._deliver(sent, message, f"{message.kind} to {message.recipient}")
+
+    async def _update_approval_message(self, outcome: OutcomeNotificationInput) -> bool:
+        updated = NotificationActivities.update_approval_message
+        return await self._deliver(updated, outcome, "approval message update")
+
+    async def _alert_ops(self, text: str) -> None:
+        alerted = NotificationActivities.alert_ops_about_request
+        await self._deliver(alerted, OpsAlertInput(text=text), f"ops alert: {text}")
+
+    async def _deliver(
+        self,
+        activity: Callable[[NotificationActivities, M], Awaitable[object]],
+        message: M,
+        what: str,
+    ) -> bool:
+        """One message activity; a failure is audited and never fails the request."""
         try:
             await workflow.execute_activity_method(
-                NotificationActivities.send_message,
+                activity,
                 message,
                 start_to_close_timeout=MESSAGE_TIMEOUT,
                 retry_policy=MESSAGE_RETRY,
             )
         except ActivityError as err:
-            self._record(
-                SYSTEM,
-                "message_not_delivered",
-                f"{message.kind} to {message.recipient}: {_why(err)}",
-            )
+            self._record(SYSTEM, "message_not_delivered", f"{what}: {_why(err)}")
             return False
         return True
-
-    async def _update_approval_message(self, outcome: OutcomeNotificationInput) -> bool:
-        try:
-            await workflow.execute_activity_method(
-                NotificationActivities.update_approval_message,
-                outcome,
-                start_to_close_timeout=MESSAGE_TIMEOUT,
-                retry_policy=MESSAGE_RETRY,
-            )
-        except ActivityError as err:
-            self._record(SYSTEM, "message_not_updated", f"approval message: {_why(err)}")
-            return False
-        return True
-
-    async def _alert_ops(self, text: str) -> None:
-        try:
-            await workflow.execute_activity_method(
-                NotificationActivities.alert_ops_about_request,
-                OpsAlertInput(text=text),
-                start_to_close_timeout=MESSAGE_TIMEOUT,
-                retry_policy=RetryPolicy(maximum_attempts=5),
-            )
-        except ActivityError as err:
-            self._record(SYSTEM, "ops_alert_failed", f"{text} ({_why(err)})")
 
     def _message_key(self, what: str) -> str:
         return f"{workflow.info().workflow_id}:{what}"

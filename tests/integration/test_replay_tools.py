@@ -19,6 +19,7 @@ from tests.fixtures.original_workflow import OriginalPurchaseApprovalWorkflow
 from tests.integration.processes import process_env, run_cli
 from tests.integration.world import World, poll_until, running_world
 from workflows.purchase_approval import AUTOMATED_REVIEW_PATCH as REVIEW_PATCH
+from workflows.purchase_approval import NOTIFY_PATCH
 from workflows.purchase_approval import REVIEW_FLAGS_PATCH as FLAGS_PATCH
 
 AUTOMATED_REVIEW_PATCH = REVIEW_PATCH.id
@@ -213,9 +214,14 @@ async def test_patch_report_counts_open_workflows_with_and_without_the_patch(
             PatchStatus(AUTOMATED_REVIEW_PATCH, open_without=1, open_with=2),
             PatchStatus(FUTURE_PATCH, open_without=2, open_with=1),
         )
-        [review, flags] = await patch_report(client, extra_filter=only_here)
-        assert (review.patch_id, flags.patch_id) == (AUTOMATED_REVIEW_PATCH, REVIEW_FLAGS_PATCH)
+        [review, flags, notify] = await patch_report(client, extra_filter=only_here)
+        assert (review.patch_id, flags.patch_id, notify.patch_id) == (
+            AUTOMATED_REVIEW_PATCH,
+            REVIEW_FLAGS_PATCH,
+            NOTIFY_PATCH.id,
+        )
         assert not review.deprecate_safe and not flags.deprecate_safe
+        assert not notify.deprecate_safe
 
         # The last request of the old code ends (here cancelled, on the current code).
         await new.service.cancel(before_patch.request.request_id, user="UNICO")
@@ -223,8 +229,8 @@ async def test_patch_report_counts_open_workflows_with_and_without_the_patch(
             PatchStatus(AUTOMATED_REVIEW_PATCH, open_without=0, open_with=2),
             PatchStatus(FUTURE_PATCH, open_without=1, open_with=1),
         )
-        [review, flags] = await patch_report(client, extra_filter=only_here)
-        assert review.deprecate_safe and flags.deprecate_safe
+        [review, flags, notify] = await patch_report(client, extra_filter=only_here)
+        assert review.deprecate_safe and flags.deprecate_safe and notify.deprecate_safe
 
         env = process_env(new.settings, client.service_client.config.target_host)
         shown = run_cli(env, "patches", "--filter", only_here)
@@ -236,4 +242,6 @@ async def test_patch_report_counts_open_workflows_with_and_without_the_patch(
         f"    ({REVIEW_PATCH.description})",
         f"{REVIEW_FLAGS_PATCH}: 0 open without it, 2 open with it; deprecate_patch is safe",
         f"    ({FLAGS_PATCH.description})",
+        f"{NOTIFY_PATCH.id}: 0 open without it, 2 open with it; deprecate_patch is safe",
+        f"    ({NOTIFY_PATCH.description})",
     ]
