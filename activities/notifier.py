@@ -20,6 +20,7 @@ from domain.models import (
 )
 from domain.mrkdwn import escape
 from domain.outcomes import describe_outcome, full_stop
+from domain.workflow_ids import request_id_of
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def message_request_id(message: MessageInput) -> str:
         return message.approval.request.request_id
     if message.outcome is not None:
         return message.outcome.request.request_id
-    return message.key.split(":", 1)[0].removeprefix("purchase-")
+    return request_id_of(message.key.split(":", 1)[0])
 
 
 def message_text(message: MessageInput) -> str:
