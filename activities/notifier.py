@@ -110,6 +110,8 @@ def message_text(message: MessageInput) -> str:
     """The text of a message (Slack's fallback text; all the recording notifier keeps)."""
     if message.kind is MessageKind.APPROVAL_REQUEST and message.approval is not None:
         return approval_request_text(message.approval)
+    if message.kind is MessageKind.REVIEW_FALLBACK and message.approval is not None:
+        return history_unavailable_text(message.approval) or ""
     if message.outcome is not None:
         text = outcome_text(message.outcome)
         return f"FYI: {text}" if message.kind is MessageKind.AUTO_APPROVAL_FYI else text

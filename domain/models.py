@@ -208,6 +208,7 @@ class MessageKind(StrEnum):
     OUTCOME = "outcome"
     AUTO_APPROVAL_FYI = "auto_approval_fyi"
     NOTICE = "notice"  # a plain note to the requester (e.g. their request was escalated)
+    REVIEW_FALLBACK = "review_fallback"  # the requester: a person decides, history unreadable
 
 
 class MessageInput(BaseModel):

@@ -369,17 +369,21 @@ class PurchaseApprovalWorkflow:
         (then `_unreachable` says why, the requester is told by the outcome and ops by an
         alert)."""
         assert self._code_path is not None
+        if self._review is not None and self._review.history_unavailable:
+            # Told first: once the request waits for approval, the requester knows why.
+            await self._send(
+                MessageInput(
+                    kind=MessageKind.REVIEW_FALLBACK,
+                    key=self._message_key("review-fallback"),
+                    recipient=self._request.requester,
+                    approval=self._approval_request(product),
+                )
+            )
         self._stage = Stage.AWAITING_APPROVAL
         self._asked_manager = True
         tried: list[str] = []
         while self._cancellation is None:
-            approval = ApprovalRequestInput(
-                request=self._request,
-                product=product,
-                review=self._review,
-                code_path=self._code_path,
-            )
-            ref, failure = await self._ask(approval)
+            ref, failure = await self._ask(self._approval_request(product))
             if ref:
                 self._approval_message_ref = ref
                 self._record(SYSTEM, "approval_requested", f"approver {self._approver}")
@@ -423,6 +427,12 @@ class PurchaseApprovalWorkflow:
                 )
             )
         return ""
+
+    def _approval_request(self, product: ProductInfo) -> ApprovalRequestInput:
+        assert self._code_path is not None
+        return ApprovalRequestInput(
+            request=self._request, product=product, review=self._review, code_path=self._code_path
+        )
 
     async def _ask(self, approval: ApprovalRequestInput) -> tuple[str, str]:
         """One approval message, stopped at once by a cancel (the activity may be between

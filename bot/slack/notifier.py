@@ -9,7 +9,12 @@ from collections.abc import Callable, Sequence
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from activities.notifier import approval_request_text, history_unavailable_text, outcome_text
+from activities.notifier import (
+    approval_request_text,
+    history_unavailable_text,
+    message_text,
+    outcome_text,
+)
 from bot.slack import blocks
 from bot.slack.channels import post_joining
 from bot.slack.ops_alerts import OpsAlerts
@@ -147,6 +152,9 @@ class SlackNotifier:
         return await self.dm_channel(message.recipient)
 
     def _render(self, message: MessageInput) -> tuple[str, list[blocks.Block]]:
+        if message.kind is MessageKind.REVIEW_FALLBACK:
+            text = message_text(message)
+            return text, [blocks.text(text)]
         if message.approval is not None:
             a = message.approval
             kit = blocks.approval_request_blocks(
