@@ -22,8 +22,9 @@ run: $(STAMP)
 	$(BIN)/purchasebot up --import-history sample-history.csv
 
 ## Re-record the current code's replay corpus (tests/histories/current-*.json) for every path of
-## tests/corpus/paths.py. Refuses a history whose commands changed without a new patch id
-## (RECORD_HISTORIES=force overwrites anyway); one that predates a new patch is kept aside.
+## tests/corpus/paths.py: new paths and changed commands are written, the rest left as they are.
+## Refuses a history whose commands changed without a new patch id (RECORD_HISTORIES=force
+## rewrites every file); one that predates a new patch is kept as before-<patch>-<path>.json.
 histories: $(STAMP)
 	RECORD_HISTORIES=$${RECORD_HISTORIES:-1} $(BIN)/pytest -q -s \
 	  tests/test_replay_drift.py -k test_current_code_issues_the_recorded_commands

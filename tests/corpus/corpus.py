@@ -78,9 +78,12 @@ def drift(name: str, old: WorkflowHistory | None, new: WorkflowHistory) -> str |
 def save(
     name: str, new: WorkflowHistory, *, force: bool = False, directory: Path = HISTORIES
 ) -> str:
-    """Write the current code's history of path `name`; say what was done. A history that
-    predates a new patch is kept as `before-<patch>-<name>.json`. Raises AssertionError on
-    drift without a new patch, unless `force`."""
+    """Record the current code's history of path `name`; say what was done.
+
+    A committed history with the same commands is left as it is (the diff shows only the paths
+    that changed; `force` rewrites it). One that predates a new patch is kept as
+    `before-<patch>-<name>.json`. Drift without a new patch raises AssertionError, unless
+    `force`."""
     old = committed(name, directory)
     target = current_file(name, directory)
     note = "recorded"
@@ -90,10 +93,10 @@ def save(
             kept = directory / f"before-{'+'.join(sorted(added))}-{name}.json"
             target.rename(kept)
             note = f"recorded; the previous history is kept as {kept.name}"
-        else:
-            problem = drift(name, old, new)
-            if problem is not None and not force:
-                raise AssertionError(problem)
+        elif drift(name, old, new) is None and not force:
+            return f"{target.name}: unchanged (same commands)"
+        elif not force:
+            raise AssertionError(drift(name, old, new))
     directory.mkdir(exist_ok=True)
     target.write_text(new.to_json())
     return f"{target.name}: {note}"
