@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -37,6 +38,9 @@ from tests.integration.world import World, poll_until, running_world
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
 INVALID_PRODUCT = "https://www.amazon.es/dp/B000000000"  # a valid link, not in the catalog
+# Deadline of each wait (polled, so a quick step costs nothing): generous, because the gate
+# runs late in `make test`, when a 2-core machine may be very busy.
+WITHIN = 60.0
 
 
 @dataclass(frozen=True)
@@ -81,12 +85,12 @@ async def waiting_for_manager(
     async def timer_started() -> bool:
         return "timer" in await commands_of(world, submitted.workflow_id)
 
-    await poll_until(timer_started, 20, f"{submitted.workflow_id} to wait for its manager")
+    await poll_until(timer_started, WITHIN, f"{submitted.workflow_id} to wait for its manager")
     return submitted
 
 
 async def finished(world: World, submitted: Submitted) -> str:
-    assert await world.service.outcome(submitted.request.request_id, wait_seconds=20)
+    assert await world.service.outcome(submitted.request.request_id, wait_seconds=WITHIN)
     return submitted.workflow_id
 
 
@@ -183,7 +187,7 @@ async def order_failed(r: Recording) -> str:
     url, amount = book(r.world)
     submitted = await r.world.service.submit(requester="UALICE", url=url, amount=amount)
     try:
-        await r.world.service.outcome(submitted.request.request_id, wait_seconds=20)
+        await r.world.service.outcome(submitted.request.request_id, wait_seconds=WITHIN)
     except Refused:
         return submitted.workflow_id
     raise AssertionError("the order was expected to fail")
@@ -250,6 +254,9 @@ PATHS: tuple[RecordedPath, ...] = (
 )
 
 
+STARTING_AT_ONCE = 3
+
+
 async def record(
     paths: Sequence[RecordedPath],
     dev_env: WorkflowEnvironment,
@@ -260,17 +267,27 @@ async def record(
 ) -> dict[str, WorkflowHistory]:
     """Drive every path at once (each in its own world) and return their histories by name.
     The dev-server worlds run a PINNED versioned worker as production does; the time-skipping
-    server ignores deployments, so its world is unversioned."""
+    server ignores deployments, so its world is unversioned.
+
+    At most STARTING_AT_ONCE worlds start at a time: each creates a Worker Deployment and makes
+    its build current, which the dev server does in a system workflow per deployment; a dozen
+    at once on a busy server (late in `make test`, load ~19 on 2 cores) timed out, one at a time
+    took 50 s there. The paths themselves run concurrently."""
+    starting = asyncio.Semaphore(STARTING_AT_ONCE)
 
     async def one(path: RecordedPath) -> tuple[str, WorkflowHistory]:
         env = time_env if path.time_skipping else dev_env
-        async with running_world(
-            env.client,
-            tmp_path / path.name,
-            workflows=workflows,
-            replace_activities=path.replace_activities,
-            versioned=not path.time_skipping,
-        ) as world:
+        async with AsyncExitStack() as stack:
+            async with starting:
+                world = await stack.enter_async_context(
+                    running_world(
+                        env.client,
+                        tmp_path / path.name,
+                        workflows=workflows,
+                        replace_activities=path.replace_activities,
+                        versioned=not path.time_skipping,
+                    )
+                )
             workflow_id = await path.drive(Recording(world, env))
             history = await world.client.get_workflow_handle(workflow_id).fetch_history()
             return path.name, history
