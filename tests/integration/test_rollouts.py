@@ -157,10 +157,12 @@ async def test_plan_resumes_after_the_controller_worker_restarts(
         async def promoted() -> bool:
             await world.start_request()
             status = await world.admin.status()
-            return status.deployment.current_build == "B"
+            # The controller makes B current, then records the plan as completed: wait for both.
+            plan = status.controller.plan
+            return status.deployment.current_build == "B" and (
+                plan is not None and plan.status is PlanStatus.COMPLETED
+            )
 
-        await poll_until(promoted, 40, "the plan to promote B", every=0.2)
+        await poll_until(promoted, 40, "the plan to promote B and complete", every=0.2)
         status = await world.admin.status()
-        assert status.controller.plan is not None
-        assert status.controller.plan.status is PlanStatus.COMPLETED
         assert "plan_step" in [e.action for e in status.controller.events]
