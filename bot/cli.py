@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Coroutine
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -37,6 +38,7 @@ from bot.replay_tools import (
     patch_report,
     replay_matching,
 )
+from bot.rollout_cli import EXIT_WAIT_TIMED_OUT, WaitTimedOut, add_rollout_parser, cmd_rollout
 from bot.slack.connection import SlackNotConfigured
 from bot.temporal_client import (
     TemporalUnreachable,
@@ -141,6 +143,7 @@ def parser() -> argparse.ArgumentParser:
     pat.add_argument(
         "--filter", help="extra visibility query to narrow the count, e.g. \"TaskQueue='q'\""
     )
+    add_rollout_parser(sub)
     return p
 
 
@@ -330,6 +333,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any,
     "replay": cmd_replay,
     "patches": cmd_patches,
     "build-id": cmd_build_id,
+    "rollout": cmd_rollout,
 }
 
 
@@ -363,6 +367,9 @@ def run(argv: list[str] | None = None) -> int:
         print("Stopped.")
     except ExitCode as done:
         return done.code
+    except WaitTimedOut as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_WAIT_TIMED_OUT
     except USER_ERRORS as err:
         print(str(err), file=sys.stderr)
         return 2
@@ -385,7 +392,10 @@ async def _until_stopped(command: Coroutine[Any, Any, None]) -> None:
     `finally` blocks stop whatever it started, the embedded server included."""
     task = asyncio.current_task()
     assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    # Only the main thread may handle signals; run from another thread (the rollout tests run
+    # the command beside their workers), the caller's own signal handling applies.
+    if threading.current_thread() is threading.main_thread():
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     await command
 
 

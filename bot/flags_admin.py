@@ -78,3 +78,11 @@ class FlagsAdmin:
                 f"The feature flags cannot be read ({err.message}): every request goes to a "
                 "manager until they can."
             ) from err
+
+    async def unreadable_reason(self) -> str | None:
+        """Why the flags cannot be read, or None when they can (shown by every rollout status)."""
+        try:
+            await self.snapshot()
+        except FlagsUnreadable as err:
+            return str(err)
+        return None

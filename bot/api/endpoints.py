@@ -4,9 +4,10 @@ one line here."""
 from __future__ import annotations
 
 from bot.api.framework import Endpoint
+from bot.api.rollouts import rollout_endpoints
 from bot.slack.deps import BotDeps
 
 
 def api_endpoints(deps: BotDeps) -> list[Endpoint]:
-    del deps  # the groups (rules, review preview, ...) take what they need from it
-    return []
+    """The groups (rules, rollouts, ...) take what they need from `deps`."""
+    return [*rollout_endpoints(deps.rollout, deps.announcer, deps.flags)]

@@ -51,6 +51,7 @@ class DeploymentWorld:
     service: PurchaseService
     notifier: RecordingNotifier
     task_queue: str
+    control_task_queue: str
     directory: ReloadingFile[Directory]
     _activities: list[Any]
     _stack: AsyncExitStack
@@ -157,6 +158,7 @@ async def deployment_world(
             service=PurchaseService(client, directory, task_queue=settings.task_queue),
             notifier=notifier,
             task_queue=settings.task_queue,
+            control_task_queue=settings.control_task_queue,
             directory=directory,
             _activities=activities,
             _stack=stack,

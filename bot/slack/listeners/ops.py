@@ -76,7 +76,7 @@ async def rollout(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
     admin = deps.rollout
     if isinstance(parsed, ShowRollout):
         shown = rollout_status_blocks(
-            await admin.status(), flags_problem=await _flags_problem(deps)
+            await admin.status(), flags_problem=await deps.flags.unreadable_reason()
         )
         if deps.history is not None:
             shown.append(history_health_block(await probe_history(deps.temporal, deps.history)))
@@ -93,14 +93,6 @@ async def rollout(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
         assert isinstance(parsed, PlanControl)
         result = await admin.plan_control(parsed.action, user)
     return [blocks.text(result.message)]
-
-
-async def _flags_problem(deps: BotDeps) -> str | None:
-    try:
-        await deps.flags.snapshot()
-    except FlagsUnreadable as err:
-        return str(err)
-    return None
 
 
 async def rollback(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:

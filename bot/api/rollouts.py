@@ -1,0 +1,242 @@
+"""The rollout control API: what a deploy pipeline drives without Slack. The same controller and
+the same rules as `/rollout` and `/rollback` (`RolloutAdmin`): a refusal there (no worker of the
+build polling, a plan that does not end at 100, nothing to roll back) is a JSON error here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from bot.announcements import OpsAnnouncer
+from bot.api.framework import ApiCall, ApiError, Endpoint
+from bot.api.tokens import Role
+from bot.flags_admin import FlagsAdmin
+from bot.rollout_admin import RolloutAdmin
+from domain.refusal import Refused
+from domain.rollout_models import RolloutActionResult, RolloutState
+
+OPS = frozenset({Role.OPS})
+READERS = frozenset({Role.OPS, Role.AUDITOR})
+
+
+class RampBody(BaseModel):
+    build_id: str = Field(min_length=1, max_length=200)
+    percentage: float = Field(ge=0, le=100, description="share of NEW requests; 0 clears the ramp")
+
+
+class PromoteBody(BaseModel):
+    build_id: str = Field(min_length=1, max_length=200)
+
+
+class PlanBody(BaseModel):
+    build_id: str = Field(min_length=1, max_length=200)
+    steps: list[float] = Field(min_length=1, description="going up and ending at 100")
+    interval: float = Field(ge=1, description="seconds between steps (each also needs a pass)")
+
+
+class ReasonBody(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+class RollbackBody(BaseModel):
+    build_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the build to roll back (ramping or current); refused if it is neither",
+    )
+    reason: str = Field(default="", max_length=500)
+
+
+class ActionAnswer(BaseModel):
+    status: str = "success"
+    message: str
+
+
+class RollbackAnswer(BaseModel):
+    status: str = "rolled_back"
+    build_id: str = Field(description="the build rolled back (no new requests go to it)")
+    previous_build_id: str | None = Field(description="the build new requests go to now")
+    pinned_workflows: int
+    message: str
+
+
+class VersionAnswer(BaseModel):
+    build_id: str
+    status: str
+    last_current_time: datetime | None = None
+
+
+class DeploymentAnswer(BaseModel):
+    name: str
+    current_build: str | None
+    ramping_build: str | None
+    ramp_percent: float
+    versions: list[VersionAnswer]
+
+
+class RolloutStatusAnswer(BaseModel):
+    """What `/rollout status` shows: routing, builds, the controller (health, plan, events)."""
+
+    deployment: DeploymentAnswer
+    controller: RolloutState
+    flags_problem: str | None = Field(
+        default=None, description="why the feature flags cannot be read, if they cannot"
+    )
+
+
+def rollout_endpoints(
+    admin: RolloutAdmin, announcer: OpsAnnouncer, flags: FlagsAdmin | None = None
+) -> list[Endpoint]:
+    async def announced(call: ApiCall, result: RolloutActionResult) -> ActionAnswer:
+        await announcer.announce(
+            f":satellite_antenna: `{call.caller.actor}` (API): {result.message}"
+        )
+        return ActionAnswer(message=result.message)
+
+    async def ramp(call: ApiCall) -> ActionAnswer:
+        body = call.body_as(RampBody)
+        with refused_as(400):
+            result = await admin.ramp(body.build_id, body.percentage, call.caller.actor)
+        return await announced(call, result)
+
+    async def promote(call: ApiCall) -> ActionAnswer:
+        body = call.body_as(PromoteBody)
+        with refused_as(400):
+            result = await admin.promote(body.build_id, call.caller.actor)
+        return await announced(call, result)
+
+    async def plan(call: ApiCall) -> ActionAnswer:
+        body = call.body_as(PlanBody)
+        with refused_as(400):
+            result = await admin.plan(body.build_id, body.steps, body.interval, call.caller.actor)
+        return await announced(call, result)
+
+    def plan_control(action: str) -> Endpoint:
+        async def handle(call: ApiCall) -> ActionAnswer:
+            with refused_as(409):
+                result = await admin.plan_control(action, call.caller.actor)
+            return await announced(call, result)
+
+        return Endpoint(
+            "POST",
+            f"/api/rollout/{action}",
+            f"{action.capitalize()} the rollout plan",
+            roles=OPS,
+            answer=ActionAnswer,
+            handle=handle,
+            body=ReasonBody,
+            changes=True,
+            errors=(400, 409),
+        )
+
+    async def rollback(call: ApiCall) -> RollbackAnswer:
+        body = call.body_as(RollbackBody)
+        if body.build_id is not None:
+            routing = await admin.deployments.describe()
+            if body.build_id not in (routing.ramping_build, routing.current_build):
+                raise ApiError(
+                    409,
+                    f"Build `{body.build_id}` is neither ramping nor current: there is nothing "
+                    f"of it to roll back (current: `{routing.current_build}`, ramping: "
+                    f"`{routing.ramping_build}`).",
+                    field="build_id",
+                )
+        with refused_as(409):
+            # The controller tells the ops channel who rolled back, why, from and to which build.
+            result = await admin.rollback(call.caller.actor, body.reason)
+        return RollbackAnswer(
+            build_id=result.from_build,
+            previous_build_id=result.to_build,
+            pinned_workflows=result.pinned_workflows,
+            message=result.message,
+        )
+
+    async def status(call: ApiCall) -> RolloutStatusAnswer:
+        del call
+        shown = await admin.status()
+        d = shown.deployment
+        return RolloutStatusAnswer(
+            deployment=DeploymentAnswer(
+                name=d.name,
+                current_build=d.current_build,
+                ramping_build=d.ramping_build,
+                ramp_percent=d.ramp_percent,
+                versions=[
+                    VersionAnswer(
+                        build_id=v.build_id, status=v.status, last_current_time=v.last_current_time
+                    )
+                    for v in d.versions
+                ],
+            ),
+            controller=shown.controller,
+            flags_problem=await flags.unreadable_reason() if flags else None,
+        )
+
+    return [
+        Endpoint(
+            "GET",
+            "/api/rollout",
+            "Routing, builds, health, plan and recent events (what /rollout status shows)",
+            roles=READERS,
+            answer=RolloutStatusAnswer,
+            handle=status,
+            errors=(),
+        ),
+        Endpoint(
+            "POST",
+            "/api/rollout",
+            "Send a share of NEW requests to a build (0 clears the ramp)",
+            roles=OPS,
+            answer=ActionAnswer,
+            handle=ramp,
+            body=RampBody,
+            changes=True,
+            description="400 when the percentage is not 0-100 or no worker of the build polls.",
+        ),
+        Endpoint(
+            "POST",
+            "/api/rollout/promote",
+            "Make a build current",
+            roles=OPS,
+            answer=ActionAnswer,
+            handle=promote,
+            body=PromoteBody,
+            changes=True,
+        ),
+        Endpoint(
+            "POST",
+            "/api/rollout/plan",
+            "Ramp in steps, each after the interval and a passing health check; 100 promotes",
+            roles=OPS,
+            answer=ActionAnswer,
+            handle=plan,
+            body=PlanBody,
+            changes=True,
+        ),
+        *(plan_control(action) for action in ("pause", "resume", "abort")),
+        Endpoint(
+            "POST",
+            "/api/rollback",
+            "Emergency rollback: new requests go back to the previous build at once",
+            roles=OPS,
+            answer=RollbackAnswer,
+            handle=rollback,
+            body=RollbackBody,
+            changes=True,
+            errors=(400, 409),
+            description="409 when there is nothing to roll back, or `build_id` is neither "
+            "ramping nor current. The ops channel is told who, why, from and to which build.",
+        ),
+    ]
+
+
+@contextmanager
+def refused_as(status: int) -> Iterator[None]:
+    """A refusal by the controller becomes an API error with its reason, as Slack shows it."""
+    try:
+        yield
+    except Refused as err:
+        raise ApiError(status, err.reason) from None

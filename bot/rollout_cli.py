@@ -1,0 +1,155 @@
+"""`purchasebot rollout ...`: the rollout controller driven from a deploy pipeline, with the same
+rules as `/rollout` and `/rollback` (it calls the same `RolloutAdmin`).
+
+Exit codes a pipeline can branch on:
+  0  done (for `status`: printed)
+  1  Temporal unreachable, or an unexpected error (details in the log file)
+  2  refused: bad input, a build no worker of polls, nothing to roll back, no plan to control
+  3  `--wait` timed out: no worker of the build polled in time; nothing was changed
+Every change is recorded in the ops audit trail as `cli:<actor>`, and in the controller's events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import time
+from typing import Any
+
+from appconfig.settings import Settings
+from bot.installation import rollout_admin_for
+from bot.ops_audit import OpsAuditLog
+from bot.rollout_admin import RolloutAdmin
+from bot.temporal_client import connect
+from domain.refusal import Refused
+
+EXIT_WAIT_TIMED_OUT = 3
+WAIT_POLL_SECONDS = 0.5
+
+
+class WaitTimedOut(Exception):
+    """`--wait` ran out: the exit code says so (3), distinct from a refusal (2)."""
+
+
+def add_rollout_parser(sub: Any) -> None:
+    """`sub`: the `purchasebot` subparsers."""
+    ro = sub.add_parser(
+        "rollout",
+        help="drive rollouts from a pipeline (exit 0 done, 2 refused, 3 --wait timed out)",
+    )
+    ro.add_argument("--actor", default=None, help="who to record as (default: cli:<user name>)")
+    cmds = ro.add_subparsers(dest="rollout_command", required=True)
+
+    ramp = cmds.add_parser("ramp", help="send a share of NEW requests to a build (0 clears)")
+    ramp.add_argument("build")
+    ramp.add_argument("percentage", type=float)
+    plan = cmds.add_parser("plan", help="ramp in steps, each after a passing health check")
+    plan.add_argument("build")
+    plan.add_argument("steps", help="comma-separated percentages ending at 100: 10,25,50,100")
+    plan.add_argument("--interval", type=float, default=600, help="seconds between steps")
+    for waits in (ramp, plan):
+        waits.add_argument(
+            "--wait",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="wait up to this long for the build's workers to poll, instead of refusing",
+        )
+    promote = cmds.add_parser("promote", help="make a build current")
+    promote.add_argument("build")
+    for action in ("pause", "resume", "abort"):
+        control = cmds.add_parser(action, help=f"{action} the rollout plan")
+        control.add_argument("--reason", default="")
+    back = cmds.add_parser("rollback", help="new requests back to the previous build at once")
+    back.add_argument("--reason", default="")
+    status = cmds.add_parser("status", help="routing, builds, health, plan")
+    status.add_argument("--json", action="store_true", help="as JSON (what GET /api/rollout gives)")
+
+
+async def cmd_rollout(args: argparse.Namespace, settings: Settings) -> None:
+    client = await connect()
+    admin = rollout_admin_for(client, settings)
+    command: str = args.rollout_command
+    if command == "status":
+        print(await _status(admin, as_json=args.json))
+        return
+    actor = args.actor or f"cli:{getpass.getuser()}"
+    audit = OpsAuditLog(client, settings.control_task_queue)
+    detail = " ".join(f"{k}={v}" for k, v in sorted(vars(args).items()) if v is not None)
+    try:
+        if getattr(args, "wait", None) is not None:
+            await wait_for_build(admin, args.build, args.wait)
+        message = await _change(admin, args, actor)
+    except (Refused, WaitTimedOut) as err:
+        await audit.record(actor, "cli_change_refused", f"rollout {detail}: {err}")
+        raise
+    await audit.record(actor, "cli_change", f"rollout {detail}")
+    print(message)
+
+
+async def _change(admin: RolloutAdmin, args: argparse.Namespace, actor: str) -> str:
+    command: str = args.rollout_command
+    if command == "ramp":
+        return (await admin.ramp(args.build, args.percentage, actor)).message
+    if command == "plan":
+        steps = _steps(args.steps)
+        return (await admin.plan(args.build, steps, args.interval, actor)).message
+    if command == "promote":
+        return (await admin.promote(args.build, actor)).message
+    if command == "rollback":
+        result = await admin.rollback(actor, args.reason)
+        return (
+            f"Rolled back: new requests now run on `{result.to_build}` instead of "
+            f"`{result.from_build}` ({result.pinned_workflows} auto-upgrade requests pinned)."
+        )
+    return (await admin.plan_control(command, actor)).message
+
+
+def _steps(text: str) -> list[float]:
+    try:
+        return [float(step.strip().rstrip("%")) for step in text.split(",")]
+    except ValueError:
+        raise Refused(f"`{text}` is not a list of percentages like 10,25,50,100.") from None
+
+
+async def wait_for_build(admin: RolloutAdmin, build_id: str, seconds: float) -> None:
+    """Until a worker of `build_id` has polled (the server then knows the version)."""
+    deadline = time.monotonic() + seconds
+    while not (await admin.deployments.describe()).knows(build_id):
+        if time.monotonic() >= deadline:
+            raise WaitTimedOut(
+                f"No worker of build '{build_id}' polled within {seconds:g} s; nothing changed."
+            )
+        await asyncio.sleep(WAIT_POLL_SECONDS)
+
+
+async def _status(admin: RolloutAdmin, *, as_json: bool) -> str:
+    shown = await admin.status()
+    d, c = shown.deployment, shown.controller
+    if as_json:
+        return json.dumps(
+            {
+                "deployment": {
+                    "name": d.name,
+                    "current_build": d.current_build,
+                    "ramping_build": d.ramping_build,
+                    "ramp_percent": d.ramp_percent,
+                    "versions": {v.build_id: v.status for v in d.versions},
+                },
+                "controller": c.model_dump(mode="json"),
+            },
+            indent=2,
+        )
+    lines = [f"Deployment {d.name}: current {d.current_build or 'none'}"]
+    if d.ramping_build:
+        lines.append(f"Ramping {d.ramping_build} at {d.ramp_percent:g}%")
+    lines += [f"  {v.build_id}: {v.status}" for v in d.versions]
+    for health in c.health.values():
+        problems = f" ({'; '.join(health.problems)})" if health.problems else ""
+        lines.append(f"Health of {health.build_id}: {health.verdict.value}{problems}")
+    if c.plan is not None:
+        steps = ",".join(f"{s:g}" for s in c.plan.steps)
+        lines.append(f"Plan for {c.plan.build_id}: {c.plan.status.value}, steps {steps}")
+    return "\n".join(lines)

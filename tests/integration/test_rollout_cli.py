@@ -1,0 +1,136 @@
+"""`purchasebot rollout ...` as a deploy pipeline runs it: a real process against the dev server,
+three builds of one Worker Deployment, exit codes a pipeline branches on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from bot import cli
+from bot.rollout_cli import EXIT_WAIT_TIMED_OUT
+from tests.fixtures.original_workflow import OriginalPurchaseApprovalWorkflow
+from tests.integration.deployment_world import DeploymentWorld, deployment_world
+from tests.integration.processes import PURCHASEBOT, process_env
+from tests.integration.test_rollouts import results
+from tests.integration.world import make_settings
+from workflows.purchase_approval import PurchaseApprovalWorkflow
+
+
+@dataclass(frozen=True)
+class Done:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass
+class Cli:
+    """`purchasebot rollout ...` with the environment a pipeline gives it. `run` is the real
+    command in this process (a thread: the controller's worker runs in this test's loop), as
+    a process starts in seconds on a loaded machine; `process` runs it as its own process."""
+
+    env: dict[str, str]
+    capsys: pytest.CaptureFixture[str]
+
+    async def run(self, *args: str) -> Done:
+        self.capsys.readouterr()
+        code = await asyncio.to_thread(cli.run, ["rollout", "--actor", "cli:pipeline", *args])
+        captured = self.capsys.readouterr()
+        return Done(code, captured.out, captured.err)
+
+    async def process(self, *args: str) -> Done:
+        process = await asyncio.create_subprocess_exec(
+            PURCHASEBOT,
+            "rollout",
+            *args,
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode is not None
+        return Done(process.returncode, out.decode(), err.decode())
+
+
+@pytest.fixture
+def pipeline_env(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[[DeploymentWorld, Path], Cli]:
+    def configure(world: DeploymentWorld, tmp_path: Path) -> Cli:
+        settings = make_settings(tmp_path, "cli", None).model_copy(
+            update={
+                "control_task_queue": world.control_task_queue,
+                "deployment_name": world.deployment,
+                "task_queue": world.task_queue,
+            }
+        )
+        env = process_env(settings, world.client.service_client.config.target_host)
+        for name, value in env.items():
+            if name.startswith(("PURCHASEBOT_", "TEMPORAL_")):
+                monkeypatch.setenv(name, value)
+        return Cli(env, capsys)
+
+    return configure
+
+
+async def test_a_pipeline_rolls_out_with_the_cli_across_three_builds(
+    dev_env: WorkflowEnvironment,
+    tmp_path: Path,
+    pipeline_env: Callable[[DeploymentWorld, Path], Cli],
+) -> None:
+    async with deployment_world(dev_env.client, tmp_path) as world:
+        cli_ = pipeline_env(world, tmp_path)
+        await world.start_build("A", OriginalPurchaseApprovalWorkflow)
+        assert (await cli_.run("promote", "A")).code == 0
+        await world.start_build("B", PurchaseApprovalWorkflow)
+
+        # As its own process: one clear line, exit 2, no traceback.
+        refused = await cli_.process("--actor", "cli:pipeline", "ramp", "nope", "10")
+        assert refused.code == 2 and "No worker of build 'nope'" in refused.err
+        assert "Traceback" not in refused.err
+        out_of_range = await cli_.run("ramp", "B", "130")
+        assert out_of_range.code == 2 and "not a percentage" in out_of_range.err
+        timed_out = await cli_.run("ramp", "never", "10", "--wait", "1")
+        assert timed_out.code == EXIT_WAIT_TIMED_OUT and "nothing changed" in timed_out.err
+        no_plan = await cli_.run("pause")
+        assert no_plan.code == 2
+
+        ramped = await cli_.run("ramp", "B", "40")
+        assert ramped.code == 0 and "`B` now gets 40%" in ramped.out
+        shown = json.loads((await cli_.run("status", "--json")).out)
+        assert shown["deployment"]["ramping_build"] == "B"
+        assert shown["controller"]["events"][-1]["actor"] == "cli:pipeline"
+        assert (await cli_.run("promote", "B")).code == 0
+
+        # The next build is being deployed: --wait blocks until its workers poll.
+        waiting = asyncio.create_task(cli_.run("ramp", "C", "10", "--wait", "40"))
+        await asyncio.sleep(0)  # let the process start before the build exists
+        await world.start_build("C", PurchaseApprovalWorkflow)
+        ramped_c = await waiting
+        assert ramped_c.code == 0, ramped_c.err
+        routing = await world.admin.deployments.describe()
+        assert (routing.current_build, routing.ramping_build) == ("B", "C")
+
+        back = await cli_.run("rollback", "--reason", "canary failed")
+        assert back.code == 0 and "instead of `C`" in back.out
+        after = await world.start_request()
+        await results([after])
+        assert await world.build_of(after.id) == "B"
+        assert any("canary failed" in a for a in world.notifier.ops_alerts())
+
+        text = (await cli_.run("status")).out
+        assert "current B" in text and "Ramping" not in text
+        events = (await world.admin.status()).controller.events
+        assert [e.action for e in events if e.actor == "cli:pipeline"] == [
+            "promoted",
+            "ramped",
+            "promoted",
+            "ramped",
+            "rolled_back",
+        ]
