@@ -91,9 +91,7 @@ def rollout_endpoints(
     admin: RolloutAdmin, announcer: OpsAnnouncer, flags: FlagsAdmin | None = None
 ) -> list[Endpoint]:
     async def announced(call: ApiCall, result: RolloutActionResult) -> ActionAnswer:
-        await announcer.announce(
-            f":satellite_antenna: `{call.caller.actor}` (API): {result.message}"
-        )
+        await announcer.announce(f":gear: `{call.caller.actor}` (API): {result.message}")
         return ActionAnswer(message=result.message)
 
     async def ramp(call: ApiCall) -> ActionAnswer:
