@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from activities.notifier import Notifier
+from activities.review_rules_source import LiveRules
 from activities.user_history import HistoryUnavailable, UserHistorySource
-from appconfig.files import ReloadingFile
 from domain.models import AutomatedReviewInput, AutomatedReviewResult
-from domain.review_rules import RulesFile, UserHistory, evaluate
+from domain.review_rules import UserHistory, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class OpsAlertThrottle:
 class AutomatedReviewActivities:
     def __init__(
         self,
-        rules: ReloadingFile[RulesFile],
+        rules: LiveRules,
         history: UserHistorySource,
         alerts: OpsAlertThrottle | None = None,
     ) -> None:
@@ -59,9 +59,10 @@ class AutomatedReviewActivities:
     @activity.defn
     async def automated_review(self, input: AutomatedReviewInput) -> AutomatedReviewResult:
         request = input.request
-        loaded = self._rules.get()
-        rules = loaded.value.for_department(request.department, input.strictness)
         now = datetime.now(UTC)
+        # Read while the history is read: the live rules cost no time of their own.
+        # RulesUnavailable fails the review (a person decides).
+        reading_rules = asyncio.ensure_future(self._rules.current())
         history: UserHistory | None
         unavailable = ""
         try:
@@ -78,6 +79,8 @@ class AutomatedReviewActivities:
                 f"sending requests to people (first: {request.request_id}). "
                 "See /rollout status."
             )
+        live = await reading_rules
+        rules = live.rules.for_department(request.department, input.strictness)
         verdict = evaluate(
             amount=request.amount,
             category=input.product.category,
@@ -92,6 +95,6 @@ class AutomatedReviewActivities:
             reason=f"{verdict.reason}: {unavailable}" if unavailable else verdict.reason,
             risk_score=verdict.risk_score,
             review_time=now,
-            rules_version=loaded.version,
+            rules_version=live.reference,
             history_unavailable=unavailable,
         )

@@ -51,6 +51,7 @@ from bot.flags_admin import FlagsAdmin
 from bot.history_import import import_history_records, read_history_file
 from bot.launcher import run_worker
 from bot.purchase_service import PurchaseService
+from bot.rules_admin import RulesAdmin, load_initial_rules
 from bot.worker import build_worker, history_store
 from domain.catalog import Catalog
 from domain.directory import Directory
@@ -520,8 +521,9 @@ async def product_workers(
     """The product's workers exactly as `purchasebot up` runs them: `bot.launcher.run_worker`
     (the purchase worker from `build_activities`/`build_worker`, a Worker Deployment version
     made current unless `deployment_name` is empty, and the control worker with the entity
-    workflows), then what `up` does once they poll: feature flags from flags.yaml and the
-    sample history imported. Yields the number of history records imported."""
+    workflows), then what `up` does once they poll: feature flags from flags.yaml, the review
+    rules from rules.yaml and the sample history imported. Yields the number of history
+    records imported."""
     ready = asyncio.Event()
     imported = 0
 
@@ -530,6 +532,9 @@ async def product_workers(
         await FlagsAdmin(client, settings.control_task_queue).ensure(
             load_flags_file(settings.flags)
         )
+        await RulesAdmin(
+            client, settings.control_task_queue, initial=load_initial_rules(settings.rules)
+        ).ensure()
         records = read_history_file(REPO / "sample-history.csv")
         result = await import_history_records(
             history_store(client, settings), records, imported_by="bench"

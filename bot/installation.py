@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 from appconfig.settings import Settings
 from bot.flags_admin import FlagsAdmin
 from bot.rollout_admin import RolloutAdmin
+from bot.rules_admin import RulesAdmin, load_initial_rules
 from domain.feature_flags import load_flags_file
 from domain.rollout_models import Thresholds
 from workflows.names import CUSTOM_SEARCH_ATTRIBUTES
@@ -35,12 +36,16 @@ def rollout_admin_for(client: Client, settings: Settings) -> RolloutAdmin:
 
 async def ensure_installation(client: Client, settings: Settings) -> None:
     """Search attributes (where the server allows it), the feature flags entity from
-    `settings.flags` (never overwriting flags people changed) and the rollout controller.
-    Raises ConfigFileError when the flags file is invalid: a process must not start on it."""
+    `settings.flags` and the review rules entity from `settings.rules` (never overwriting what
+    people changed since) and the rollout controller. Raises ConfigFileError when the flags or
+    rules file is invalid: a process must not start on it."""
     initial_flags = load_flags_file(settings.flags)
+    initial_rules = load_initial_rules(settings.rules)
     await ensure_search_attributes(client)
     if await FlagsAdmin(client, settings.control_task_queue).ensure(initial_flags):
         print(f"Feature flags initialised from {settings.flags}.", flush=True)
+    if await RulesAdmin(client, settings.control_task_queue, initial=initial_rules).ensure():
+        print(f"Review rules initialised from {settings.rules} (v1).", flush=True)
     if settings.deployment_name:
         await rollout_admin_for(client, settings).ensure_controller()
 

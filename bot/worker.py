@@ -1,8 +1,8 @@
 """Wires activities to their dependencies and runs the worker: the one place a worker is built.
 
-Workers hold no state of their own: rules and the catalog are read-only files shipped with the
-worker (identical on every machine, versioned by content hash); history and imports live in
-Temporal; the orders ledger and the notifier stand in for Amazon and Slack.
+Workers hold no state of their own: the catalog is a read-only file shipped with the worker
+(identical on every machine, versioned by content hash); the review rules, flags, history and
+imports live in Temporal; the orders ledger and the notifier stand in for Amazon and Slack.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from activities.notifier import Notifier
 from activities.ordering import OrderingActivities
 from activities.orders_ledger import OrdersLedger
 from activities.product_validation import ProductValidationActivities
+from activities.review_rules_source import LiveRules
 from activities.rollout import RolloutActivities
 from activities.user_history import UserHistorySource
 from activities.worker_deployments import WorkerDeployments
@@ -30,12 +31,12 @@ from appconfig.settings import Settings
 from domain.catalog import Catalog
 from domain.directory import Directory
 from domain.history_shards import HISTORY_SHARDS, SHARD_WORKFLOW_ID_PREFIX
-from domain.review_rules import RulesFile
 from entities.feature_flags import FLAGS_WORKFLOW_ID, FeatureFlagsWorkflow
 from entities.history_shard import HistoryShardWorkflow
 from entities.history_store import HistoryStore
 from entities.imported_history import ImportedHistoryWorkflow
 from entities.ops_audit import OpsAuditWorkflow
+from entities.review_rules import RULES_WORKFLOW_ID, ReviewRulesWorkflow
 from workflows.names import TASK_QUEUE
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 from workflows.rollout_controller import RolloutControllerWorkflow
@@ -55,6 +56,7 @@ CONTROL_WORKFLOWS: Sequence[type] = (
     OpsAuditWorkflow,
     RolloutControllerWorkflow,
     FeatureFlagsWorkflow,
+    ReviewRulesWorkflow,
 )
 
 
@@ -72,14 +74,16 @@ def build_activities(
     ledger: OrdersLedger | None = None,
     history_id_prefix: str = SHARD_WORKFLOW_ID_PREFIX,
     flags_workflow_id: str = FLAGS_WORKFLOW_ID,
+    rules_workflow_id: str = RULES_WORKFLOW_ID,
 ) -> list[Callable[..., Any]]:
     """Load and check the configuration files, then bind every activity to what it needs.
     Raises ConfigFileError when a file is invalid: a worker must not start on a broken file."""
     catalog = ReloadingFile(settings.catalog, Catalog)
-    rules = ReloadingFile(settings.rules, RulesFile)
     history = UserHistorySource(client, history_store(client, settings, history_id_prefix))
     validation = ProductValidationActivities(catalog)
-    review = AutomatedReviewActivities(rules, history, OpsAlertThrottle(notifier))
+    review = AutomatedReviewActivities(
+        LiveRules(client, rules_workflow_id), history, OpsAlertThrottle(notifier)
+    )
     ordering = OrderingActivities(
         ledger
         or OrdersLedger(

@@ -61,8 +61,13 @@ def _currency(value: str) -> str:
     return code
 
 
+# Above these a value is a typo (an extra zero or two), not a policy: refused like a negative one.
+MAX_SANE_AMOUNT = Decimal(1_000_000)
+MAX_SANE_COUNT = 1000
+
 Name = Annotated[str, AfterValidator(_name)]
-PositiveAmount = Annotated[Decimal, Field(gt=0)]
+PositiveAmount = Annotated[Decimal, Field(gt=0, le=MAX_SANE_AMOUNT)]
+Count = Annotated[int, Field(ge=0, le=MAX_SANE_COUNT)]
 Currency = Annotated[str, AfterValidator(_currency)]
 M = TypeVar("M", bound=BaseModel)
 
@@ -77,13 +82,13 @@ class _Strict(BaseModel):
 
 
 class HistoryRules(_Strict):
-    min_previous_purchases: int = Field(ge=0)
-    max_rejected_in_last_30_days: int = Field(ge=0)
+    min_previous_purchases: Count
+    max_rejected_in_last_30_days: Count
 
 
 class HistoryOverride(_Strict):
-    min_previous_purchases: int | None = Field(default=None, ge=0)
-    max_rejected_in_last_30_days: int | None = Field(default=None, ge=0)
+    min_previous_purchases: Count | None = None
+    max_rejected_in_last_30_days: Count | None = None
 
 
 class RuleSet(_Strict):

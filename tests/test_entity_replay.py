@@ -4,7 +4,8 @@ An installation's entities (flags, imported history, ops audit) run for months: 
 must find them by type name and replay their histories. tests/entity_histories/ holds, kept as
 recorded: `*-before-entities-package`, by the code that had the classes in workflows/ (named by
 class name, before `@workflow.defn(name=...)`) and changed them with start + Update; and
-`*-update-with-start`, by entities/client.py (the Update arrives with the start).
+`*-update-with-start`, by entities/client.py (the Update arrives with the start);
+`review-rules-changes-and-revert`: the rules entity started, changed, reverted and queried.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.worker import CONTROL_WORKFLOWS
 from entities.feature_flags import FeatureFlagsWorkflow
 from entities.imported_history import ImportedHistoryWorkflow
 from entities.ops_audit import OpsAuditWorkflow
+from entities.review_rules import ReviewRulesWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "entity_histories").glob("*.json"))
 
@@ -34,6 +36,7 @@ TYPE_NAMES = {
     FeatureFlagsWorkflow: "FeatureFlagsWorkflow",
     ImportedHistoryWorkflow: "ImportedHistoryWorkflow",
     OpsAuditWorkflow: "OpsAuditWorkflow",
+    ReviewRulesWorkflow: "ReviewRulesWorkflow",
 }
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from bot.api.framework import Endpoint
 from bot.api.rollouts import rollout_endpoints
+from bot.api.rules import rules_endpoints
 from bot.slack.deps import BotDeps
 
 
 def api_endpoints(deps: BotDeps) -> list[Endpoint]:
     """The groups (rules, rollouts, ...) take what they need from `deps`."""
-    return [*rollout_endpoints(deps.rollout, deps.announcer, deps.flags)]
+    return [*rules_endpoints(deps), *rollout_endpoints(deps.rollout, deps.announcer, deps.flags)]

@@ -46,6 +46,7 @@ _ERROR_NAMES = {
     409: "conflict",
     413: "too_large",
     500: "internal",
+    503: "unavailable",
 }
 
 

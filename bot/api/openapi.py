@@ -21,6 +21,7 @@ _STATUS_TEXT = {
     409: "Conflict with the current state",
     413: "Body too large",
     500: "Failure on our side (logged)",
+    503: "A part of the product cannot be reached now; try again",
 }
 
 

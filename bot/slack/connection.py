@@ -21,6 +21,7 @@ from bot.health import serve_probes
 from bot.installation import rollout_admin_for
 from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
+from bot.rules_admin import RulesAdmin, load_initial_rules
 from bot.slack.after_ack import AfterAck
 from bot.slack.app import build_app, slash_commands
 from bot.slack.deps import BotDeps
@@ -118,6 +119,9 @@ async def start_bot(
         ops_audit=OpsAuditLog(temporal, settings.control_task_queue),
         rollout=rollout_admin_for(temporal, settings),
         flags=FlagsAdmin(temporal, settings.control_task_queue),
+        rules=RulesAdmin(
+            temporal, settings.control_task_queue, initial=load_initial_rules(settings.rules)
+        ),
         after_ack=after_ack,
         announcer=OpsAnnouncer(alerts),
         history=history_store(temporal, settings),

@@ -12,6 +12,7 @@ from bot.flags_admin import FlagsAdmin
 from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
 from bot.rollout_admin import RolloutAdmin
+from bot.rules_admin import RulesAdmin
 from bot.slack.after_ack import AfterAck
 from domain.directory import Directory
 from entities.history_store import HistoryStore
@@ -25,6 +26,7 @@ class BotDeps:
     ops_audit: OpsAuditLog
     rollout: RolloutAdmin
     flags: FlagsAdmin
+    rules: RulesAdmin
     after_ack: AfterAck
     announcer: OpsAnnouncer
     # The requester-history store, probed by /rollout status; None leaves the line out.

@@ -138,6 +138,7 @@ async def deployment_world(
         notifier,
         history_id_prefix=f"history-{prefix}-",
         flags_workflow_id=f"flags-{prefix}",
+        rules_workflow_id=f"rules-{prefix}",
     )
     directory = ReloadingFile(settings.directory, Directory)
     control_args = (

@@ -153,6 +153,7 @@ async def _serve_bot(
         ops_audit=audit,
         rollout=rollout,
         flags=world.flags,
+        rules=world.rules,
         after_ack=after_ack,
         announcer=OpsAnnouncer(alerts),
     )

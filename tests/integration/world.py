@@ -23,6 +23,7 @@ from bot.flags_admin import FlagsAdmin
 from bot.history_import import import_history_records
 from bot.launcher import started_workers
 from bot.purchase_service import PurchaseService
+from bot.rules_admin import RulesAdmin, load_initial_rules
 from bot.worker import (
     PURCHASE_WORKFLOWS,
     build_activities,
@@ -51,6 +52,7 @@ class World:
     history: HistoryStore
     employee_prefix: str
     flags: FlagsAdmin
+    rules: RulesAdmin
 
     def product(self, predicate: Callable[[CatalogProduct], bool]) -> CatalogProduct:
         return next(p for p in self.catalog.products if predicate(p))
@@ -140,6 +142,7 @@ async def running_world(
     ledger = OrdersLedger(settings.orders_db)
     history_prefix = history_id_prefix or f"history-{uuid.uuid4().hex[:8]}-"
     flags_id = f"flags-{uuid.uuid4().hex[:8]}"
+    rules_id = f"rules-{uuid.uuid4().hex[:8]}"
     activities = build_activities(
         client,
         settings,
@@ -147,6 +150,7 @@ async def running_world(
         ledger=ledger,
         history_id_prefix=history_prefix,
         flags_workflow_id=flags_id,
+        rules_workflow_id=rules_id,
     )
     if replace_activities:
         names = {_activity_name(a) for a in replace_activities}
@@ -155,10 +159,14 @@ async def running_world(
     control_activities = build_control_activities(client, f"deploy-{prefix}", notifier or recorder)
     directory = ReloadingFile(settings.directory, Directory)
     flags = FlagsAdmin(client, settings.control_task_queue, flags_id)
+    rules = RulesAdmin(
+        client, settings.control_task_queue, rules_id, initial=load_initial_rules(settings.rules)
+    )
     async with started_workers(
         client, settings, activities, control_activities, workflows=workflows
     ):
         await flags.ensure(load_flags_file(REPO / "flags.yaml"))
+        await rules.ensure()
         yield World(
             client=client,
             settings=settings,
@@ -169,6 +177,7 @@ async def running_world(
             history=history_store(client, settings, history_prefix),
             employee_prefix=prefix,
             flags=flags,
+            rules=rules,
         )
 
 

@@ -1,4 +1,4 @@
-"""Ops commands: /rollout, /rollback, /flags. Only `ops_users` may use them; every attempt,
+"""Ops commands: /rollout, /rollback, /flags, /rules. Only `ops_users` may use them; every attempt,
 allowed or refused, is recorded in the ops audit trail."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.flags_admin import FlagsUnreadable
 from bot.history_health import probe_history
+from bot.rules_admin import RulesUnreadable
 from bot.slack import blocks
 from bot.slack.command_parsing import Unparseable
 from bot.slack.deps import BotDeps
@@ -32,7 +33,9 @@ from bot.slack.rollout_command import (
     StartPlan,
     parse_rollout_command,
 )
+from bot.slack.rules_handler import rules
 from domain.refusal import Refused
+from domain.rules_versions import RulesInvalid
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         try:
             answer = await HANDLERS[name](deps, user, text)
             outcome = "ops_command"
-        except (Refused, FlagsUnreadable) as refused:
+        except (Refused, FlagsUnreadable, RulesUnreadable, RulesInvalid) as refused:
             answer, outcome = (
                 [blocks.text(blocks.warning(refused))],
                 "ops_command_refused_by_system",
@@ -118,5 +121,5 @@ async def flags(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
 
 # An ops command is one entry here (and its line in manifest.yaml): it is registered, gated to
 # ops users, audited and offered by the local workspace from this table.
-HANDLERS = {"/rollout": rollout, "/rollback": rollback, "/flags": flags}
+HANDLERS = {"/rollout": rollout, "/rollback": rollback, "/flags": flags, "/rules": rules}
 SLASH_COMMANDS: tuple[str, ...] = tuple(HANDLERS)

@@ -1,0 +1,51 @@
+"""The live review rules, as every worker reads them: from the ReviewRulesWorkflow entity.
+
+Every review reads them afresh (one query, a few ms, made while the requester's history is
+being read, so it adds no time): a change is in force for the very next review on every worker,
+and nothing has to be told. If the entity cannot be read for a moment, the last rules read
+decide (their version is recorded in the review)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.rules_versions import RulesVersion
+from entities.review_rules import RULES_WORKFLOW_ID, ReviewRulesWorkflow
+
+log = logging.getLogger(__name__)
+
+QUERY_TIMEOUT = timedelta(seconds=5)
+
+
+class RulesUnavailable(Exception):
+    """The rules cannot be read and none were read before: the review fails, a person decides."""
+
+
+class LiveRules:
+    def __init__(self, client: Client, workflow_id: str = RULES_WORKFLOW_ID) -> None:
+        self._client = client
+        self._workflow_id = workflow_id
+        self._last: RulesVersion | None = None
+
+    async def current(self) -> RulesVersion:
+        handle = self._client.get_workflow_handle_for(ReviewRulesWorkflow.run, self._workflow_id)
+        try:
+            version = await handle.query(ReviewRulesWorkflow.current, rpc_timeout=QUERY_TIMEOUT)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise RulesUnavailable(
+                    f"the rules entity {self._workflow_id} does not exist (restart a "
+                    "`purchasebot worker` or `bot`: they create it from the rules file)"
+                ) from err
+            if self._last is None:
+                raise RulesUnavailable(f"the rules cannot be read: {err.message}") from err
+            # A hiccup of the control worker must not stop reviews: the last rules read still
+            # say which version decided (recorded in the review), and the outage is logged.
+            log.warning("rules unreadable, reviewing with %s: %s", self._last.label, err)
+            return self._last
+        self._last = version
+        return version

@@ -1,0 +1,162 @@
+"""Reading and changing the live review rules from outside Temporal (`/rules`, the API, start-up).
+
+The rules entity (entities/review_rules.py) validates every change; a refusal arrives here as
+`Refused` with the field path and the reason, and nothing changed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from appconfig.files import load_yaml_model
+from domain.refusal import Refused
+from domain.review_rules import RulesFile
+from domain.rules_versions import (
+    ChangeRulesInput,
+    RevertRulesInput,
+    RulesChangeResult,
+    RulesEntityState,
+    RulesHistory,
+    RulesVersion,
+    VersionInput,
+    department_named,
+    first_version,
+    known_departments,
+    rules_with,
+)
+from entities.client import start_entity, update_entity
+from entities.review_rules import RULES_WORKFLOW_ID, ReviewRulesWorkflow
+
+QUERY_TIMEOUT = timedelta(seconds=5)
+INSTALLER = "installation"
+
+
+class RulesUnreadable(Exception):
+    """The rules entity cannot be read; the message says what it means and what to do."""
+
+
+def initial_state(rules: RulesFile, source: str) -> RulesEntityState:
+    version = first_version(
+        rules, author=INSTALLER, at=datetime.now(UTC), reason=f"initialised from {source}"
+    )
+    return RulesEntityState(versions=[version])
+
+
+def load_initial_rules(path: Path) -> RulesEntityState:
+    """Raises ConfigFileError (file, field path, reason) when the file is invalid."""
+    return initial_state(load_yaml_model(path, RulesFile).value, path.name)
+
+
+class RulesAdmin:
+    """`task_queue`: where the entity runs (settings.control_task_queue). `initial`: used only if
+    a change is the first thing ever to touch the entity; normally `ensure` created it."""
+
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        workflow_id: str = RULES_WORKFLOW_ID,
+        *,
+        initial: RulesEntityState,
+    ) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._workflow_id = workflow_id
+        self._initial = initial
+
+    async def ensure(self) -> bool:
+        """Create the entity from the initial rules unless it runs. Never overwrites: the rules
+        people changed since installation are the truth, not the file."""
+        return await start_entity(
+            self._client,
+            ReviewRulesWorkflow.run,
+            self._initial,
+            workflow_id=self._workflow_id,
+            task_queue=self._task_queue,
+        )
+
+    async def change(
+        self, rules: RulesFile, *, author: str, reason: str, based_on: int | None = None
+    ) -> RulesChangeResult:
+        return await update_entity(
+            self._client,
+            ReviewRulesWorkflow.change,
+            ChangeRulesInput(rules=rules, author=author, reason=reason, based_on=based_on),
+            run=ReviewRulesWorkflow.run,
+            initial=self._initial,
+            workflow_id=self._workflow_id,
+            task_queue=self._task_queue,
+        )
+
+    async def set_field(
+        self,
+        department: str,
+        field: str,
+        value: str,
+        *,
+        author: str,
+        reason: str,
+        people_departments: Sequence[str],
+    ) -> RulesChangeResult:
+        """`/rules set`: one field of one department (or `defaults`). Raises RulesInvalid (an
+        unknown department, or the field path and reason the schema gives) or Refused (the
+        entity's reason: nothing changed, or changed meanwhile)."""
+        await self.ensure()  # a no-op once it runs: a change needs rules to change
+        current = await self.current()
+        name = department_named(department, known_departments(current.rules, people_departments))
+        rules = rules_with(current.rules, name, field, value)
+        return await self.change(rules, author=author, reason=reason, based_on=current.number)
+
+    async def revert(self, version: int, *, author: str, reason: str) -> RulesChangeResult:
+        return await update_entity(
+            self._client,
+            ReviewRulesWorkflow.revert,
+            RevertRulesInput(version=version, author=author, reason=reason),
+            run=ReviewRulesWorkflow.run,
+            initial=self._initial,
+            workflow_id=self._workflow_id,
+            task_queue=self._task_queue,
+        )
+
+    async def current(self) -> RulesVersion:
+        """Raises RulesUnreadable when the entity cannot be read."""
+        try:
+            return await self._handle().query(
+                ReviewRulesWorkflow.current, rpc_timeout=QUERY_TIMEOUT
+            )
+        except RPCError as err:
+            raise self._unreadable(err) from err
+
+    async def history(self) -> RulesHistory:
+        try:
+            return await self._handle().query(
+                ReviewRulesWorkflow.history, rpc_timeout=QUERY_TIMEOUT
+            )
+        except RPCError as err:
+            raise self._unreadable(err) from err
+
+    async def version(self, number: int) -> RulesVersion:
+        """Raises Refused for a version that does not exist (or is no longer kept whole)."""
+        try:
+            return await self._handle().query(
+                ReviewRulesWorkflow.version, VersionInput(number=number), rpc_timeout=QUERY_TIMEOUT
+            )
+        except WorkflowQueryFailedError as err:
+            raise Refused(err.message) from err
+        except RPCError as err:
+            raise self._unreadable(err) from err
+
+    def _handle(self) -> WorkflowHandle[ReviewRulesWorkflow, None]:
+        return self._client.get_workflow_handle_for(ReviewRulesWorkflow.run, self._workflow_id)
+
+    def _unreadable(self, err: RPCError) -> RulesUnreadable:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return RulesUnreadable(
+                f"The review rules entity {self._workflow_id} does not exist: restart a "
+                "`purchasebot worker` or `bot` (they create it from the rules file)."
+            )
+        return RulesUnreadable(f"The review rules cannot be read now ({err.message}).")

@@ -1,0 +1,62 @@
+"""`/rules`: the ops listener's handler (gated to ops and audited by bot/slack/listeners/ops.py).
+A change is announced in the ops channel, as the same change made through the API is."""
+
+from __future__ import annotations
+
+from bot.slack import blocks
+from bot.slack.command_parsing import Unparseable
+from bot.slack.deps import BotDeps
+from bot.slack.rules_command import (
+    RULES_USAGE,
+    DiffVersions,
+    RevertRules,
+    SetRule,
+    ShowHistory,
+    ShowRules,
+    change_announcement,
+    diff_blocks,
+    history_blocks,
+    parse_rules_command,
+    rules_blocks,
+)
+from domain.rules_versions import RulesChangeResult, diff_rules
+
+
+async def rules(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
+    parsed = parse_rules_command(text)
+    if isinstance(parsed, ShowRules):
+        return rules_blocks(await deps.rules.current(), people_departments(deps))
+    if isinstance(parsed, ShowHistory):
+        return history_blocks((await deps.rules.history()).versions)
+    if isinstance(parsed, DiffVersions):
+        old, new = await deps.rules.version(parsed.old), await deps.rules.version(parsed.new)
+        return diff_blocks(old, new, diff_rules(old.rules, new.rules))
+    if isinstance(parsed, SetRule):
+        result = await deps.rules.set_field(
+            parsed.department,
+            parsed.field,
+            parsed.value,
+            author=user,
+            reason=parsed.reason,
+            people_departments=people_departments(deps),
+        )
+        return await announced(deps, result)
+    if isinstance(parsed, RevertRules):
+        result = await deps.rules.revert(parsed.version, author=user, reason=parsed.reason)
+        return await announced(deps, result)
+    assert isinstance(parsed, Unparseable)
+    return [blocks.text(f"{blocks.warning(parsed.problem)}\n\n{RULES_USAGE}")]
+
+
+def people_departments(deps: BotDeps) -> list[str]:
+    return sorted({person.department for person in deps.directory.get().value.people})
+
+
+async def announced(deps: BotDeps, result: RulesChangeResult) -> list[blocks.Block]:
+    await deps.announcer.announce(change_announcement(result.version))
+    return [
+        blocks.text(
+            f":white_check_mark: The review rules are now *{result.version.label}*; the ops "
+            "channel has been told."
+        )
+    ]

@@ -1,0 +1,106 @@
+"""ReviewRulesWorkflow: the one live rule set every worker reviews with, and all its versions.
+
+Initialised from rules.yaml on a fresh installation (as flags.yaml seeds the flags); then changed
+only through validated Updates — a change or a revert — each a new version with author, time,
+reason and diff. A refused change is never written to history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+from entities.lifetime import live_until_continue_as_new
+
+with workflow.unsafe.imports_passed_through():
+    from domain.rules_versions import (
+        ChangeRulesInput,
+        RevertRulesInput,
+        RulesChangeResult,
+        RulesEntityState,
+        RulesHistory,
+        RulesVersion,
+        VersionInput,
+        find_version,
+        history,
+        next_version,
+        with_version,
+    )
+
+# One installation has one rule set; tests pass their own id.
+RULES_WORKFLOW_ID = "purchasebot-review-rules"
+
+
+@workflow.defn(name="ReviewRulesWorkflow")
+class ReviewRulesWorkflow:
+    @workflow.init
+    def __init__(self, state: RulesEntityState) -> None:
+        self._state = state
+
+    @workflow.run
+    async def run(self, state: RulesEntityState) -> None:
+        await live_until_continue_as_new(lambda: self._state)
+
+    @workflow.update
+    def change(self, input: ChangeRulesInput) -> RulesChangeResult:
+        version = self._refused_unless(lambda: self._proposed(input))
+        self._state = with_version(self._state, version)
+        return RulesChangeResult(version=version.summary())
+
+    @change.validator
+    def _validate_change(self, input: ChangeRulesInput) -> None:
+        # A dry run of what the handler applies: whatever passes here applies.
+        self._proposed(input)
+
+    @workflow.update
+    def revert(self, input: RevertRulesInput) -> RulesChangeResult:
+        version = self._refused_unless(lambda: self._reverted(input))
+        self._state = with_version(self._state, version)
+        return RulesChangeResult(version=version.summary())
+
+    @revert.validator
+    def _validate_revert(self, input: RevertRulesInput) -> None:
+        self._reverted(input)
+
+    @workflow.query
+    def current(self) -> RulesVersion:
+        return self._state.versions[-1]
+
+    @workflow.query
+    def version(self, input: VersionInput) -> RulesVersion:
+        return find_version(self._state, input.number)
+
+    @workflow.query
+    def history(self) -> RulesHistory:
+        return history(self._state)
+
+    # ------------------------------------------------------------------------------------------
+
+    def _proposed(self, input: ChangeRulesInput) -> RulesVersion:
+        current = self._state.versions[-1]
+        if input.based_on is not None and input.based_on != current.number:
+            raise ValueError(
+                f"The rules changed since v{input.based_on} (now {current.label}, by "
+                f"{current.author}): look at them again and redo the change."
+            )
+        return next_version(
+            self._state, input.rules, author=input.author, at=workflow.now(), reason=input.reason
+        )
+
+    def _reverted(self, input: RevertRulesInput) -> RulesVersion:
+        target = find_version(self._state, input.version)
+        reason = f"revert to {target.label}" + (f": {input.reason}" if input.reason else "")
+        return next_version(
+            self._state, target.rules, author=input.author, at=workflow.now(), reason=reason
+        )
+
+    @staticmethod
+    def _refused_unless(make: Callable[[], RulesVersion]) -> RulesVersion:
+        try:
+            return make()
+        except ValueError as err:
+            # Only reachable if the rules changed between validation and here; a plain
+            # ValueError would fail the workflow task and retry forever, this fails the update.
+            raise ApplicationError(str(err), type="RulesChangeRefused", non_retryable=True) from err
