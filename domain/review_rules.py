@@ -261,6 +261,25 @@ def calculate_confidence(
     return float(min(confidence, CONFIDENCE_MAX))
 
 
+def history_shortfalls(history: UserHistory, criteria: HistoryRules) -> list[str]:
+    """Which history criterion fails and by how much, in words the requester can act on."""
+    found: list[str] = []
+    purchases, needed = history.previous_purchases, criteria.min_previous_purchases
+    if purchases < needed:
+        found.append(f"{purchases} previous {_plural(purchases, 'purchase')}, {needed} needed")
+    rejected, allowed = history.rejected_last_30_days, criteria.max_rejected_in_last_30_days
+    if rejected > allowed:
+        found.append(
+            f"{rejected} {_plural(rejected, 'purchase')} rejected by a person in the last 30 "
+            f"days, at most {allowed} allowed"
+        )
+    return found
+
+
+def _plural(count: int, word: str) -> str:
+    return word if count == 1 else f"{word}s"
+
+
 def evaluate(
     *,
     amount: Money,
@@ -301,12 +320,11 @@ def evaluate(
 
     if history is None:
         return _reject(REASON_HISTORY_UNAVAILABLE, RISK_HISTORY_UNAVAILABLE)
-    criteria = rules.user_history
-    if (
-        history.previous_purchases < criteria.min_previous_purchases
-        or history.rejected_last_30_days > criteria.max_rejected_in_last_30_days
-    ):
-        return _reject(REASON_HISTORY_INSUFFICIENT, RISK_HISTORY_INSUFFICIENT)
+    shortfalls = history_shortfalls(history, rules.user_history)
+    if shortfalls:
+        return _reject(
+            f"{REASON_HISTORY_INSUFFICIENT}: {'; '.join(shortfalls)}", RISK_HISTORY_INSUFFICIENT
+        )
 
     limit = rules.department_limit
     if limit is not None and value > limit:

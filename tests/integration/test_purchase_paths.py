@@ -72,7 +72,9 @@ async def test_requester_without_history_waits_for_manager_who_approves(world: W
     request_id = submitted.request.request_id
     status = await world.service.status(request_id)
     assert status.review is not None and not status.review.auto_approved
-    assert status.review.reason == "User purchase history doesn't meet approval criteria"
+    assert status.review.reason == (
+        "User purchase history doesn't meet approval criteria: 0 previous purchases, 5 needed"
+    )
     [ask] = world.notifier.messages_for(request_id)
     assert ask["recipient"] == "UCARLOS" and ask["kind"] == "approval_request"
     assert "Automated review: User purchase history" in ask["text"]

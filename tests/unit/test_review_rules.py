@@ -114,13 +114,25 @@ def test_history_unavailable() -> None:
 
 
 @pytest.mark.parametrize(
-    ("previous", "rejected"),
-    [(2, 0), (2, 1), (3, 2), (10, 5)],
+    ("previous", "rejected", "why"),
+    [
+        (2, 0, "2 previous purchases, 3 needed"),
+        (2, 1, "2 previous purchases, 3 needed"),
+        (3, 2, "2 purchases rejected by a person in the last 30 days, at most 1 allowed"),
+        (
+            1,
+            5,
+            "1 previous purchase, 3 needed; 5 purchases rejected by a person in the last 30 "
+            "days, at most 1 allowed",
+        ),
+    ],
 )
-def test_history_not_meeting_criteria(previous: int, rejected: int) -> None:
+def test_history_not_meeting_criteria_says_which_and_by_how_much(
+    previous: int, rejected: int, why: str
+) -> None:
     history = UserHistory(previous_purchases=previous, rejected_last_30_days=rejected)
     assert_rejected(
-        review(history=history), "User purchase history doesn't meet approval criteria", 0.5
+        review(history=history), f"User purchase history doesn't meet approval criteria: {why}", 0.5
     )
 
 
@@ -304,7 +316,9 @@ def test_strict_changes_a_verdict() -> None:
     }
     assert evaluate(**args, rules=SHIPPED.for_department("IT")).auto_approved
     strict = evaluate(**args, rules=SHIPPED.for_department("IT", "strict"))
-    assert strict.reason == "User purchase history doesn't meet approval criteria"
+    assert strict.reason == (
+        "User purchase history doesn't meet approval criteria: 6 previous purchases, 7 needed"
+    )
 
 
 def test_unknown_strictness_is_refused() -> None:
