@@ -68,6 +68,10 @@ class RulesAdmin:
         self._workflow_id = workflow_id
         self._initial = initial
 
+    @property
+    def workflow_id(self) -> str:
+        return self._workflow_id
+
     async def ensure(self) -> bool:
         """Create the entity from the initial rules unless it runs. Never overwrites: the rules
         people changed since installation are the truth, not the file."""

@@ -4,6 +4,7 @@ one line here."""
 from __future__ import annotations
 
 from bot.api.framework import Endpoint
+from bot.api.review import review_endpoints
 from bot.api.rollouts import rollout_endpoints
 from bot.api.rules import rules_endpoints
 from bot.slack.deps import BotDeps
@@ -11,4 +12,8 @@ from bot.slack.deps import BotDeps
 
 def api_endpoints(deps: BotDeps) -> list[Endpoint]:
     """The groups (rules, rollouts, ...) take what they need from `deps`."""
-    return [*rules_endpoints(deps), *rollout_endpoints(deps.rollout, deps.announcer, deps.flags)]
+    return [
+        *rules_endpoints(deps),
+        *review_endpoints(deps),
+        *rollout_endpoints(deps.rollout, deps.announcer, deps.flags),
+    ]

@@ -50,6 +50,8 @@ USAGE = (
     "• `/purchase` — opens a form\n"
     "• `/purchase status` — your recent requests; `/purchase status PR-1A2B3C4D` — one request\n"
     "• `/purchase cancel PR-1A2B3C4D` — cancel your request while it waits for approval\n"
+    "• `/purchase check <amazon-link> <amount> [quantity]` — would it be auto-approved? "
+    "Nothing is filed\n"
     "• `/purchase help` — this help"
 )
 

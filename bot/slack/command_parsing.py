@@ -21,6 +21,15 @@ class NewRequest:
 
 
 @dataclass(frozen=True)
+class CheckPurchase:
+    """`/purchase check <link> <amount> [quantity]`: what the review would decide, nothing filed."""
+
+    url: str
+    amount: str
+    quantity: str
+
+
+@dataclass(frozen=True)
 class OpenForm:
     pass
 
@@ -47,7 +56,9 @@ class Unparseable:
     problem: str
 
 
-Command = NewRequest | OpenForm | ShowHelp | ShowStatus | CancelRequest | Unparseable
+Command = (
+    NewRequest | CheckPurchase | OpenForm | ShowHelp | ShowStatus | CancelRequest | Unparseable
+)
 
 # Slack sends links as <https://…> or <https://…|label>.
 _SLACK_LINK = re.compile(r"^<([^|>]+)(?:\|[^>]*)?>$")
@@ -72,6 +83,17 @@ def parse_purchase_command(text: str) -> Command:
             return Unparseable("Say which request to cancel: `/purchase cancel PR-1A2B3C4D`.")
         request_id = parse_request_id(words[1])
         return CancelRequest(request_id) if request_id else _not_an_id(words[1])
+    if head == "check":
+        wanted = _new_request(words[1:])
+        if isinstance(wanted, Unparseable):
+            return Unparseable(f"{wanted.problem} Say `/purchase check <link> <amount>`.")
+        return CheckPurchase(url=wanted.url, amount=wanted.amount, quantity=wanted.quantity)
+    return _new_request(words)
+
+
+def _new_request(words: list[str]) -> NewRequest | Unparseable:
+    if not words:
+        return Unparseable("Add the product link and the total amount.")
     url = _unwrap_link(words[0])
     if not url.lower().startswith(("http://", "https://", "www.", "amazon.")):
         return Unparseable(f"`{escape(unescape_slack(words[0][:60]))}` is not a product link.")

@@ -10,6 +10,8 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 
+from activities.review_rules_source import LiveRules
+from activities.user_history import UserHistorySource
 from appconfig.files import ReloadingFile
 from appconfig.settings import Settings
 from bot.announcements import OpsAnnouncer
@@ -21,6 +23,7 @@ from bot.health import serve_probes
 from bot.installation import rollout_admin_for
 from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
+from bot.review_preview import ReviewPreview
 from bot.rules_admin import RulesAdmin, load_initial_rules
 from bot.slack.after_ack import AfterAck
 from bot.slack.app import build_app, slash_commands
@@ -28,6 +31,7 @@ from bot.slack.deps import BotDeps
 from bot.slack.ops_alerts import OpsAlerts
 from bot.slack.server import start_http, start_socket_mode
 from bot.worker import history_store
+from domain.catalog import Catalog
 from domain.directory import Directory
 from slack_workspace import LocalSlackWorkspace
 
@@ -112,15 +116,23 @@ async def start_bot(
         channel=settings.ops_channel,
         ops_users=lambda: directory.get().value.ops_users,
     )
+    flags = FlagsAdmin(temporal, settings.control_task_queue)
     deps = BotDeps(
         temporal=temporal,
         service=PurchaseService(temporal, directory, task_queue=settings.task_queue),
         directory=directory,
         ops_audit=OpsAuditLog(temporal, settings.control_task_queue),
         rollout=rollout_admin_for(temporal, settings),
-        flags=FlagsAdmin(temporal, settings.control_task_queue),
+        flags=flags,
         rules=RulesAdmin(
             temporal, settings.control_task_queue, initial=load_initial_rules(settings.rules)
+        ),
+        preview=ReviewPreview(
+            directory,
+            ReloadingFile(settings.catalog, Catalog),
+            flags,
+            LiveRules(temporal),
+            UserHistorySource(temporal, history_store(temporal, settings)),
         ),
         after_ack=after_ack,
         announcer=OpsAnnouncer(alerts),

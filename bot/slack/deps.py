@@ -11,6 +11,7 @@ from bot.announcements import OpsAnnouncer
 from bot.flags_admin import FlagsAdmin
 from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
+from bot.review_preview import ReviewPreview
 from bot.rollout_admin import RolloutAdmin
 from bot.rules_admin import RulesAdmin
 from bot.slack.after_ack import AfterAck
@@ -27,6 +28,7 @@ class BotDeps:
     rollout: RolloutAdmin
     flags: FlagsAdmin
     rules: RulesAdmin
+    preview: ReviewPreview
     after_ack: AfterAck
     announcer: OpsAnnouncer
     # The requester-history store, probed by /rollout status; None leaves the line out.

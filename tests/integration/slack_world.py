@@ -15,12 +15,15 @@ from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 
+from activities.review_rules_source import LiveRules
+from activities.user_history import UserHistorySource
 from appconfig.files import ReloadingFile
 from bot.announcements import OpsAnnouncer
 from bot.api.app import build_api
 from bot.api.endpoints import api_endpoints
 from bot.api.tokens import ApiTokens, Role
 from bot.ops_audit import OpsAuditLog
+from bot.review_preview import ReviewPreview
 from bot.rollout_admin import RolloutAdmin
 from bot.slack.after_ack import AfterAck
 from bot.slack.app import build_app, slash_commands
@@ -28,6 +31,7 @@ from bot.slack.deps import BotDeps
 from bot.slack.notifier import SlackNotifier
 from bot.slack.ops_alerts import OpsAlerts
 from bot.slack.server import web_app
+from domain.catalog import Catalog
 from domain.directory import Directory
 from slack_workspace import LocalSlackWorkspace
 from slack_workspace.delivery import DeliveryResult
@@ -154,6 +158,13 @@ async def _serve_bot(
         rollout=rollout,
         flags=world.flags,
         rules=world.rules,
+        preview=ReviewPreview(
+            directory,
+            ReloadingFile(world.settings.catalog, Catalog),
+            world.flags,
+            LiveRules(world.client, world.rules.workflow_id),
+            UserHistorySource(world.client, world.history),
+        ),
         after_ack=after_ack,
         announcer=OpsAnnouncer(alerts),
     )

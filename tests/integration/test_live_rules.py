@@ -151,3 +151,43 @@ async def test_bad_api_changes_are_refused_clearly_and_change_nothing(sw: SlackW
     assert (await api(sw, "PUT", "/rules/IT", Role.AUDITOR, json={"max_amount": 20}))[0] == 403
     assert [v.number for v in (await sw.world.rules.history()).versions] == [1]
     assert ops_messages(sw) == []
+
+
+async def test_asking_first_answers_with_the_reviews_logic_and_files_nothing(
+    sw: SlackWorld,
+) -> None:
+    await sw.send_command("UALICE", "/purchase", f"check <{BOOK_URL}> 39.90")
+    await sw.ephemeral_to("UALICE", "This would be auto-approved: All automated approval")
+    await sw.send_command("UNICO", "/purchase", f"check {BOOK_URL} 39.90")
+    await sw.ephemeral_to(
+        "UNICO",
+        "goes to your manager because: User purchase history doesn't meet approval "
+        "criteria: 0 previous purchases, 5 needed",
+    )
+    status, answer = await api(
+        sw,
+        "POST",
+        "/review/preview",
+        Role.INTEGRATION,
+        json={
+            "employee": "E1001".replace("E", f"{sw.world.employee_prefix}E"),
+            "url": BOOK_URL,
+            "amount": "39.90",
+        },
+    )
+    assert status == 200 and answer["auto_approved"] is True
+    assert answer["rules_version"].startswith("v1 (")
+    status, answer = await api(
+        sw, "POST", "/review/preview", json={"slack_user": "UNICO", "url": BOOK_URL, "amount": "9"}
+    )
+    assert status == 200 and not answer["auto_approved"]
+    assert "does not cover" in answer["reason"] or "amount" in answer["reason"].lower()
+    status, answer = await api(sw, "POST", "/review/preview", json={"url": BOOK_URL, "amount": "1"})
+    assert status == 400 and "exactly one of" in answer["message"]
+    # Nothing was filed by any of it.
+    assert [
+        m
+        async for m in sw.world.client.list_workflows(
+            f"EmployeeId = '{sw.world.employee_prefix}E1001'"
+        )
+    ] == []

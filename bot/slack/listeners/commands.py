@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack import blocks
 from bot.slack.command_parsing import (
     CancelRequest,
+    CheckPurchase,
     NewRequest,
     OpenForm,
     ShowHelp,
@@ -23,6 +24,8 @@ from bot.slack.command_parsing import (
 )
 from bot.slack.deps import BotDeps
 from bot.slack.filing import file_request
+from domain.intake import IntakeError
+from domain.mrkdwn import escape
 from domain.refusal import Refused
 from domain.request_ids import request_id_for_delivery
 from domain.workflow_ids import purchases_query, request_id_of
@@ -63,7 +66,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             )
 
     async def _reply(
-        parsed: NewRequest | ShowStatus | CancelRequest,
+        parsed: NewRequest | CheckPurchase | ShowStatus | CancelRequest,
         user: str,
         request_id: str | None,
         respond: AsyncRespond,
@@ -79,7 +82,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
 
 
 async def _answer(
-    parsed: NewRequest | ShowStatus | CancelRequest,
+    parsed: NewRequest | CheckPurchase | ShowStatus | CancelRequest,
     user: str,
     request_id: str | None,
     deps: BotDeps,
@@ -87,6 +90,14 @@ async def _answer(
     if isinstance(parsed, NewRequest):
         submitted = await file_request(deps.service, user, parsed, request_id)
         return [blocks.text(blocks.request_filed_text(submitted.request))]
+    if isinstance(parsed, CheckPurchase):
+        try:
+            preview = await deps.preview.preview(
+                requester=user, url=parsed.url, amount=parsed.amount, quantity=parsed.quantity
+            )
+        except IntakeError as err:
+            raise Refused(err.message) from err
+        return [blocks.text(f":mag: {escape(preview.sentence())} Nothing was filed.")]
     if isinstance(parsed, CancelRequest):
         await deps.service.cancel(parsed.request_id, user=user)
         return [blocks.text(f"Request `{parsed.request_id}` is cancelled.")]
