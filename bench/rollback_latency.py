@@ -8,7 +8,10 @@ commands) runs here; the bot (`purchasebot bot`) and three builds of one Worker 
    Olivia's signed `/rollback` in #purchasing-ops to the bot over HTTP, until a request started
    after that is seen running on the previous build (target: <= 2 s); new requests are started
    back to back meanwhile. ROUNDS rounds, each a few seconds after the promotion it undoes.
-2. First failing health check to the automatic rollback: a build started with the product's own
+2. `POST /api/rollback` to the first NEW request on the previous build: the same, as a deploy
+   pipeline triggers it: an HTTP call to the bot with an `ops` bearer token (checked, audited in
+   the ops audit trail, announced by the controller); target: median <= 1 s.
+3. First failing health check to the automatic rollback: a build started with the product's own
    fault injection (`PURCHASEBOT_FAIL_ORDERS`: its store refuses every order, as
    `make second-build FAIL=1`) is ramped to 50 % while auto-approved requests flow; the monitor
    checks every CHECK_INTERVAL s and rolls back after FAILURE_LIMIT failed checks in a row; the
@@ -26,10 +29,13 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 from temporalio.client import Client
 
 from appconfig.files import ReloadingFile
@@ -47,6 +53,8 @@ CHECK_INTERVAL = 1.0
 MIN_SAMPLE = 3
 FAILURE_LIMIT = 3
 ROLLBACK_TARGET_SECONDS = 2.0
+API_ROLLBACK_TARGET_SECONDS = 1.0
+API_TOKEN = f"bench-{uuid.uuid4().hex}"  # a fresh ops token for this run's bot only
 SETTLE_SECONDS = 3.0
 OPS_PERSON, OPS_CHANNEL = "UOLIVIA", "purchasing-ops"
 INVALID_PRODUCT = "https://www.amazon.es/dp/B000000000"  # completes fast (rejected)
@@ -95,7 +103,8 @@ class Bench:
             monitor_min_sample=str(MIN_SAMPLE),
             monitor_failure_limit=str(FAILURE_LIMIT),
         )
-        support.start_process("bot", {**self.env, "PORT": str(self.port)}, self.stack)
+        bot_env = {**self.env, "PORT": str(self.port), "PURCHASEBOT_API_TOKENS": f"{API_TOKEN}:ops"}
+        support.start_process("bot", bot_env, self.stack)
         await support.wait_healthy(f"http://127.0.0.1:{self.port}/health")
 
     async def build(self, build_id: str, *, fail_orders: bool = False) -> None:
@@ -135,20 +144,35 @@ class Bench:
         if "Rolled back" not in shown:
             raise RuntimeError(f"/rollback did not roll back: {shown}")
 
+    async def api_rollback(self) -> None:
+        """A pipeline calls `POST /api/rollback`; returns once it has the answer."""
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"http://127.0.0.1:{self.port}/api/rollback",
+                json={"build_id": "B", "reason": "benchmark"},
+                headers={"Authorization": f"Bearer {API_TOKEN}"},
+            ) as response,
+        ):
+            answer = await response.json()
+        if response.status != 200 or answer.get("previous_build_id") != "A":
+            raise RuntimeError(f"/api/rollback did not roll back: {response.status} {answer}")
 
-async def rollback_to_first_request(bench: Bench) -> list[float]:
-    await bench.build("A")
-    await bench.build("B")
+
+async def rollback_to_first_request(
+    bench: Bench, rollback_by: Callable[[], Coroutine[Any, Any, None]]
+) -> list[float]:
+    """`rollback_by`: how ops trigger it (Slack's /rollback, or the HTTP API)."""
     samples = []
     for _ in range(ROUNDS):
-        await bench.admin.promote("B", "bench")
+        await bench.admin.promote("B", "bench", override=True)  # rolled back each round
         if await bench.build_of_new_request() != "B":
             raise RuntimeError("the promotion of B did not take effect")
         # Rollbacks come long after the last routing change; right after one, the server is
         # still propagating it (describe then takes ~1 s), which is not what we measure.
         await asyncio.sleep(SETTLE_SECONDS)
         started = time.perf_counter()
-        rollback = asyncio.create_task(bench.slash_rollback())
+        rollback = asyncio.create_task(rollback_by())
         while await bench.build_of_new_request() != "A":
             pass
         samples.append(time.perf_counter() - started)
@@ -179,7 +203,10 @@ async def main() -> None:
             client = await connect(server.address, wait_seconds=30)
             bench = Bench(client, server.address, Path(tmp) / "data", stack)
             await bench.start_bot()
-            rollbacks = await rollback_to_first_request(bench)
+            await bench.build("A")
+            await bench.build("B")
+            rollbacks = await rollback_to_first_request(bench, bench.slash_rollback)
+            api_rollbacks = await rollback_to_first_request(bench, bench.api_rollback)
             automatic = await failing_check_to_rollback(bench)
     median = statistics.median(rollbacks)
     print(
@@ -192,6 +219,13 @@ async def main() -> None:
         f"median {median * 1000:.0f} ms, max {max(rollbacks) * 1000:.0f} ms over "
         f"{len(rollbacks)} rounds (target <= {ROLLBACK_TARGET_SECONDS:.0f} s: "
         f"{'PASS' if max(rollbacks) <= ROLLBACK_TARGET_SECONDS else 'MISS'})"
+    )
+    api_median = statistics.median(api_rollbacks)
+    print(
+        f"POST /api/rollback (ops token, audited) -> first new request on the previous build: "
+        f"median {api_median * 1000:.0f} ms, max {max(api_rollbacks) * 1000:.0f} ms over "
+        f"{len(api_rollbacks)} rounds (target median <= {API_ROLLBACK_TARGET_SECONDS:.0f} s: "
+        f"{'PASS' if api_median <= API_ROLLBACK_TARGET_SECONDS else 'MISS'})"
     )
     print(
         f"first failing health check -> automatic rollback: {automatic:.2f} s "

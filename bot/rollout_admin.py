@@ -80,19 +80,34 @@ class RolloutAdmin:
             task_queue=self._task_queue,
         )
 
-    async def ramp(self, build_id: str, percent: float, actor: str) -> RolloutActionResult:
-        ramp = RampInput(build_id=build_id, percent=percent, actor=actor)
+    async def ramp(
+        self, build_id: str, percent: float, actor: str, *, override: bool = False
+    ) -> RolloutActionResult:
+        """`override`: send traffic to a build that was rolled back (refused otherwise)."""
+        ramp = RampInput(build_id=build_id, percent=percent, actor=actor, override=override)
         return await self._update(RolloutControllerWorkflow.ramp, ramp)
 
-    async def promote(self, build_id: str, actor: str) -> RolloutActionResult:
-        promote = PromoteInput(build_id=build_id, actor=actor)
+    async def promote(
+        self, build_id: str, actor: str, *, override: bool = False
+    ) -> RolloutActionResult:
+        promote = PromoteInput(build_id=build_id, actor=actor, override=override)
         return await self._update(RolloutControllerWorkflow.promote, promote)
 
     async def plan(
-        self, build_id: str, steps: list[float], interval_seconds: float, actor: str
+        self,
+        build_id: str,
+        steps: list[float],
+        interval_seconds: float,
+        actor: str,
+        *,
+        override: bool = False,
     ) -> RolloutActionResult:
         plan = PlanInput(
-            build_id=build_id, steps=steps, interval_seconds=interval_seconds, actor=actor
+            build_id=build_id,
+            steps=steps,
+            interval_seconds=interval_seconds,
+            actor=actor,
+            override=override,
         )
         return await self._update(RolloutControllerWorkflow.start_plan, plan)
 

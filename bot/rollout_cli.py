@@ -59,6 +59,10 @@ def add_rollout_parser(sub: Any) -> None:
         )
     promote = cmds.add_parser("promote", help="make a build current")
     promote.add_argument("build")
+    for moves in (ramp, plan, promote):
+        moves.add_argument(
+            "--override", action="store_true", help="send traffic to a build that was rolled back"
+        )
     for action in ("pause", "resume", "abort"):
         control = cmds.add_parser(action, help=f"{action} the rollout plan")
         control.add_argument("--reason", default="")
@@ -92,12 +96,16 @@ async def cmd_rollout(args: argparse.Namespace, settings: Settings) -> None:
 async def _change(admin: RolloutAdmin, args: argparse.Namespace, actor: str) -> str:
     command: str = args.rollout_command
     if command == "ramp":
-        return (await admin.ramp(args.build, args.percentage, actor)).message
+        return (
+            await admin.ramp(args.build, args.percentage, actor, override=args.override)
+        ).message
     if command == "plan":
         steps = _steps(args.steps)
-        return (await admin.plan(args.build, steps, args.interval, actor)).message
+        return (
+            await admin.plan(args.build, steps, args.interval, actor, override=args.override)
+        ).message
     if command == "promote":
-        return (await admin.promote(args.build, actor)).message
+        return (await admin.promote(args.build, actor, override=args.override)).message
     if command == "rollback":
         result = await admin.rollback(actor, args.reason)
         return (

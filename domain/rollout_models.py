@@ -129,6 +129,15 @@ class RolloutState(BaseModel):
     plan: Plan | None = None
     flagged: dict[str, list[str]] = Field(default_factory=dict, description="build -> requests")
     events: list[AuditEntry] = Field(default_factory=list)
+    rolled_back_builds: list[str] = Field(
+        default_factory=list,
+        description="builds rolled back from: ramping or promoting one again needs `override`",
+    )
+    rolled_back_to: str | None = Field(
+        default=None,
+        description="the build the last rollback went to, until traffic moves again: a second "
+        "rollback then has nothing to roll back",
+    )
 
 
 # --- updates ---------------------------------------------------------------------------------
@@ -138,11 +147,13 @@ class RampInput(BaseModel):
     build_id: str
     percent: float
     actor: str
+    override: bool = False  # ramp a build that was rolled back
 
 
 class PromoteInput(BaseModel):
     build_id: str
     actor: str
+    override: bool = False
 
 
 class PlanInput(BaseModel):
@@ -150,6 +161,7 @@ class PlanInput(BaseModel):
     steps: list[float]
     interval_seconds: float
     actor: str
+    override: bool = False
 
 
 class ActorInput(BaseModel):

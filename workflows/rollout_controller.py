@@ -174,6 +174,11 @@ class RolloutControllerWorkflow:
                 ),
             )
             self._watch(None)
+            # State only (no command): a second rollback and a ramp back to this build are
+            # refused by the validators until traffic moves again or an override is given.
+            self._state.rolled_back_to = result.to_build
+            if result.from_build not in self._state.rolled_back_builds:
+                self._state.rolled_back_builds.append(result.from_build)
             if self._state.plan is not None and self._state.plan.status in (
                 PlanStatus.RUNNING,
                 PlanStatus.PAUSED,
@@ -205,6 +210,20 @@ class RolloutControllerWorkflow:
             # An alert that cannot be delivered must not block a rollback; it stays audited.
             self._event(SYSTEM, "alert_failed", f"{text} ({err.cause})")
 
+    def _moving_to(self, build: str, override: bool) -> None:
+        """Traffic moves to `build`: the last rollback is no longer what a /rollback undoes."""
+        self._state.rolled_back_to = None
+        if override and build in self._state.rolled_back_builds:
+            self._state.rolled_back_builds.remove(build)
+
+    def _refuse_rolled_back(self, build: str, override: bool) -> None:
+        if build in self._state.rolled_back_builds and not override:
+            raise ValueError(
+                f"Build `{build}` was rolled back. To send it traffic again, say so "
+                'explicitly: add `override` (`/rollout ... override`, API `"override": '
+                "true`, CLI `--override`)."
+            )
+
     def _event(self, actor: str, action: str, detail: str) -> None:
         self._state.events.append(
             AuditEntry(at=workflow.now(), actor=actor, action=action, detail=detail)
@@ -216,6 +235,8 @@ class RolloutControllerWorkflow:
     async def ramp(self, input: RampInput) -> RolloutActionResult:
         async with self._lock:
             await self._route(RoutingAction.SET_RAMPING, input.build_id, input.percent)
+            if input.percent > 0:
+                self._moving_to(input.build_id, input.override)
             self._watch(input.build_id if input.percent > 0 else None)
             self._event(input.actor, "ramped", f"{input.build_id} at {input.percent:g}%")
         self._wake = True
@@ -229,17 +250,24 @@ class RolloutControllerWorkflow:
             raise ValueError(f"{input.percent:g} is not a percentage: use 0 to 100.")
         if not input.build_id.strip():
             raise ValueError("Say which build to ramp.")
+        if input.percent > 0:
+            self._refuse_rolled_back(input.build_id, input.override)
 
     @workflow.update
     async def promote(self, input: PromoteInput) -> RolloutActionResult:
         async with self._lock:
             previous = await self._promote(input.build_id, input.actor)
+            self._moving_to(input.build_id, input.override)
             plan = self._state.plan
             if plan is not None and plan.build_id == input.build_id:
                 plan.status = PlanStatus.COMPLETED
         return RolloutActionResult(
             message=f"Build `{input.build_id}` is now current (previous: `{previous}`)."
         )
+
+    @promote.validator
+    def _validate_promote(self, input: PromoteInput) -> None:
+        self._refuse_rolled_back(input.build_id, input.override)
 
     @workflow.update
     async def start_plan(self, input: PlanInput) -> RolloutActionResult:
@@ -251,6 +279,7 @@ class RolloutControllerWorkflow:
                 interval_seconds=input.interval_seconds,
                 step_started_at=workflow.now(),
             )
+            self._moving_to(input.build_id, input.override)
             self._watch(input.build_id)
             steps = ", ".join(f"{s:g}%" for s in input.steps)
             self._event(input.actor, "plan_started", f"{input.build_id}: {steps}")
@@ -267,6 +296,7 @@ class RolloutControllerWorkflow:
             raise ValueError("Plan steps must go up and end at 100, e.g. 10,25,50,100.")
         if input.interval_seconds < 1:
             raise ValueError("The interval between steps must be at least 1 second.")
+        self._refuse_rolled_back(input.build_id, input.override)
 
     @workflow.update
     def pause(self, input: ActorInput) -> RolloutActionResult:
@@ -310,6 +340,16 @@ class RolloutControllerWorkflow:
     @workflow.update
     async def rollback(self, input: ActorInput) -> RollbackResult:
         return await self._rollback(input)
+
+    @rollback.validator
+    def _validate_rollback(self, input: ActorInput) -> None:
+        del input
+        back_to = self._state.rolled_back_to
+        if back_to is not None:
+            raise ValueError(
+                f"Nothing to roll back: the last rollback went to `{back_to}`, and no build "
+                "has been ramped or promoted since."
+            )
 
     @workflow.update
     def flag_wrong(self, input: FlagWrongInput) -> RolloutActionResult:

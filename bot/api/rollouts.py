@@ -25,16 +25,19 @@ READERS = frozenset({Role.OPS, Role.AUDITOR})
 class RampBody(BaseModel):
     build_id: str = Field(min_length=1, max_length=200)
     percentage: float = Field(ge=0, le=100, description="share of NEW requests; 0 clears the ramp")
+    override: bool = Field(default=False, description="send traffic to a rolled-back build")
 
 
 class PromoteBody(BaseModel):
     build_id: str = Field(min_length=1, max_length=200)
+    override: bool = Field(default=False, description="send traffic to a rolled-back build")
 
 
 class PlanBody(BaseModel):
     build_id: str = Field(min_length=1, max_length=200)
     steps: list[float] = Field(min_length=1, description="going up and ending at 100")
     interval: float = Field(ge=1, description="seconds between steps (each also needs a pass)")
+    override: bool = Field(default=False, description="send traffic to a rolled-back build")
 
 
 class ReasonBody(BaseModel):
@@ -97,19 +100,27 @@ def rollout_endpoints(
     async def ramp(call: ApiCall) -> ActionAnswer:
         body = call.body_as(RampBody)
         with refused_as(400):
-            result = await admin.ramp(body.build_id, body.percentage, call.caller.actor)
+            result = await admin.ramp(
+                body.build_id, body.percentage, call.caller.actor, override=body.override
+            )
         return await announced(call, result)
 
     async def promote(call: ApiCall) -> ActionAnswer:
         body = call.body_as(PromoteBody)
         with refused_as(400):
-            result = await admin.promote(body.build_id, call.caller.actor)
+            result = await admin.promote(body.build_id, call.caller.actor, override=body.override)
         return await announced(call, result)
 
     async def plan(call: ApiCall) -> ActionAnswer:
         body = call.body_as(PlanBody)
         with refused_as(400):
-            result = await admin.plan(body.build_id, body.steps, body.interval, call.caller.actor)
+            result = await admin.plan(
+                body.build_id,
+                body.steps,
+                body.interval,
+                call.caller.actor,
+                override=body.override,
+            )
         return await announced(call, result)
 
     def plan_control(action: str) -> Endpoint:

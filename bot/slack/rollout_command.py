@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.slack.command_parsing import Unparseable
 
@@ -15,7 +15,9 @@ ROLLOUT_USAGE = (
     "health check\n"
     "• `/rollout pause` · `/rollout resume` · `/rollout abort` — control the plan\n"
     "• `/rollout status` — builds, routing, health, plan\n"
-    "• `/rollback [reason]` — back to the previous build, at once"
+    "• `/rollback [reason]` — back to the previous build, at once\n"
+    "A build that was rolled back gets traffic again only with `override` at the end "
+    "(`/rollout <build> 10 override`, `/rollout promote <build> override`)."
 )
 
 
@@ -23,11 +25,13 @@ ROLLOUT_USAGE = (
 class Ramp:
     build_id: str
     percent: float
+    override: bool = False
 
 
 @dataclass(frozen=True)
 class Promote:
     build_id: str
+    override: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class StartPlan:
     build_id: str
     steps: list[float]
     interval_seconds: float
+    override: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,9 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, None: 1}
 
 def parse_rollout_command(text: str) -> RolloutCommand:
     words = text.split()
+    override = len(words) > 1 and words[-1].lower() == "override"
+    if override:
+        return _with_override(parse_rollout_command(" ".join(words[:-1])))
     if not words or words[0].lower() == "status":
         return ShowRollout()
     head = words[0].lower()
@@ -72,6 +80,14 @@ def parse_rollout_command(text: str) -> RolloutCommand:
             return Unparseable(f"`{words[1]}` is not a percentage: use 0 to 100.")
         return Ramp(words[0], percent)
     return Unparseable("That is not a /rollout command I know.")
+
+
+def _with_override(parsed: RolloutCommand) -> RolloutCommand:
+    if isinstance(parsed, Ramp | Promote | StartPlan):
+        return replace(parsed, override=True)
+    if isinstance(parsed, Unparseable):
+        return parsed
+    return Unparseable("`override` goes after a ramp, a promote or a plan.")
 
 
 def _percent(word: str) -> float | None:

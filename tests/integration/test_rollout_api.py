@@ -121,6 +121,20 @@ async def test_a_pipeline_ramps_promotes_and_rolls_back_over_http(
         await results([after])
         assert await world.build_of(after.id) == "A"
 
+        # A second rollback has nothing to roll back: it must not make B current again.
+        status, answer = await api.call("POST", "/rollback", {"reason": "again"})
+        assert status == 409 and "Nothing to roll back" in answer["message"], answer
+        # The rolled-back build gets traffic again only when that is said explicitly.
+        status, answer = await api.call("POST", "/rollout", ramp_b)
+        assert status == 400 and "`B` was rolled back" in answer["message"]
+        status, answer = await api.call("POST", "/rollout/promote", {"build_id": "B"})
+        assert status == 400 and "`B` was rolled back" in answer["message"]
+        assert (await api.call("POST", "/rollout", {**ramp_b, "override": True}))[0] == 200
+        status, answer = await api.call("POST", "/rollback", {"reason": "still bad"})
+        assert (status, answer["build_id"], answer["previous_build_id"]) == (200, "B", "A")
+        routing = await world.admin.deployments.describe()
+        assert (routing.current_build, routing.ramping_build) == ("A", None)
+
         alerts = world.notifier.ops_alerts()
         assert any("`api:ops-1` (API): Build `B` now gets 30%" in a for a in alerts)
         assert any("rolled back from build `B` to `A`" in a for a in alerts)

@@ -60,3 +60,12 @@ def test_bad_commands_say_what_is_wrong(text: str, problem: str) -> None:
 @given(st.text())
 def test_any_text_gives_a_command_never_an_exception(text: str) -> None:
     parse_rollout_command(text)
+
+
+def test_override_sends_traffic_to_a_rolled_back_build_only_when_said() -> None:
+    assert parse_rollout_command("B 10 override") == Ramp("B", 10, override=True)
+    assert parse_rollout_command("B 10") == Ramp("B", 10)
+    assert parse_rollout_command("promote B override") == Promote("B", override=True)
+    plan = parse_rollout_command("plan B 50,100 every 1m override")
+    assert plan == StartPlan("B", [50, 100], 60, override=True)
+    assert isinstance(parse_rollout_command("pause override"), Unparseable)

@@ -87,11 +87,13 @@ async def rollout(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
     if isinstance(parsed, Unparseable):
         return [blocks.text(f":warning: {parsed.problem}\n\n{ROLLOUT_USAGE}")]
     if isinstance(parsed, Ramp):
-        result = await admin.ramp(parsed.build_id, parsed.percent, user)
+        result = await admin.ramp(parsed.build_id, parsed.percent, user, override=parsed.override)
     elif isinstance(parsed, Promote):
-        result = await admin.promote(parsed.build_id, user)
+        result = await admin.promote(parsed.build_id, user, override=parsed.override)
     elif isinstance(parsed, StartPlan):
-        result = await admin.plan(parsed.build_id, parsed.steps, parsed.interval_seconds, user)
+        result = await admin.plan(
+            parsed.build_id, parsed.steps, parsed.interval_seconds, user, override=parsed.override
+        )
     else:
         assert isinstance(parsed, PlanControl)
         result = await admin.plan_control(parsed.action, user)
