@@ -7,13 +7,20 @@ from bot.api.framework import Endpoint
 from bot.api.review import review_endpoints
 from bot.api.rollouts import rollout_endpoints
 from bot.api.rules import rules_endpoints
+from bot.insight.api import dashboard_endpoint
+from bot.insight.source import DashboardSource
 from bot.slack.deps import BotDeps
 
 
 def api_endpoints(deps: BotDeps) -> list[Endpoint]:
     """The groups (rules, rollouts, ...) take what they need from `deps`."""
+
+    def departments() -> set[str]:
+        return {person.department for person in deps.directory.get().value.people}
+
     return [
         *rules_endpoints(deps),
         *review_endpoints(deps),
         *rollout_endpoints(deps.rollout, deps.announcer, deps.flags),
+        dashboard_endpoint(DashboardSource(deps.temporal, deps.rollout), departments),
     ]

@@ -1,0 +1,1 @@
+"""Insight: the numbers the design judges the product by (dashboard), read from Temporal."""

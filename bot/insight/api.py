@@ -1,0 +1,69 @@
+"""`GET /api/dashboard`: the design's success figures for the requests filed in a period."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from bot.api.framework import ApiCall, ApiError, Endpoint
+from bot.api.tokens import Role
+from bot.insight.dashboard import Dashboard, Period, build_dashboard
+from bot.insight.source import DashboardSource
+
+DEFAULT_PERIOD = timedelta(days=30)
+
+
+class DashboardQuery(BaseModel):
+    since: datetime | None = Field(
+        default=None, description="ISO date or date-time (UTC if no offset); default: until-30d"
+    )
+    until: datetime | None = Field(
+        default=None, description="ISO date or date-time, exclusive; default: now"
+    )
+    department: str | None = Field(default=None, description="Only this department's requests")
+
+
+def _instant(value: datetime) -> datetime:
+    """A date parses as its midnight; no offset means UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def dashboard_endpoint(
+    source: DashboardSource,
+    departments: Callable[[], set[str]],
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Endpoint:
+    async def handle(call: ApiCall) -> Dashboard:
+        query = call.query_as(DashboardQuery)
+        until = _instant(query.until) if query.until is not None else now()
+        since = _instant(query.since) if query.since is not None else until - DEFAULT_PERIOD
+        if until <= since:
+            raise ApiError(
+                400,
+                f"`until` ({until.isoformat()}) must be after `since` ({since.isoformat()}).",
+                field="until",
+            )
+        if query.department is not None and query.department not in departments():
+            known = ", ".join(sorted(departments()))
+            raise ApiError(
+                400,
+                f"There is no department `{query.department}`; known: {known}.",
+                field="department",
+            )
+        requests, rollout = await source.facts(since, until, query.department)
+        period = Period(since=since, until=until, department=query.department)
+        return build_dashboard(period, requests, rollout)
+
+    return Endpoint(
+        "GET",
+        "/api/dashboard",
+        "Success figures of the requests filed in [since, until)",
+        roles=frozenset({Role.FINANCE, Role.AUDITOR, Role.OPS}),
+        answer=Dashboard,
+        handle=handle,
+        query=DashboardQuery,
+        description="Definitions: README, section 'Dashboard API'. Rates are fractions in "
+        "[0, 1]; an undefined rate (0/0) is null. Money is a decimal string with its currency.",
+    )
