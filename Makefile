@@ -62,6 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.rollback_latency
 	$(BIN)/python -m bench.slack_latency
 	$(BIN)/python -m bench.sustained_load
+	$(BIN)/python -m bench.rules_propagation
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
