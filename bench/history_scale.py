@@ -1,0 +1,298 @@
+"""Requester history at company scale: 1,000,000 imported records for 100,000 employees and
+100,000 closed requests, against the same installation with an empty history, in one run.
+
+- review step: the reads the automated review makes for one requester (their history shard's
+  query and the two visibility counts of their own closed requests, `UserHistorySource`, as
+  the review activity runs it), median and p99 over many requesters, empty vs full: <= 1.2x;
+- auto-approved path end to end (a request filed to its auto-approval, one at a time), empty vs
+  full: <= 1.0x;
+- import: `purchasebot history import` of the generated 1,000,000-row CSV, as a process:
+  <= 5 minutes; then the same file again (idempotent: nothing added);
+- memory: the bot's and the worker's RSS (peak) once everything is loaded: <= 200 MB each.
+
+Closed requests are produced as the server records them cheaply: each is a
+`PurchaseApprovalWorkflow` started with its search attributes (EmployeeId, PurchaseOutcome) on a
+queue no worker polls, then terminated: a real closed execution in visibility, which is all
+the review's counts read; running 100,000 real requests through the product would take over
+an hour on this machine.
+
+One embedded dev server on a SQLite file (the setup of `make run`), `purchasebot bot` and
+`purchasebot worker` processes as deployed, the local Slack workspace. The data is generated
+into a temporary directory and deleted.
+`.venv/bin/python -m bench.history_scale [--rows 1000000] [--employees 100000] [--closed 100000]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from activities.user_history import UserHistorySource
+from appconfig.files import ReloadingFile
+from appconfig.settings import Settings
+from bench.support import dev_server, enable_auto_approvals, free_ports
+from bench.sustained_load import (
+    PURCHASEBOT,
+    REPO,
+    production_env,
+    start,
+    stop,
+    wait_for_output,
+    wait_ready,
+)
+from bot.purchase_service import PurchaseService
+from bot.slack.app import slash_commands
+from bot.temporal_client import connect
+from bot.worker import history_store
+from domain.directory import Directory
+from domain.models import PurchaseStatus
+from domain.percentiles import nearest_rank
+from slack_workspace import LocalSlackWorkspace
+from workflows.names import EMPLOYEE_ID, PURCHASE_OUTCOME
+
+BOOK = ("https://www.amazon.es/dp/1449373321", "39.90")
+REVIEW_SAMPLES = 300
+PATH_SAMPLES = 20
+CLOSED_CONCURRENCY = 64
+REVIEW_RATIO_TARGET = 1.2
+PATH_RATIO_TARGET = 1.0
+IMPORT_TARGET_SECONDS = 300.0
+RSS_TARGET_MB = 200.0
+
+
+def write_csv(path: Path, rows: int, employees: int) -> None:
+    """A year of history: `rows` records spread over `employees`, ~10 % rejected."""
+    rng = random.Random(10)
+    start_day = datetime.now(UTC).date() - timedelta(days=365)
+    days = [(start_day + timedelta(days=d)).isoformat() for d in range(365)]
+    with path.open("w", encoding="utf-8") as f:
+        f.write("employee_id,date,amount,outcome\n")
+        for i in range(rows):
+            outcome = "rejected" if rng.random() < 0.1 else "completed"
+            f.write(
+                f"E{i % employees:06d},{days[rng.randrange(365)]},"
+                f"{rng.randrange(5, 2000)}.{i % 100:02d} EUR,{outcome}\n"
+            )
+
+
+async def timed(samples: int, step: Callable[[int], Awaitable[object]]) -> list[float]:
+    out = []
+    for n in range(samples):
+        began = time.perf_counter()
+        await step(n)
+        out.append((time.perf_counter() - began) * 1000)
+    return out
+
+
+def stats(ms: list[float]) -> tuple[float, float]:
+    return nearest_rank(ms, 0.5), nearest_rank(ms, 0.99)
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(current, peak) resident memory of a process, from /proc."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+
+
+async def close_requests(client: Client, count: int, employees: int, queue: str) -> float:
+    """`count` closed PurchaseApprovalWorkflows in visibility; returns how long it took."""
+    rng = random.Random(11)
+    began = time.monotonic()
+    todo = iter(range(count))
+
+    async def one_by_one() -> None:
+        for n in todo:
+            outcome = "rejected" if rng.random() < 0.1 else "completed"
+            handle = await client.start_workflow(
+                "PurchaseApprovalWorkflow",
+                id=f"bench-closed-{n}",
+                task_queue=queue,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(EMPLOYEE_ID, f"E{n % employees:06d}"),
+                        SearchAttributePair(PURCHASE_OUTCOME, outcome),
+                    ]
+                ),
+            )
+            await handle.terminate(reason="bench: a closed request")
+
+    await asyncio.gather(*(one_by_one() for _ in range(CLOSED_CONCURRENCY)))
+    return time.monotonic() - began
+
+
+class Probe:
+    """The measurements taken twice: with an empty history, then with the full one."""
+
+    def __init__(self, client: Client, settings: Settings, employees: int) -> None:
+        self.history = UserHistorySource(client, history_store(client, settings))
+        directory = ReloadingFile(settings.directory, Directory)
+        self.service = PurchaseService(client, directory, task_queue=settings.task_queue)
+        self.client = client
+        self.employees = employees
+
+    async def review_reads(self) -> list[float]:
+        rng = random.Random(12)
+
+        async def read(_: int) -> object:
+            employee = f"E{rng.randrange(self.employees):06d}"
+            return await self.history.user_history(employee, now=datetime.now(UTC))
+
+        await timed(20, read)  # warm
+        return await timed(REVIEW_SAMPLES, read)
+
+    async def count_reads(self) -> list[float]:
+        rng = random.Random(13)
+
+        async def count(_: int) -> object:
+            employee = f"E{rng.randrange(self.employees):06d}"
+            query = (
+                "WorkflowType = 'PurchaseApprovalWorkflow' AND "
+                f"EmployeeId = '{employee}' AND PurchaseOutcome = 'completed'"
+            )
+            return await self.client.count_workflows(query)
+
+        return await timed(REVIEW_SAMPLES, count)
+
+    async def auto_approved_path(self) -> list[float]:
+        async def request(_: int) -> None:
+            submitted = await self.service.submit(requester="UALICE", url=BOOK[0], amount=BOOK[1])
+            result = await self.service.outcome(submitted.request.request_id, wait_seconds=60)
+            assert result is not None and result.status is PurchaseStatus.COMPLETED, result
+
+        await timed(3, request)  # warm
+        return await timed(PATH_SAMPLES, request)
+
+
+def line(name: str, empty: list[float], full: list[float], target: float) -> str:
+    (e50, e99), (f50, f99) = stats(empty), stats(full)
+    ratio = max(f50 / e50, f99 / e99)
+    verdict = "PASS" if ratio <= target else "FAIL"
+    return (
+        f"{name:34} empty median {e50:7.1f} ms p99 {e99:7.1f} | full median {f50:7.1f} ms "
+        f"p99 {f99:7.1f} | {ratio:.2f}x (<= {target}x: {verdict})"
+    )
+
+
+async def run(rows: int, employees: int, closed: int, data: Path, stack: AsyncExitStack) -> None:
+    server = await stack.enter_async_context(dev_server(data))
+    client = await connect(server.address, wait_seconds=30)
+    ws = LocalSlackWorkspace(
+        REPO / "directory.yaml", commands=slash_commands(), manifest=REPO / "manifest.yaml"
+    )
+    await ws.start()
+    stack.push_async_callback(ws.stop)
+    (port,) = free_ports(1)
+    ws.set_request_url(f"http://127.0.0.1:{port}/slack/events")
+    env = production_env(server.address, ws, port)
+    bot = start("bot", env, data / "bot")
+    stack.callback(stop, bot)
+    worker = start("worker", env, data / "worker")
+    stack.callback(stop, worker)
+    await wait_ready(f"http://127.0.0.1:{port}/readyz")
+    await wait_for_output(worker, data / "worker" / "output.txt", "Worker polling")
+    settings = Settings(data_dir=data / "bench")
+    await enable_auto_approvals(client, settings.control_task_queue)
+    probe = Probe(client, settings, employees)
+
+    print(f"Empty history: {REVIEW_SAMPLES} review reads, {PATH_SAMPLES} requests...", flush=True)
+    empty_reviews = await probe.review_reads()
+    empty_counts = await probe.count_reads()
+    empty_path = await probe.auto_approved_path()
+    empty_rss = {"worker": rss_mb(worker.pid), "bot": rss_mb(bot.pid)}
+
+    csv_path = data / "history.csv"
+    write_csv(csv_path, rows, employees)
+    size_mb = csv_path.stat().st_size / 1e6
+    print(f"Importing {rows:,} rows ({size_mb:.0f} MB) for {employees:,} employees...", flush=True)
+    (data / "importer").mkdir()
+    imported = await import_file(csv_path, env, data / "importer")
+    again = await import_file(csv_path, env, data / "importer")
+    print(f"Closing {closed:,} requests...", flush=True)
+    closed_seconds = await close_requests(client, closed, employees, "bench-no-worker")
+    visible = (await client.count_workflows("WorkflowType = 'PurchaseApprovalWorkflow'")).count
+
+    print("Full history: the same measurements...", flush=True)
+    full_reviews = await probe.review_reads()
+    full_counts = await probe.count_reads()
+    full_path = await probe.auto_approved_path()
+    worker_rss, bot_rss = rss_mb(worker.pid), rss_mb(bot.pid)
+    importer_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+    print()
+    print(
+        f"history: {rows:,} records for {employees:,} employees in 1,024 shards; "
+        f"{visible:,} closed PurchaseApprovalWorkflows in visibility"
+    )
+    print(line("review step (history reads)", empty_reviews, full_reviews, REVIEW_RATIO_TARGET))
+    print(line("  one visibility count", empty_counts, full_counts, REVIEW_RATIO_TARGET))
+    print(line("auto-approved path, end to end", empty_path, full_path, PATH_RATIO_TARGET))
+    seconds, output = imported
+    verdict = "PASS" if seconds <= IMPORT_TARGET_SECONDS else "FAIL"
+    print(
+        f"import of {rows:,} rows: {seconds:.0f} s, {rows / seconds:,.0f} rows/s "
+        f"(<= {IMPORT_TARGET_SECONDS:.0f} s: {verdict}) -- {output}"
+    )
+    print(f"same file again: {again[0]:.0f} s -- {again[1]}")
+    print(f"closed requests produced in {closed_seconds:.0f} s ({closed / closed_seconds:.0f}/s)")
+    for name, (now, peak) in (("worker", worker_rss), ("bot", bot_rss)):
+        verdict = "PASS" if peak <= RSS_TARGET_MB else "FAIL"
+        print(f"{name} RSS with the empty history: {empty_rss[name][0]:.0f} MB")
+        print(
+            f"{name} RSS: {now:.0f} MB now, peak {peak:.0f} MB (<= {RSS_TARGET_MB:.0f}: {verdict})"
+        )
+    print(f"importer (a CLI process) peak RSS: {importer_peak:.0f} MB")
+
+
+async def import_file(path: Path, env: dict[str, str], data: Path) -> tuple[float, str]:
+    began = time.monotonic()
+    process = await asyncio.create_subprocess_exec(
+        str(PURCHASEBOT),
+        "history",
+        "import",
+        str(path),
+        env={**env, "PURCHASEBOT_DATA_DIR": str(data)},
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    out, _ = await process.communicate()
+    took = time.monotonic() - began
+    text = out.decode(errors="replace").strip()
+    if process.returncode != 0:
+        raise RuntimeError(f"history import failed ({process.returncode}): {text}")
+    return took, text.splitlines()[0] if text else ""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--employees", type=int, default=100_000)
+    parser.add_argument("--closed", type=int, default=100_000)
+    args = parser.parse_args()
+
+    async def go() -> None:
+        with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp:
+            async with AsyncExitStack() as stack:
+                await run(args.rows, args.employees, args.closed, Path(tmp), stack)
+
+    asyncio.run(go())
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
