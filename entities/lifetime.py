@@ -11,17 +11,16 @@ from temporalio import workflow
 
 
 async def live_until_continue_as_new(
-    state: Callable[[], Any], *, history_bytes: int | None = None
+    state: Callable[[], Any], *, also_when: Callable[[], bool] | None = None
 ) -> None:
     """`state()` is read at the moment of continuing, so it carries every change made until then.
-    `history_bytes`: also continue once the history is that large (an entity whose every change
-    is a big payload, replayed by any worker that has not cached it, wants to stay small)."""
+    `also_when`: continue as soon as it is true too (an entity whose changes are big payloads
+    and whose state is small continues after every change, so its history never grows)."""
 
     def due() -> bool:
-        info = workflow.info()
-        if history_bytes is not None and info.get_current_history_size() > history_bytes:
+        if also_when is not None and also_when():
             return True
-        return info.is_continue_as_new_suggested()
+        return workflow.info().is_continue_as_new_suggested()
 
     await workflow.wait_condition(due)
     await workflow.wait_condition(workflow.all_handlers_finished)
