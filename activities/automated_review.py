@@ -13,6 +13,7 @@ from temporalio import activity
 from activities.notifier import Notifier
 from activities.review_rules_source import LiveRules
 from activities.user_history import HistoryUnavailable, UserHistorySource
+from domain import product_metrics
 from domain.models import AutomatedReviewInput, AutomatedReviewResult
 from domain.review_rules import UserHistory, evaluate
 
@@ -88,6 +89,11 @@ class AutomatedReviewActivities:
             department=request.department,
             history=history,
             rules=rules,
+        )
+        product_metrics.reviewed(
+            activity.metric_meter(),
+            (datetime.now(UTC) - now).total_seconds(),
+            verdict.confidence,
         )
         return AutomatedReviewResult(
             auto_approved=verdict.auto_approved,

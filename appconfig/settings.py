@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # Liveness (/livez) and readiness (/readyz) of a worker process; 0: not served. The bot
     # serves them on its own port.
     health_port: int = 0
+    # A worker's Prometheus metrics (`/metrics`: the SDK's runtime metrics and the product's);
+    # 0: not served. The bot serves them at `/metrics` on its own port.
+    metrics_port: int = 0
 
     # Slack. Without a bot token, `purchasebot up` starts the local Slack workspace instead.
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")

@@ -33,6 +33,7 @@ from bot.dev_server import STARTUP_SECONDS, EmbeddedTemporal
 from bot.health import serve_probes
 from bot.history_import import import_history_records, read_history_file
 from bot.installation import ensure_installation
+from bot.metrics import PrometheusExport
 from bot.slack.connection import open_slack, start_bot, web_client
 from bot.slack.notifier import SlackNotifier
 from bot.temporal_client import connect
@@ -230,9 +231,11 @@ async def up(settings: Settings, *, import_history: Path | None) -> None:
     records = read_history_file(import_history) if import_history else []
     # On one machine the bot is for this machine only.
     settings = settings.model_copy(update={"host": "127.0.0.1"})
+    # One process: the bot's /metrics carries the worker's metrics too.
+    metrics = PrometheusExport.start()
     async with AsyncExitStack() as stack:
         if temporal_address_configured():
-            client = await connect()
+            client = await connect(runtime=metrics.runtime)
         else:
             # The embedded server: a demo installation by construction.
             settings = settings.model_copy(update={"mode": RunMode.DEMO})
@@ -242,7 +245,9 @@ async def up(settings: Settings, *, import_history: Path | None) -> None:
             await server.start()
             stack.push_async_callback(server.stop)
             print(f"Temporal dev server on {server.address}; Web UI at {server.ui_url}", flush=True)
-            client = await connect(server.address, wait_seconds=STARTUP_SECONDS)
+            client = await connect(
+                server.address, wait_seconds=STARTUP_SECONDS, runtime=metrics.runtime
+            )
         refuse_faults_in_production(settings)
         await ensure_installation(client, settings)
         slack = await open_slack(settings, stack, local=True)
@@ -251,7 +256,7 @@ async def up(settings: Settings, *, import_history: Path | None) -> None:
                 f"Local Slack workspace: {slack.local_workspace_url} (open it in a browser)",
                 flush=True,
             )
-        await start_bot(settings, client, slack, stack)
+        await start_bot(settings, client, slack, stack, metrics)
 
         async def first_steps() -> None:
             if records:
@@ -268,7 +273,13 @@ async def up(settings: Settings, *, import_history: Path | None) -> None:
 async def worker(settings: Settings) -> None:
     refuse_faults_in_production(settings)
     notifier = notifier_for(settings, web_client(settings))
-    client = await connect(wait_seconds=CONNECT_SECONDS)
+    # The worker's metrics are served by the SDK's exporter itself, on its own port.
+    runtime = (
+        PrometheusExport.start(settings.host, settings.metrics_port).runtime
+        if settings.metrics_port
+        else None
+    )
+    client = await connect(wait_seconds=CONNECT_SECONDS, runtime=runtime)
     await ensure_installation(client, settings)
     await run_worker(client, settings, notifier)
 
@@ -276,7 +287,8 @@ async def worker(settings: Settings) -> None:
 async def bot(settings: Settings) -> None:
     async with AsyncExitStack() as stack:
         slack = await open_slack(settings, stack, local=False)
-        client = await connect(wait_seconds=CONNECT_SECONDS)
+        metrics = PrometheusExport.start()
+        client = await connect(wait_seconds=CONNECT_SECONDS, runtime=metrics.runtime)
         await ensure_installation(client, settings)
-        await start_bot(settings, client, slack, stack)
+        await start_bot(settings, client, slack, stack, metrics)
         await asyncio.Event().wait()

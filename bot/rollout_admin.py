@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.workflow import UpdateMethodMultiParam
 
 from activities.worker_deployments import DeploymentView, WorkerDeployments
+from domain import product_metrics
 from domain.rollout_models import (
     ActorInput,
     FlagWrongInput,
@@ -125,7 +127,10 @@ class RolloutAdmin:
 
     async def flag_wrong(self, request_id: str, build_id: str, actor: str) -> RolloutActionResult:
         flag = FlagWrongInput(request_id=request_id, build_id=build_id, actor=actor)
-        return await self._update(RolloutControllerWorkflow.flag_wrong, flag)
+        result = await self._update(RolloutControllerWorkflow.flag_wrong, flag)
+        runtime = self._client.service_client.config.runtime or Runtime.default()
+        product_metrics.auto_approval_flagged(runtime.metric_meter)
+        return result
 
     async def status(self) -> RolloutStatus:
         """Before the first rollout the controller does not exist: it reads as a fresh one."""

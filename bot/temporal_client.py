@@ -14,6 +14,7 @@ import time
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 
 DEFAULT_ADDRESS = "127.0.0.1:7233"
 
@@ -27,7 +28,9 @@ def configured_address() -> str:
     return str(ClientConfig.load_client_connect_config().get("target_host") or DEFAULT_ADDRESS)
 
 
-async def connect(address: str | None = None, *, wait_seconds: float = 0) -> Client:
+async def connect(
+    address: str | None = None, *, wait_seconds: float = 0, runtime: Runtime | None = None
+) -> Client:
     """`wait_seconds`: keep retrying that long. A server that has just started accepts TCP
     connections a moment before it answers RPCs. Raises TemporalUnreachable."""
     config = ClientConfig.load_client_connect_config()
@@ -37,7 +40,9 @@ async def connect(address: str | None = None, *, wait_seconds: float = 0) -> Cli
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return await Client.connect(**config, data_converter=pydantic_data_converter)
+            return await Client.connect(
+                **config, data_converter=pydantic_data_converter, runtime=runtime
+            )
         except RuntimeError as err:
             if time.monotonic() >= deadline:
                 raise TemporalUnreachable(unreachable_message(config["target_host"])) from err

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.notifications import UNDELIVERABLE, NotificationActivities
     from activities.ordering import OrderingActivities
     from activities.product_validation import ProductValidationActivities
+    from domain import product_metrics
     from domain.actors import AUTOMATED_SYSTEM, SYSTEM
     from domain.feature_flags import EvaluateFlagsInput, FlagsEvaluation
     from domain.flag_registry import AUTOMATED_REVIEW, REVIEW_STRICTNESS
@@ -346,6 +347,10 @@ class PurchaseApprovalWorkflow:
         # each was decided (the deployment monitor reads that).
         workflow.upsert_search_attributes(
             [PURCHASE_OUTCOME.value_set(status.value), REVIEW_PATH.value_set(self._review_path())]
+        )
+        # A metric is no command: the workflow's meter records nothing on replay.
+        product_metrics.request_closed(
+            workflow.metric_meter(), self._request.department, status.value, self._review_path()
         )
         outcome = OutcomeNotificationInput(
             request=self._request, result=result, approval_message_ref=message_ref

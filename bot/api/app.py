@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
@@ -13,10 +13,15 @@ from bot.api.openapi import openapi_document
 from bot.api.tokens import ApiTokens
 
 
-def build_api(tokens: ApiTokens, audit: AuditTrail, groups: Sequence[Endpoint] = ()) -> Api:
+def build_api(
+    tokens: ApiTokens,
+    audit: AuditTrail,
+    groups: Sequence[Endpoint] = (),
+    more_routes: Sequence[Callable[[web.Application], None]] = (),
+) -> Api:
     """`groups`: the product's endpoints (rules, reports, ...), built with their dependencies by
     the caller (the bot's composition in bot/slack/connection.py, or a test)."""
-    return Api(tokens, audit, [*meta_endpoints(), *groups])
+    return Api(tokens, audit, [*meta_endpoints(), *groups], more_routes)
 
 
 def mount_api(http: web.Application, api: Api) -> None:

@@ -144,10 +144,18 @@ def _bearer(request: web.Request) -> str | None:
 
 
 class Api:
-    def __init__(self, tokens: ApiTokens, audit: AuditTrail, endpoints: Sequence[Endpoint]) -> None:
+    def __init__(
+        self,
+        tokens: ApiTokens,
+        audit: AuditTrail,
+        endpoints: Sequence[Endpoint],
+        more_routes: Sequence[Callable[[web.Application], None]] = (),
+    ) -> None:
         self._tokens = tokens
         self._audit = audit
         self.endpoints = tuple(endpoints)
+        # Plain routes served beside the API wherever it is mounted (e.g. `/metrics`).
+        self.more_routes = tuple(more_routes)
         seen: set[tuple[str, str]] = set()
         for endpoint in self.endpoints:
             key = (endpoint.method, endpoint.path)
@@ -166,6 +174,8 @@ class Api:
         http.router.add_get("/api/openapi.json", openapi_json)
         for endpoint in self.endpoints:
             http.router.add_route(endpoint.method, endpoint.path, self._serve(endpoint))
+        for add_routes in self.more_routes:
+            add_routes(http)
 
     def _serve(self, endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def serve(request: web.Request) -> web.Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from slack_bolt.app.async_app import AsyncApp
@@ -21,6 +22,7 @@ from bot.api.tokens import ApiTokens
 from bot.flags_admin import FlagsAdmin
 from bot.health import serve_probes
 from bot.installation import rollout_admin_for
+from bot.metrics import PrometheusExport, mount_metrics
 from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
 from bot.review_preview import ReviewPreview
@@ -102,8 +104,13 @@ async def open_slack(settings: Settings, stack: AsyncExitStack, *, local: bool) 
 
 
 async def start_bot(
-    settings: Settings, temporal: Client, slack: SlackConnection, stack: AsyncExitStack
+    settings: Settings,
+    temporal: Client,
+    slack: SlackConnection,
+    stack: AsyncExitStack,
+    metrics: PrometheusExport | None = None,
 ) -> AsyncApp:
+    """`metrics`: the exporter of `temporal`'s runtime, served at `/metrics` on the bot's port."""
     directory = ReloadingFile(settings.directory, Directory)
     after_ack = AfterAck()
     # Read before anything starts: a broken token setting stops the bot with its reason.
@@ -139,7 +146,8 @@ async def start_bot(
         history=history_store(temporal, settings),
     )
     app = build_app(slack.client, slack.signing_secret, deps)
-    api = build_api(tokens, deps.ops_audit, api_endpoints(deps))
+    routes = [partial(mount_metrics, export=metrics)] if metrics is not None else []
+    api = build_api(tokens, deps.ops_audit, api_endpoints(deps), routes)
     if settings.slack_app_token is not None and slack.local_workspace_url is None:
         handler = await start_socket_mode(app, settings.slack_app_token.get_secret_value())
         stack.push_async_callback(handler.close_async)

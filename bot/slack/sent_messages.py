@@ -15,10 +15,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from temporalio import activity
 
 from activities.notifier import NotDeliveredYet, Undeliverable
 from bot.slack.channels import ChannelUnreachable
 from bot.slack.ops_alerts import error_code, transient_delay
+from domain import product_metrics
 
 SENT_EVENT = "purchasebot_message"
 # How far back a retry looks: the bot's own message is among the newest in a DM (a retry comes
@@ -45,6 +47,8 @@ async def slack_trouble(what: str) -> AsyncIterator[None]:
     try:
         yield
     except (SlackApiError, TimeoutError, aiohttp.ClientError) as err:
+        if activity.in_activity():
+            product_metrics.slack_api_error(activity.metric_meter(), error_code(err))
         delay = transient_delay(err)
         if delay is not None:
             raise NotDeliveredYet(f"{what}: {error_code(err)}", delay) from err
