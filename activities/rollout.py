@@ -4,7 +4,7 @@ measure a build's health from visibility, alert the ops channel."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
 from temporalio.client import Client
@@ -20,6 +20,7 @@ from domain.rollout_models import (
     AnalyzeInput,
     BuildHealth,
     OpsAlertInput,
+    RampToDate,
     RollbackResult,
     RollbackRoutingInput,
     RoutingAction,
@@ -80,15 +81,19 @@ class RolloutActivities:
 
     @activity.defn
     async def analyze_build(self, input: AnalyzeInput) -> BuildHealth:
-        base = (
+        now = datetime.now(UTC)
+        window_since = max(input.since, now - timedelta(seconds=input.thresholds.window_seconds))
+        build = (
             f"TemporalWorkerDeploymentVersion = '{self._deployments.name}:{input.build_id}' "
             f"AND WorkflowType = '{PURCHASE_WORKFLOW_TYPE}' "
-            f"AND StartTime > '{input.since.isoformat()}'"
         )
-        by_status = await self._client.count_workflows(f"{base} GROUP BY ExecutionStatus")
-        counts = {str(group.group_values[0]): group.count for group in by_status.groups}
+        to_date = f"{build}AND StartTime > '{input.since.isoformat()}'"
+        base = f"{build}AND StartTime > '{window_since.isoformat()}'"
+        counts = await self._counts(base)
+        all_counts = await self._counts(to_date) if window_since > input.since else counts
+        # Flags come in late (a manager looks later): their share is of the ramp's approvals.
         auto = await self._client.count_workflows(
-            f"{base} AND ExecutionStatus = 'Completed' AND ReviewPath = 'auto_approved'"
+            f"{to_date} AND ExecutionStatus = 'Completed' AND ReviewPath = 'auto_approved'"
         )
         # Latency of the system alone: requests that waited for a person are left out.
         durations = [
@@ -101,16 +106,28 @@ class RolloutActivities:
         ]
         health = BuildHealth(
             build_id=input.build_id,
-            checked_at=datetime.now(UTC),
+            checked_at=now,
             completed=counts.get("Completed", 0),
             failed=sum(counts.get(s, 0) for s in FAILED_STATUSES),
             running=counts.get("Running", 0),
-            stuck=await self._stuck(f"{base} AND ExecutionStatus = 'Running'"),
+            # A request stuck since before the window is still stuck now: counted to date.
+            stuck=await self._stuck(f"{to_date} AND ExecutionStatus = 'Running'"),
             p99_seconds=nearest_rank(durations, 0.99) if durations else None,
             auto_approved=auto.count,
             flagged=input.flagged,
+            window_since=window_since,
+            to_date=RampToDate(
+                since=input.since,
+                completed=all_counts.get("Completed", 0),
+                failed=sum(all_counts.get(s, 0) for s in FAILED_STATUSES),
+                running=all_counts.get("Running", 0),
+            ),
         )
         return judge(health, input.thresholds)
+
+    async def _counts(self, query: str) -> dict[str, int]:
+        by_status = await self._client.count_workflows(f"{query} GROUP BY ExecutionStatus")
+        return {str(group.group_values[0]): group.count for group in by_status.groups}
 
     async def _stuck(self, running_query: str) -> int:
         """Running requests whose workflow task has failed and is being retried: invisible to

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     monitor_interval_seconds: float | None = None
     monitor_min_sample: int | None = None
     monitor_failure_limit: int | None = None
+    monitor_window_seconds: float | None = None
+    monitor_min_decision_sample: int | None = None
     mode: RunMode = RunMode.PRODUCTION
     # Seconds the stand-in store takes to confirm an order it has already taken: a window for
     # fault-injection tests (a worker killed mid-order). Zero in normal use.
@@ -99,6 +101,8 @@ class Settings(BaseSettings):
             "check_interval_seconds": self.monitor_interval_seconds,
             "min_sample": self.monitor_min_sample,
             "failure_limit": self.monitor_failure_limit,
+            "window_seconds": self.monitor_window_seconds,
+            "min_decision_sample": self.monitor_min_decision_sample,
         }
         return {name: value for name, value in named.items() if value is not None}
 

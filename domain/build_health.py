@@ -23,6 +23,9 @@ def judge(health: BuildHealth, thresholds: Thresholds) -> BuildHealth:
             # A stuck request is as bad as a failed one (see BuildHealth.sample).
             "error_rate": (health.failed + health.stuck) / sample,
             "success_rate": health.completed / sample,
+            # Decision quality needs its own minimum sample: one flag among two auto-approvals
+            # is 50 %, and must not roll a fresh ramp back.
+            "flags_judged": health.auto_approved >= thresholds.min_decision_sample,
         }
     )
     problems = [
@@ -38,7 +41,11 @@ def judge(health: BuildHealth, thresholds: Thresholds) -> BuildHealth:
 def describe_limits(thresholds: Thresholds) -> str:
     """The limits in force, as `judge` applies them."""
     limits = ", ".join(limit.describe(bound) for limit, bound in thresholds.limits())
-    return f"{limits}; at least {thresholds.min_sample} finished requests"
+    return (
+        f"{limits}; over the last {thresholds.window_seconds:g} s; at least "
+        f"{thresholds.min_sample} finished requests, {thresholds.min_decision_sample} "
+        "auto-approvals for the flagged share"
+    )
 
 
 def readings(health: BuildHealth) -> str:

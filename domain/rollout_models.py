@@ -47,6 +47,12 @@ class Thresholds(BaseModel):
         ),
     ] = 0
     min_sample: int = 5  # fewer closed requests than this: the check is inconclusive
+    # Fewer auto-approvals than this: decision quality (flags) is not judged yet, so one flag
+    # on a fresh ramp cannot roll a build back.
+    min_decision_sample: int = 10
+    # Errors, success and latency are judged on the requests started in the last window (and
+    # since the rollout began): a regression that starts late is not diluted by healthy hours.
+    window_seconds: float = 300.0
     failure_limit: int = 3  # this many failed checks in a row roll back automatically
     check_interval_seconds: float = 30.0
 
@@ -63,6 +69,15 @@ class Thresholds(BaseModel):
     def limits(self) -> list[tuple[Limit, float]]:
         """Every enforced limit with its bound."""
         return [(limit, getattr(self, name)) for name, limit in self.declared_limits().items()]
+
+
+class RampToDate(BaseModel):
+    """The build's requests since its rollout began, shown beside the window's verdict."""
+
+    since: datetime
+    completed: int = 0
+    failed: int = 0
+    running: int = 0
 
 
 class Verdict(StrEnum):
@@ -85,6 +100,13 @@ class BuildHealth(BaseModel):
     flagged: int = 0
     verdict: Verdict = Verdict.INCONCLUSIVE
     problems: list[str] = Field(default_factory=list)
+    flags_judged: bool = Field(
+        default=True, description="enough auto-approvals (min_decision_sample) to judge flags"
+    )
+    window_since: datetime | None = Field(
+        default=None, description="counts, rates and latency are of requests started after this"
+    )
+    to_date: RampToDate | None = None
 
     @property
     def closed(self) -> int:
@@ -93,7 +115,9 @@ class BuildHealth(BaseModel):
     @property
     def flagged_rate(self) -> float | None:
         """Share of this build's auto-approvals that managers flagged as wrong."""
-        return self.flagged / self.auto_approved if self.auto_approved else None
+        if not self.auto_approved or not self.flags_judged:
+            return None
+        return self.flagged / self.auto_approved
 
     @property
     def sample(self) -> int:

@@ -21,7 +21,15 @@ def health_line(health: BuildHealth) -> str:
     )
     problems = f"\n{escape('; '.join(health.problems))}" if health.problems else ""
     checked = f"{health.verdict.value}, {when(health.checked_at)}"
-    return f"{verdict} *{health.build_id}* ({checked}): {numbers}{problems}"
+    window = f" since {when(health.window_since)}" if health.window_since else ""
+    to_date = ""
+    if health.to_date is not None:
+        t = health.to_date
+        to_date = (
+            f"\n_Ramp to date (since {when(t.since)}):_ {t.completed} completed, "
+            f"{t.failed} failed, {t.running} running"
+        )
+    return f"{verdict} *{health.build_id}* ({checked}{window}): {numbers}{problems}{to_date}"
 
 
 def rollout_status_blocks(status: RolloutStatus, flags_problem: str | None = None) -> list[Block]:

@@ -81,6 +81,11 @@ class DeploymentWorld:
 
         await poll_until(known, 30, f"build {build_id} to register")
 
+    async def replace_build(self, build_id: str, workflow: type) -> None:
+        """The build's workers now run `workflow`: a build whose trouble starts late."""
+        await self._builds.pop(build_id).shutdown()
+        await self.start_build(build_id, workflow)
+
     async def start_request(
         self,
         *,

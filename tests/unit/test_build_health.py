@@ -50,3 +50,12 @@ def test_a_breach_never_reads_like_the_bound() -> None:
     assert judged.problems == ["p99 latency 30.01 s > 30 s"]
     judged = judge(health(completed=9460, failed=540), T)  # 5.4 %
     assert "error rate 5.4% > 5%" in judged.problems
+
+
+def test_one_flag_on_a_fresh_ramp_does_not_fail_the_build() -> None:
+    fresh = judge(health(completed=6, auto_approved=2, flagged=1), T)
+    assert fresh.verdict is Verdict.PASS, fresh.problems
+    # With enough auto-approvals to judge, the same share fails.
+    judged = judge(health(completed=20, auto_approved=T.min_decision_sample, flagged=5), T)
+    assert judged.verdict is Verdict.FAIL
+    assert judged.problems == ["auto-approvals flagged as wrong 50% > 5%"]

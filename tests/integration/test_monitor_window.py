@@ -1,0 +1,69 @@
+"""The monitor judges a sliding window (compressed here to seconds): a regression that starts
+after a healthy period is caught within one window, although the ramp-to-date numbers would
+still pass."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from domain.rollout_models import Thresholds, Verdict
+from tests.fixtures.failing_workflow import FailingPurchaseApprovalWorkflow
+from tests.integration.deployment_world import deployment_world
+from tests.integration.test_rollouts import results
+from tests.integration.world import poll_until
+from workflows.purchase_approval import PurchaseApprovalWorkflow
+
+WINDOW = 3.0
+# Generous error limits: judged to date, the late failures stay under them.
+THRESHOLDS = Thresholds(
+    check_interval_seconds=0.5,
+    min_sample=3,
+    failure_limit=2,
+    window_seconds=WINDOW,
+    max_error_rate=0.25,
+    min_success_rate=0.75,
+)
+HEALTHY = 60
+
+
+async def test_a_late_regression_is_caught_within_one_window(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with deployment_world(dev_env.client, tmp_path, THRESHOLDS) as world:
+        await world.start_build("A", PurchaseApprovalWorkflow)
+        await world.admin.promote("A", "UOLIVIA")
+        await world.start_build("B", PurchaseApprovalWorkflow)
+        await world.admin.ramp("B", 100, "UOLIVIA")
+        # A healthy period: many good requests on B, judged as passing.
+        await results([await world.start_request() for _ in range(HEALTHY)], timeout=60)
+
+        async def passed() -> bool:
+            health = (await world.admin.status()).controller.health.get("B")
+            return health is not None and health.verdict is Verdict.PASS
+
+        await poll_until(passed, 20, "a passing check of the healthy build B", every=0.2)
+        await asyncio.sleep(WINDOW)  # the healthy requests leave the window
+
+        # Then B goes bad (its workers now run broken code).
+        await world.replace_build("B", FailingPurchaseApprovalWorkflow)
+        broke = time.monotonic()
+
+        async def rolled_back() -> bool:
+            await world.start_request()
+            return (await world.admin.deployments.describe()).ramping_build is None
+
+        await poll_until(rolled_back, 30, "the monitor to roll back B", every=0.3)
+        caught = time.monotonic() - broke
+        # One window to fill, `failure_limit` checks, and a loaded machine's slack.
+        assert caught < WINDOW + THRESHOLDS.failure_limit * 0.5 + 10, caught
+
+        health = (await world.admin.status()).controller.health["B"]
+        assert health.verdict is Verdict.FAIL and "error rate" in health.problems[0]
+        assert health.to_date is not None and health.to_date.completed >= HEALTHY
+        to_date = health.to_date.failed / (health.to_date.completed + health.to_date.failed)
+        assert to_date <= THRESHOLDS.max_error_rate, "to date, B would still have passed"
+        assert health.window_since is not None and health.window_since > health.to_date.since
