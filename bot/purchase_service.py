@@ -205,6 +205,7 @@ def _request_id(handle: WorkflowHandle[Any, Any]) -> str:
 def _rpc_refusal(request_id: str, err: RPCError) -> Refused:
     if err.status == RPCStatusCode.NOT_FOUND:
         return Refused(
-            f"There is no purchase request {request_id}. Check the id (it looks like PR-1A2B3C4D)."
+            f"There is no purchase request {request_id}. Check the id "
+            "(it looks like PR-K5QW2XH7RTB3M)."
         )
     return Refused(f"Could not reach the purchase system ({err.status.name}); try again.")

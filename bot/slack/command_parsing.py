@@ -80,7 +80,7 @@ def parse_purchase_command(text: str) -> Command:
         return ShowStatus(request_id) if request_id else _not_an_id(words[1])
     if head == "cancel":
         if len(words) != 2:
-            return Unparseable("Say which request to cancel: `/purchase cancel PR-1A2B3C4D`.")
+            return Unparseable("Say which request to cancel: `/purchase cancel PR-K5QW2XH7RTB3M`.")
         request_id = parse_request_id(words[1])
         return CancelRequest(request_id) if request_id else _not_an_id(words[1])
     if head == "check":
@@ -111,7 +111,7 @@ def _new_request(words: list[str]) -> NewRequest | Unparseable:
 def _not_an_id(word: str) -> Unparseable:
     return Unparseable(
         f"`{escape(unescape_slack(word[:40]))}` is not a request id; "
-        "they look like PR-1A2B3C4D (the id the bot gave you when you filed it)."
+        "they look like PR-K5QW2XH7RTB3M (the id the bot gave you when you filed it)."
     )
 
 
