@@ -10,6 +10,7 @@ and errors no retry can fix (channel_not_found, user_not_found, account_inactive
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -22,6 +23,8 @@ from bot.slack.channels import ChannelUnreachable
 from bot.slack.ops_alerts import error_code, transient_delay
 from domain import product_metrics
 
+log = logging.getLogger(__name__)
+
 SENT_EVENT = "purchasebot_message"
 # How far back a retry looks: the bot's own message is among the newest in a DM (a retry comes
 # seconds to minutes after the attempt it repeats).
@@ -29,10 +32,18 @@ LOOKBACK = 50
 
 
 async def find_sent(client: AsyncWebClient, channel: str, key: str) -> str | None:
-    """The ts of a message already sent under `key` in `channel`, if any."""
-    history = await client.conversations_history(
-        channel=channel, limit=LOOKBACK, include_all_metadata=True
-    )
+    """The ts of a message already sent under `key` in `channel`, if any. When Slack refuses
+    the lookup for good (an installation without the history scopes), None: a possible
+    duplicate is better than a message never sent."""
+    try:
+        history = await client.conversations_history(
+            channel=channel, limit=LOOKBACK, include_all_metadata=True
+        )
+    except SlackApiError as err:
+        if transient_delay(err) is not None:
+            raise
+        log.warning("cannot look for a message already sent (%s): sending it", error_code(err))
+        return None
     for message in history.get("messages") or []:
         metadata = message.get("metadata") or {}
         payload = metadata.get("event_payload") or {}
