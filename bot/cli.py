@@ -24,6 +24,7 @@ from appconfig.files import ConfigFileError, ReloadingFile
 from appconfig.settings import Settings
 from bot import launcher
 from bot.api.tokens import BadTokenConfig
+from bot.audit_cli import add_audit_parser, cmd_audit
 from bot.dev_server import EmbeddedServerError
 from bot.history_file_import import FileImportReport, import_history_file
 from bot.launcher import RefusedToStart
@@ -144,6 +145,7 @@ def parser() -> argparse.ArgumentParser:
         "--filter", help="extra visibility query to narrow the count, e.g. \"TaskQueue='q'\""
     )
     add_rollout_parser(sub)
+    add_audit_parser(sub)
     return p
 
 
@@ -334,6 +336,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any,
     "patches": cmd_patches,
     "build-id": cmd_build_id,
     "rollout": cmd_rollout,
+    "audit": cmd_audit,
 }
 
 
