@@ -24,12 +24,11 @@ from bot.slack.command_parsing import (
 )
 from bot.slack.deps import BotDeps
 from bot.slack.filing import file_request
+from bot.slack.my_requests import latest_request_lines, latest_requests_block
 from domain.intake import IntakeError
 from domain.mrkdwn import escape
 from domain.refusal import Refused
 from domain.request_ids import request_id_for_delivery
-from domain.workflow_ids import purchases_query, request_id_of
-from workflows.names import PURCHASE_OUTCOME
 
 log = logging.getLogger(__name__)
 
@@ -113,19 +112,7 @@ async def _answer(
 
 
 async def _my_requests(user: str, deps: BotDeps) -> list[blocks.Block]:
-    person = deps.directory.get().value.person(user)
-    if person is None:
-        raise Refused("You are not in the company directory; ask ops to add you.")
-    # Newest first is visibility's default order.
-    query = purchases_query(f"EmployeeId = '{person.employee_id}'")
-    lines = []
-    async for wf in deps.temporal.list_workflows(query, limit=10):
-        outcome = wf.typed_search_attributes.get(PURCHASE_OUTCOME) or "in progress"
-        request_id = request_id_of(wf.id)
-        lines.append(f"• `{request_id}` — {outcome} (filed {blocks.when(wf.start_time)})")
-    if not lines:
-        return [blocks.text("You have no purchase requests yet. `/purchase help` shows how.")]
-    return [blocks.text("*Your latest requests*\n" + "\n".join(lines))]
+    return [latest_requests_block(await latest_request_lines(user, deps))]
 
 
 def _plain(answer: list[blocks.Block]) -> str:
