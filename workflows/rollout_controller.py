@@ -46,6 +46,10 @@ ROUTING_TIMEOUT = timedelta(seconds=30)
 # Routing changes are retried briefly; a refusal (unknown build) is not retried at all.
 ROUTING_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["UnknownBuild"])
 KEEP_EVENTS = 200
+# A health check that cannot run (visibility unreachable, ...) counts as a failed check and
+# alerts. A new command on that path, so behind its own patch id: controllers that were already
+# past such a failure replay it as it was (only recorded).
+CHECK_ERRORS_COUNT = "monitor-check-errors-count-v1"
 
 
 @workflow.defn
@@ -81,41 +85,52 @@ class RolloutControllerWorkflow:
         build = self._state.watched_build
         if build is None or self._state.watch_since is None:
             return
-        health = await workflow.execute_activity_method(
-            RolloutActivities.analyze_build,
-            AnalyzeInput(
-                build_id=build,
-                since=self._state.watch_since,
-                flagged=len(self._state.flagged.get(build, [])),
-                thresholds=self._state.thresholds,
-            ),
-            start_to_close_timeout=ROUTING_TIMEOUT,
-            retry_policy=RetryPolicy(maximum_attempts=3),
-        )
+        try:
+            health = await workflow.execute_activity_method(
+                RolloutActivities.analyze_build,
+                AnalyzeInput(
+                    build_id=build,
+                    since=self._state.watch_since,
+                    flagged=len(self._state.flagged.get(build, [])),
+                    thresholds=self._state.thresholds,
+                ),
+                start_to_close_timeout=ROUTING_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+        except ActivityError as err:
+            if not workflow.patched(CHECK_ERRORS_COUNT):
+                raise  # recorded as check_failed by run(), as before
+            if self._state.watched_build == build:
+                problem = f"the check could not run ({err.cause or err})"
+                await self._failed_check(build, [problem], "could not run")
+            return
         if self._state.watched_build != build:
             return  # a rollback or a new rollout happened while we measured
         self._state.health[build] = health
         if health.verdict is Verdict.FAIL:
-            self._state.consecutive_failures += 1
-            limit = self._state.thresholds.failure_limit
-            self._event("monitor", "health_check_failed", f"{build}: {'; '.join(health.problems)}")
-            await self._alert(
-                f":warning: Health check failed for build `{build}` "
-                f"({self._state.consecutive_failures}/{limit}): "
-                f"{escape('; '.join(health.problems))}"
-            )
-            if self._state.consecutive_failures >= limit:
-                await self._rollback(
-                    ActorInput(
-                        actor="monitor",
-                        reason=f"{limit} failed health checks in a row: "
-                        + "; ".join(health.problems),
-                    )
-                )
+            await self._failed_check(build, health.problems, "failed")
             return
         if health.verdict is Verdict.PASS:
             self._state.consecutive_failures = 0
             await self._advance_plan(health)
+
+    async def _failed_check(self, build: str, problems: list[str], how: str) -> None:
+        """Counted, alerted, and `failure_limit` of them in a row roll back."""
+        self._state.consecutive_failures += 1
+        limit = self._state.thresholds.failure_limit
+        self._event("monitor", "health_check_failed", f"{build}: {'; '.join(problems)}")
+        await self._alert(
+            f":warning: Health check {how} for build `{build}` "
+            f"({self._state.consecutive_failures}/{limit}): "
+            f"{escape('; '.join(problems))}"
+        )
+        if self._state.consecutive_failures >= limit:
+            await self._rollback(
+                ActorInput(
+                    actor="monitor",
+                    reason=f"{limit} failed health checks in a row: " + "; ".join(problems),
+                )
+            )
 
     async def _advance_plan(self, health: BuildHealth) -> None:
         plan = self._state.plan

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from temporalio.activity import _Definition
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
@@ -125,14 +126,22 @@ class DeploymentWorld:
         return list(await asyncio.gather(*(self.build_of(h.id) for h in handles)))
 
 
+def activity_name(fn: Callable[..., Any]) -> str:
+    definition = _Definition.from_callable(fn)
+    assert definition is not None and definition.name is not None
+    return definition.name
+
+
 @asynccontextmanager
 async def deployment_world(
     client: Client,
     tmp_path: Path,
     thresholds: Thresholds | None = None,
     alerts: Notifier | None = None,
+    faulty: Sequence[Callable[..., Any]] = (),
 ) -> AsyncIterator[DeploymentWorld]:
-    """`alerts`: where the controller's ops alerts go (default: the recording notifier)."""
+    """`alerts`: where the controller's ops alerts go (default: the recording notifier).
+    `faulty`: control activities that replace the product's of the same name (a fault)."""
     prefix = f"T{uuid.uuid4().hex[:6]}"
     settings = make_settings(tmp_path, prefix, None)
     deployment = f"test-deploy-{uuid.uuid4().hex[:8]}"
@@ -146,11 +155,13 @@ async def deployment_world(
         rules_workflow_id=f"rules-{prefix}",
     )
     directory = ReloadingFile(settings.directory, Directory)
-    control_args = (
-        client,
-        settings.control_task_queue,
-        build_control_activities(client, deployment, alerts or notifier),
-    )
+    replaced = {activity_name(a) for a in faulty}
+    control_activities = [
+        a
+        for a in build_control_activities(client, deployment, alerts or notifier)
+        if activity_name(a) not in replaced
+    ]
+    control_args = (client, settings.control_task_queue, [*control_activities, *faulty])
     async with AsyncExitStack() as stack:
         world = DeploymentWorld(
             client=client,

@@ -8,9 +8,11 @@ import asyncio
 import time
 from pathlib import Path
 
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.rollout_models import Thresholds, Verdict
+from domain.rollout_models import AnalyzeInput, BuildHealth, Thresholds, Verdict
 from tests.fixtures.failing_workflow import FailingPurchaseApprovalWorkflow
 from tests.integration.deployment_world import deployment_world
 from tests.integration.test_rollouts import results
@@ -42,6 +44,7 @@ async def test_a_late_regression_is_caught_within_one_window(
         await results([await world.start_request() for _ in range(HEALTHY)], timeout=60)
 
         async def passed() -> bool:
+            await world.start_request()  # healthy traffic keeps flowing while we wait
             health = (await world.admin.status()).controller.health.get("B")
             return health is not None and health.verdict is Verdict.PASS
 
@@ -67,3 +70,32 @@ async def test_a_late_regression_is_caught_within_one_window(
         to_date = health.to_date.failed / (health.to_date.completed + health.to_date.failed)
         assert to_date <= THRESHOLDS.max_error_rate, "to date, B would still have passed"
         assert health.window_since is not None and health.window_since > health.to_date.since
+
+
+@activity.defn(name="analyze_build")
+async def unreachable_visibility(input: AnalyzeInput) -> BuildHealth:
+    """FAULT: the health check cannot run (as when visibility is unreachable)."""
+    raise ApplicationError(f"visibility unreachable while checking {input.build_id}")
+
+
+async def test_a_check_that_cannot_run_counts_as_failed_and_alerts(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    thresholds = Thresholds(check_interval_seconds=0.5, failure_limit=2)
+    async with deployment_world(
+        dev_env.client, tmp_path, thresholds, faulty=[unreachable_visibility]
+    ) as world:
+        await world.start_build("A", PurchaseApprovalWorkflow)
+        await world.admin.promote("A", "UOLIVIA")
+        await world.start_build("B", PurchaseApprovalWorkflow)
+        await world.admin.ramp("B", 20, "UOLIVIA")
+
+        async def rolled_back() -> bool:
+            return (await world.admin.deployments.describe()).ramping_build is None
+
+        await poll_until(rolled_back, 60, "the monitor to roll back B", every=0.3)
+        alerts = world.notifier.ops_alerts()
+        could_not = [a for a in alerts if "Health check could not run for build `B`" in a]
+        assert len(could_not) >= 2 and "visibility unreachable" in could_not[0]
+        assert "(1/2)" in could_not[0]
+        assert any("The monitor rolled back" in a for a in alerts)
