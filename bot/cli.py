@@ -49,7 +49,7 @@ from bot.temporal_client import (
 )
 from bot.worker import history_store
 from domain.directory import Directory
-from domain.models import PurchaseResult, StatusResult
+from domain.models import PurchaseResult, PurchaseStatus, StatusResult
 from domain.outcomes import describe_outcome, full_stop
 from domain.refusal import Refused
 from entities.history_migration import migrate_legacy_history
@@ -177,6 +177,9 @@ async def cmd_request(args: argparse.Namespace, settings: Settings) -> None:
         )
     else:
         print(describe_result(result))
+        if result.status is PurchaseStatus.INVALID:
+            # Bad input, like any other a person can type: exit 2, nothing bought.
+            raise ExitCode(2)
 
 
 def describe_result(result: PurchaseResult) -> str:

@@ -171,6 +171,12 @@ class PurchaseStatus(StrEnum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"
     FAILED = "failed"  # approved, but the order could not be placed
+    INVALID = "invalid"  # the product could not be bought as asked (link, store, amount)
+
+
+# PurchaseOutcome of a rejection no person made (timeout, nobody reachable): not counted in the
+# requester's history as a rejection.
+REJECTED_BY_SYSTEM = "rejected_by_system"
 
 
 class CodePath(StrEnum):
@@ -251,6 +257,7 @@ class Stage(StrEnum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"
     FAILED = "failed"
+    INVALID = "invalid"
 
 
 class AuditEntry(BaseModel):

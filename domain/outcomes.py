@@ -16,6 +16,7 @@ EMOJI = {
     PurchaseStatus.REJECTED: ":x:",
     PurchaseStatus.CANCELLED: ":no_entry_sign:",
     PurchaseStatus.FAILED: ":warning:",
+    PurchaseStatus.INVALID: ":no_entry:",
 }
 # What followed the decision, by status.
 CONSEQUENCE = {
@@ -27,7 +28,7 @@ CONSEQUENCE = {
 @dataclass(frozen=True)
 class Outcome:
     status: PurchaseStatus
-    decision: str  # "approved", "auto-approved", "rejected" or "cancelled"
+    decision: str  # "approved", "auto-approved", "rejected", "cancelled" or "invalid"
     decided_by: str | None  # a person's Slack user id; None when no person decided
     decided_at: datetime | None
     detail: str  # the order ("order ORD-1, 39.90 EUR") or the reason
@@ -66,8 +67,12 @@ def describe_outcome(result: PurchaseResult, literal: Callable[[str], str] = str
     the medium: `domain.mrkdwn.escape` for anything Slack shows."""
     approval = result.approval
     if result.status is PurchaseStatus.CANCELLED or approval is None:
-        # Cancelled by the requester, or refused before anyone decided (an invalid product).
-        decision = "cancelled" if result.status is PurchaseStatus.CANCELLED else "rejected"
+        # Cancelled by the requester, or refused before anyone decided (an invalid product:
+        # `invalid` since history-outcomes-v1, `rejected` before).
+        decision = {
+            PurchaseStatus.CANCELLED: "cancelled",
+            PurchaseStatus.INVALID: "invalid",
+        }.get(result.status, "rejected")
         return Outcome(result.status, decision, None, None, literal(result.reason), automated=False)
     automated = is_automated(approval.decided_by)
     verb = "approved" if approval.approved else "rejected"

@@ -28,10 +28,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.ordering import OrderingActivities
     from activities.product_validation import ProductValidationActivities
     from domain import product_metrics
-    from domain.actors import AUTOMATED_SYSTEM, SYSTEM
+    from domain.actors import AUTOMATED_SYSTEM, SYSTEM, is_person
     from domain.feature_flags import EvaluateFlagsInput, FlagsEvaluation
     from domain.flag_registry import AUTOMATED_REVIEW, REVIEW_STRICTNESS
     from domain.models import (
+        REJECTED_BY_SYSTEM,
         ApprovalDecision,
         ApprovalRequestInput,
         ApprovalResult,
@@ -92,7 +93,18 @@ NOTIFY_PATCH = Patch(
     "can never reach escalates to their manager, else the request ends with the reason; the "
     "decision clock runs from filing; a cancel stops a notification being retried",
 )
-PATCHES: tuple[Patch, ...] = (AUTOMATED_REVIEW_PATCH, REVIEW_FLAGS_PATCH, NOTIFY_PATCH)
+HISTORY_OUTCOMES_PATCH = Patch(
+    "history-outcomes-v1",
+    "an invalid product ends as `invalid` (not `rejected`), and a rejection no person made (the "
+    "7-day timeout, nobody reachable) is `rejected_by_system` in PurchaseOutcome: a requester's "
+    "history counts only a person's rejections",
+)
+PATCHES: tuple[Patch, ...] = (
+    AUTOMATED_REVIEW_PATCH,
+    REVIEW_FLAGS_PATCH,
+    NOTIFY_PATCH,
+    HISTORY_OUTCOMES_PATCH,
+)
 
 # Short, local steps run as local activities: no extra round trip through the server's
 # task queue, which is what makes the auto-approved path faster than a plain workflow.
@@ -144,6 +156,7 @@ class PurchaseApprovalWorkflow:
         self._approval_message_ref = ""
         self._unreachable: str | None = None  # why nobody could be asked, when so
         self._exactly_once = False
+        self._history_outcomes = False
 
     @workflow.run
     async def run(self, input: PurchaseWorkflowInput) -> PurchaseResult:
@@ -157,6 +170,7 @@ class PurchaseApprovalWorkflow:
         # them keep reviewing unconditionally on replay.
         flag_gated = reviewing and workflow.patched(REVIEW_FLAGS_PATCH.id)
         self._exactly_once = workflow.patched(NOTIFY_PATCH.id)
+        self._history_outcomes = workflow.patched(HISTORY_OUTCOMES_PATCH.id)
         filed_at = workflow.now()
         self._record(request.requester, "requested", f"{request.quantity} x {request.product_url}")
 
@@ -167,7 +181,8 @@ class PurchaseApprovalWorkflow:
         )
         if not validation.valid or validation.product is None:
             self._record(SYSTEM, "product_invalid", validation.reason)
-            return await self._finish(PurchaseStatus.REJECTED, validation.reason)
+            invalid = PurchaseStatus.INVALID if self._history_outcomes else PurchaseStatus.REJECTED
+            return await self._finish(invalid, validation.reason)
         self._product = validation.product
         self._record(SYSTEM, "product_validated", validation.product.title)
 
@@ -346,7 +361,10 @@ class PurchaseApprovalWorkflow:
         # Visibility keeps each requester's outcomes (the review reads them from there) and how
         # each was decided (the deployment monitor reads that).
         workflow.upsert_search_attributes(
-            [PURCHASE_OUTCOME.value_set(status.value), REVIEW_PATH.value_set(self._review_path())]
+            [
+                PURCHASE_OUTCOME.value_set(self._history_outcome(status)),
+                REVIEW_PATH.value_set(self._review_path()),
+            ]
         )
         # A metric is no command: the workflow's meter records nothing on replay.
         product_metrics.request_closed(
@@ -534,6 +552,15 @@ class PurchaseApprovalWorkflow:
 
     def _message_key(self, what: str) -> str:
         return f"{workflow.info().workflow_id}:{what}"
+
+    def _history_outcome(self, status: PurchaseStatus) -> str:
+        """PurchaseOutcome, which the requester's history counts: since HISTORY_OUTCOMES_PATCH
+        `rejected` only when a person rejected."""
+        if self._history_outcomes and status is PurchaseStatus.REJECTED:
+            decided_by = self._approval.decided_by if self._approval else None
+            if decided_by is None or not is_person(decided_by):
+                return REJECTED_BY_SYSTEM
+        return status.value
 
     def _review_path(self) -> str:
         if self._approval is not None and self._approval.decided_by == AUTOMATED_SYSTEM:

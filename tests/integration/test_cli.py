@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from appconfig.settings import Settings
 from tests.integration.processes import process_env, run_cli
-from tests.integration.world import make_settings
+from tests.integration.world import make_settings, running_world
 
 GOOD_URL = "https://www.amazon.es/dp/1449373321"
 
@@ -68,3 +69,24 @@ async def test_unreachable_server_is_explained(tmp_path: Path) -> None:
     assert "The Temporal server at 127.0.0.1:1 cannot be reached" in done.stderr
     assert "set TEMPORAL_ADDRESS" not in done.stderr, "it is set: say so, not to set it"
     assert "Traceback" not in done.stderr
+
+
+async def test_an_invalid_product_is_reported_and_exits_non_zero(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with running_world(dev_env.client, tmp_path) as world:
+        env = process_env(world.settings, dev_env.client.service_client.config.target_host)
+        done = await asyncio.to_thread(
+            run_cli,
+            env,
+            "request",
+            "--user",
+            "UNICO",
+            "--url",
+            "https://www.amazon.es/dp/B000000000",
+            "--amount",
+            "10",
+        )
+    assert done.returncode == 2
+    assert "Invalid: " in done.stdout and "B000000000" in done.stdout
+    assert "Traceback" not in done.stderr + done.stdout

@@ -18,6 +18,7 @@ from domain.models import CodePath, PurchaseStatus, Stage
 from domain.refusal import Refused
 from tests.fixtures.broken_activities import broken_review, store_says_no
 from tests.integration.world import World, poll_until, running_world
+from workflows.names import PURCHASE_OUTCOME
 
 CHEAP_TRUSTED = "electronics"
 
@@ -114,16 +115,19 @@ async def test_approval_signal_of_the_seed_still_decides(world: World) -> None:
     assert [e.action for e in status.audit if e.actor == "UBOB"] == ["decision_ignored"]
 
 
-async def test_invalid_product_ends_rejected_not_failed(world: World) -> None:
+async def test_invalid_product_ends_invalid_not_rejected_nor_failed(world: World) -> None:
     submitted = await world.service.submit(
         requester="UNICO", url="https://www.amazon.es/dp/B000000000", amount="10"
     )
 
     result = await world.service.outcome(submitted.request.request_id, wait_seconds=15)
 
-    assert result is not None and result.status is PurchaseStatus.REJECTED
+    assert result is not None and result.status is PurchaseStatus.INVALID
     assert "B000000000" in result.reason
     assert world.ledger.orders_for(submitted.request.request_id) == []
+    # Not a rejection: a mistyped link does not count against the requester's history.
+    described = await world.client.get_workflow_handle(submitted.workflow_id).describe()
+    assert described.typed_search_attributes.get(PURCHASE_OUTCOME) == "invalid"
 
 
 async def test_same_request_started_twice_is_one_workflow(world: World) -> None:

@@ -14,6 +14,7 @@ from bot.worker import PURCHASE_WORKFLOWS
 from domain.models import CodePath, PurchaseStatus, Stage
 from tests.fixtures.original_workflow import OriginalPurchaseApprovalWorkflow
 from tests.integration.world import World, running_world
+from workflows.names import PURCHASE_OUTCOME
 
 ORIGINAL_WORKFLOWS = (OriginalPurchaseApprovalWorkflow,)
 
@@ -43,6 +44,11 @@ async def test_no_decision_for_seven_days_rejects(
         assert result.reason == "Approval timeout after 7 days"
         assert result.approval is not None and result.approval.decided_by == "system"
         assert w.ledger.orders_for(submitted.request.request_id) == []
+        # Nobody rejected it: the requester's history does not count it as a rejection
+        # (since history-outcomes-v1; the original code's requests stay `rejected`).
+        described = await w.client.get_workflow_handle(submitted.workflow_id).describe()
+        outcome = described.typed_search_attributes.get(PURCHASE_OUTCOME)
+        assert outcome == ("rejected" if original else "rejected_by_system")
         # Unversioned here (the check that the other worlds run PINNED can fail).
         assert not await w.ran_pinned_on_this_build(submitted.workflow_id)
 
