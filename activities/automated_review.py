@@ -15,7 +15,7 @@ from activities.review_rules_source import LiveRules
 from activities.user_history import HistoryUnavailable, UserHistorySource
 from domain import product_metrics
 from domain.models import AutomatedReviewInput, AutomatedReviewResult
-from domain.review_rules import UserHistory, evaluate
+from domain.review_rules import UserHistory, evaluate_request
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +82,7 @@ class AutomatedReviewActivities:
             )
         live = await reading_rules
         rules = live.rules.for_department(request.department, input.strictness)
-        verdict = evaluate(
-            amount=request.amount,
-            category=input.product.category,
-            vendor=input.product.vendor,
-            department=request.department,
-            history=history,
-            rules=rules,
-        )
+        verdict = evaluate_request(request, input.product, history, rules)
         product_metrics.reviewed(
             activity.metric_meter(),
             (datetime.now(UTC) - now).total_seconds(),

@@ -20,7 +20,7 @@ from domain.flag_registry import AUTOMATED_REVIEW, REVIEW_STRICTNESS
 from domain.intake import build_purchase_request
 from domain.product_validation import validate_product
 from domain.request_ids import new_request_id
-from domain.review_rules import UserHistory, evaluate
+from domain.review_rules import UserHistory, evaluate_request
 
 
 class PreviewResult(BaseModel):
@@ -87,14 +87,7 @@ class ReviewPreview:
             history = await self._history.user_history(request.employee_id, now=now)
         except HistoryUnavailable:
             history = None
-        verdict = evaluate(
-            amount=request.amount,
-            category=checked.product.category,
-            vendor=checked.product.vendor,
-            department=request.department,
-            history=history,
-            rules=rules,
-        )
+        verdict = evaluate_request(request, checked.product, history, rules)
         return PreviewResult(
             auto_approved=verdict.auto_approved,
             goes_to="" if verdict.auto_approved else manager,

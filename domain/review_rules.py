@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from domain.models import Money
+from domain.models import Money, ProductInfo, PurchaseRequest
 
 # --- risk scores and reasons of the seed design -------------------------------------------
 
@@ -278,6 +278,23 @@ def history_shortfalls(history: UserHistory, criteria: HistoryRules) -> list[str
 
 def _plural(count: int, word: str) -> str:
     return word if count == 1 else f"{word}s"
+
+
+def evaluate_request(
+    request: PurchaseRequest,
+    product: ProductInfo,
+    history: UserHistory | None,
+    rules: EffectiveRules,
+) -> ReviewVerdict:
+    """`evaluate` for one request and its validated product: the review and its preview."""
+    return evaluate(
+        amount=request.amount,
+        category=product.category,
+        vendor=product.vendor,
+        department=request.department,
+        history=history,
+        rules=rules,
+    )
 
 
 def evaluate(
