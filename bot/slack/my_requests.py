@@ -31,7 +31,9 @@ async def latest_request_lines(user: str, deps: BotDeps) -> list[str]:
                 outcome = (await deps.service.status(request_id)).stage.value.replace("_", " ")
             except Refused:
                 outcome = "in progress"
-        lines.append(f"• `{request_id}` — {outcome} (filed {blocks.when(wf.start_time)})")
+        # Stored names read as words: `rejected_by_system` -> "rejected by system".
+        shown = outcome.replace("_", " ")
+        lines.append(f"• `{request_id}` — {shown} (filed {blocks.when(wf.start_time)})")
     return lines
 
 
