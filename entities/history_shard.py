@@ -43,8 +43,9 @@ class HistoryShardWorkflow:
         # (~0.1 MB) is history, the shard's state is compact (~30 KB at 1,000 records). So a run's
         # history is one start event: a worker that has not cached the shard replays it in
         # milliseconds, and a cached shard holds no batch payloads (a worker caching all 1,024
-        # shards of a 1,000,000-record import held 625 MB before this, far less after).
+        # shards of a 1,000,000-record import held 625 MB before this).
         # The state carried is bounded by MAX_SHARD_RECORDS: at most ~1.1 MB, never over 2 MB.
+        del state  # the book holds it compactly; the decoded model would stay alive otherwise
         await live_until_continue_as_new(self._book.state, also_when=lambda: self._batches > 0)
 
     @workflow.update
