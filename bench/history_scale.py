@@ -144,6 +144,7 @@ class Probe:
         self.service = PurchaseService(client, directory, task_queue=settings.task_queue)
         self.client = client
         self.employees = employees
+        self.not_auto_approved = 0
 
     async def review_reads(self) -> list[float]:
         rng = random.Random(12)
@@ -172,7 +173,10 @@ class Probe:
         async def request(_: int) -> None:
             submitted = await self.service.submit(requester="UALICE", url=BOOK[0], amount=BOOK[1])
             result = await self.service.outcome(submitted.request.request_id, wait_seconds=60)
-            assert result is not None and result.status is PurchaseStatus.COMPLETED, result
+            if result is None or result.status is not PurchaseStatus.COMPLETED:
+                # Reported, not fatal: a review that could not read the history in time sends
+                # the request to a person, and that is a finding of this benchmark.
+                self.not_auto_approved += 1
 
         await timed(3, request)  # warm
         return await timed(PATH_SAMPLES, request)
@@ -231,6 +235,10 @@ async def run(
     print("Full history: the same measurements...", flush=True)
     full_reviews = await probe.review_reads()
     full_counts = await probe.count_reads()
+    print(line("review step (history reads)", empty_reviews, full_reviews, REVIEW_RATIO_TARGET))
+    print(
+        line("  one visibility count", empty_counts, full_counts, REVIEW_RATIO_TARGET), flush=True
+    )
     full_path = await probe.auto_approved_path()
     worker_rss, bot_rss = rss_mb(worker.pid), rss_mb(bot.pid)
     importer_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -243,6 +251,7 @@ async def run(
     print(line("review step (history reads)", empty_reviews, full_reviews, REVIEW_RATIO_TARGET))
     print(line("  one visibility count", empty_counts, full_counts, REVIEW_RATIO_TARGET))
     print(line("auto-approved path, end to end", empty_path, full_path, PATH_RATIO_TARGET))
+    print(f"requests not auto-approved within 60 s: {probe.not_auto_approved}")
     seconds, output = imported
     verdict = "PASS" if seconds <= IMPORT_TARGET_SECONDS else "FAIL"
     print(
