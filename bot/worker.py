@@ -45,7 +45,7 @@ from workflows.rollout_controller import RolloutControllerWorkflow
 # the long-lived entity workflows, is not: an entity must never be pinned to one build.
 # On SIGTERM a worker stops polling at once and gives running activities this long to finish
 # (an order half-placed is finished, not abandoned); below Kubernetes' default 30 s grace.
-GRACEFUL_SHUTDOWN = timedelta(seconds=20)
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 PURCHASE_WORKFLOWS: Sequence[type] = (PurchaseApprovalWorkflow,)
 CONTROL_WORKFLOWS: Sequence[type] = (
