@@ -43,24 +43,12 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from activities.user_history import UserHistorySource
 from appconfig.files import ReloadingFile
 from appconfig.settings import Settings
-from bench.support import dev_server, enable_auto_approvals, free_ports
-from bench.sustained_load import (
-    PURCHASEBOT,
-    REPO,
-    production_env,
-    start,
-    stop,
-    wait_for_output,
-    wait_ready,
-)
+from bench.support import PURCHASEBOT, REPO, enable_auto_approvals, start_installation
 from bot.purchase_service import PurchaseService
-from bot.slack.app import slash_commands
-from bot.temporal_client import connect
 from bot.worker import history_store
 from domain.directory import Directory
 from domain.models import PurchaseStatus
 from domain.percentiles import nearest_rank
-from slack_workspace import LocalSlackWorkspace
 from workflows.names import EMPLOYEE_ID, PURCHASE_OUTCOME
 
 BOOK = ("https://www.amazon.es/dp/1449373321", "39.90")
@@ -195,22 +183,9 @@ def line(name: str, empty: list[float], full: list[float], target: float) -> str
 async def run(
     rows: int, employees: int, closed: int, reimport: bool, data: Path, stack: AsyncExitStack
 ) -> None:
-    server = await stack.enter_async_context(dev_server(data))
-    client = await connect(server.address, wait_seconds=30)
-    ws = LocalSlackWorkspace(
-        REPO / "directory.yaml", commands=slash_commands(), manifest=REPO / "manifest.yaml"
-    )
-    await ws.start()
-    stack.push_async_callback(ws.stop)
-    (port,) = free_ports(1)
-    ws.set_request_url(f"http://127.0.0.1:{port}/slack/events")
-    env = production_env(server.address, ws, port)
-    bot = start("bot", env, data / "bot")
-    stack.callback(stop, bot)
-    worker = start("worker", env, data / "worker")
-    stack.callback(stop, worker)
-    await wait_ready(f"http://127.0.0.1:{port}/readyz")
-    await wait_for_output(worker, data / "worker" / "output.txt", "Worker polling")
+    installation = await start_installation(data, stack, ["worker"])
+    client, env = installation.client, installation.env
+    bot, worker = installation.bot, installation.workers["worker"]
     settings = Settings(data_dir=data / "bench")
     await enable_auto_approvals(client, settings.control_task_queue)
     probe = Probe(client, settings, employees)

@@ -18,93 +18,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiohttp
 from temporalio.client import Client
 
 from appconfig.settings import Settings
-from bench.support import dev_server, free_ports
+from bench.support import REPO, start_installation
 from bot.history_import import import_history_records, read_history_file
-from bot.slack.app import slash_commands
-from bot.temporal_client import connect
 from bot.worker import history_store
 from domain.percentiles import nearest_rank
 from slack_workspace import LocalSlackWorkspace
 
-REPO = Path(__file__).resolve().parents[1]
-PURCHASEBOT = Path(sys.executable).parent / "purchasebot"
 BOOK = "https://www.amazon.es/dp/1449373321 39.90"
 ACK_TARGET_MS = 50.0
 WORKERS = ("worker-1", "worker-2")
 PURCHASES = "WorkflowType='PurchaseApprovalWorkflow'"
-
-
-def production_env(address: str, ws: LocalSlackWorkspace, port: int) -> dict[str, str]:
-    outside = ("PURCHASEBOT_", "TEMPORAL_", "SLACK_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(outside)}
-    env.update(
-        TEMPORAL_ADDRESS=address,
-        SLACK_BOT_TOKEN=ws.bot_token,
-        SLACK_SIGNING_SECRET=ws.signing_secret,
-        SLACK_API_URL=ws.api_url,
-        PORT=str(port),
-        HOST="127.0.0.1",
-    )
-    return env
-
-
-def start(role: str, env: dict[str, str], data: Path) -> subprocess.Popen[bytes]:
-    data.mkdir(parents=True, exist_ok=True)
-    with (data / "output.txt").open("ab") as out:
-        return subprocess.Popen(
-            [str(PURCHASEBOT), role],
-            env={**env, "PURCHASEBOT_DATA_DIR": str(data)},
-            cwd=REPO,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-async def wait_ready(url: str) -> None:
-    deadline = time.monotonic() + 90
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            try:
-                async with http.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"{url} did not become ready")
-
-
-def printed(path: Path) -> str:
-    return path.read_text(errors="replace") if path.exists() else ""
-
-
-async def wait_for_output(process: subprocess.Popen[bytes], path: Path, text: str) -> None:
-    deadline = time.monotonic() + 90
-    while text not in printed(path):  # a file, polled with a deadline
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{path.parent.name} never said {text!r}:\n{printed(path)}")
-        await asyncio.sleep(0.2)
 
 
 async def count(client: Client, query: str) -> int:
@@ -112,24 +44,8 @@ async def count(client: Client, query: str) -> int:
 
 
 async def run(rate: float, seconds: float, data: Path, stack: AsyncExitStack) -> None:
-    server = await stack.enter_async_context(dev_server(data))
-    client = await connect(server.address, wait_seconds=30)
-    ws = LocalSlackWorkspace(
-        REPO / "directory.yaml", commands=slash_commands(), manifest=REPO / "manifest.yaml"
-    )
-    await ws.start()
-    stack.push_async_callback(ws.stop)
-    (port,) = free_ports(1)
-    ws.set_request_url(f"http://127.0.0.1:{port}/slack/events")
-    env = production_env(server.address, ws, port)
-    bot = start("bot", env, data / "bot")
-    stack.callback(stop, bot)
-    workers = {name: start("worker", env, data / name) for name in WORKERS}
-    for process in workers.values():
-        stack.callback(stop, process)
-    await wait_ready(f"http://127.0.0.1:{port}/readyz")
-    for name, process in workers.items():
-        await wait_for_output(process, data / name / "output.txt", "Worker polling")
+    installation = await start_installation(data, stack, WORKERS)
+    client, ws = installation.client, installation.ws
     settings = Settings(data_dir=data / "bench")
     records = read_history_file(REPO / "sample-history.csv")
     await import_history_records(history_store(client, settings), records, imported_by="bench")

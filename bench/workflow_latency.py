@@ -689,25 +689,17 @@ def load_average() -> str:
 def code_version() -> str:
     """The git commit measured, and whether tracked files differ from it."""
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=5,
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=5,
-        ).stdout.strip()
+        commit = _git("rev-parse", "--short", "HEAD")
+        changed = _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return f"{REPO} (not a git checkout)"
     return f"{REPO} at {commit}" + (" with uncommitted changes" if changed else "")
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=REPO, capture_output=True, text=True, check=True, timeout=5
+    ).stdout.strip()
 
 
 def count(minimum: int) -> Callable[[str], int]:
