@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest_asyncio
+from hypothesis import settings
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -16,6 +17,11 @@ from temporalio.testing import WorkflowEnvironment
 from workflows.names import CUSTOM_SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
+
+# Property tests judge behaviour, not speed: hypothesis's per-example deadline (200 ms) failed
+# under load on 2 shared cores. Speed is measured by bench/, not by tests.
+settings.register_profile("purchasebot", deadline=None)
+settings.load_profile("purchasebot")
 
 
 def _binary(name: str) -> str:

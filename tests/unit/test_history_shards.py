@@ -49,7 +49,7 @@ outcomes = st.sampled_from(list(PurchaseStatus))
 
 
 @given(st.lists(st.tuples(st.floats(-5, 90), outcomes), max_size=40))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 def test_summary_counts_like_summarize(rows: list[tuple[float, PurchaseStatus]]) -> None:
     records = [record("E1", days, outcome) for days, outcome in rows]
     book = ShardBook(HistoryShardState(shard=shard_of("E1")))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -501,7 +501,6 @@ def run(case: dict[str, Any], **changes: Any) -> ReviewVerdict:
     return evaluate(**args, rules=rules)
 
 
-@settings(deadline=None)
 @given(cases)
 def test_confidence_is_bounded_and_zero_when_not_approved(case: dict[str, Any]) -> None:
     verdict = run(case)
@@ -512,19 +511,16 @@ def test_confidence_is_bounded_and_zero_when_not_approved(case: dict[str, Any]) 
         assert verdict.confidence == 0.0
 
 
-@settings(deadline=None)
 @given(cases)
 def test_risk_is_always_a_seed_value(case: dict[str, Any]) -> None:
     assert run(case).risk_score in SEED_RISKS
 
 
-@settings(deadline=None)
 @given(cases)
 def test_deterministic(case: dict[str, Any]) -> None:
     assert run(case) == run(case)
 
 
-@settings(deadline=None)
 @given(cases, st.decimals(min_value=Decimal("0"), max_value=Decimal("3000"), places=2))
 def test_raising_the_amount_never_turns_a_rejection_into_an_approval(
     case: dict[str, Any], extra: Decimal
