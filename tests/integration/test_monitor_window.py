@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.rollout_models import AnalyzeInput, BuildHealth, Thresholds, Verdict
 from tests.fixtures.failing_workflow import FailingPurchaseApprovalWorkflow
 from tests.integration.deployment_world import deployment_world
-from tests.integration.test_rollouts import results
+from tests.integration.test_rollouts import results, rollback_announced
 from tests.integration.world import poll_until
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
@@ -94,6 +94,7 @@ async def test_a_check_that_cannot_run_counts_as_failed_and_alerts(
             return (await world.admin.deployments.describe()).ramping_build is None
 
         await poll_until(rolled_back, 60, "the monitor to roll back B", every=0.3)
+        await poll_until(rollback_announced(world), 10, "the rollback's ops alert")
         alerts = world.notifier.ops_alerts()
         could_not = [a for a in alerts if "Health check could not run for build `B`" in a]
         assert len(could_not) >= 2 and "visibility unreachable" in could_not[0]

@@ -4,6 +4,7 @@ workflow code, ramped, promoted and rolled back by the rollout controller."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,7 @@ async def test_monitor_rolls_back_a_broken_build_by_itself(
         status = await world.admin.status()
         rollback = [e for e in status.controller.events if e.action == "rolled_back"]
         assert rollback and rollback[0].actor == "monitor"
+        await poll_until(rollback_announced(world), 10, "the rollback's ops alert")
         alerts = world.notifier.ops_alerts()
         failed_checks = [a for a in alerts if "Health check failed for build `B`" in a]
         assert len(failed_checks) >= 2 and symptom in failed_checks[0]
@@ -166,3 +168,12 @@ async def test_plan_resumes_after_the_controller_worker_restarts(
         await poll_until(promoted, 40, "the plan to promote B and complete", every=0.2)
         status = await world.admin.status()
         assert "plan_step" in [e.action for e in status.controller.events]
+
+
+def rollback_announced(world: DeploymentWorld) -> Callable[[], Awaitable[bool]]:
+    """The controller alerts ops just after it moved the traffic: wait for that alert too."""
+
+    async def announced() -> bool:
+        return any("The monitor rolled back" in a for a in world.notifier.ops_alerts())
+
+    return announced
