@@ -27,19 +27,29 @@ from temporalio.service import RPCError, RPCStatusCode
 IDENTITY = "purchasebot-rollout"
 T = TypeVar("T")
 # While the server registers a new version of a deployment it refuses other requests to that
-# deployment for a moment (RESOURCE_EXHAUSTED, "too many requests issued to Worker Deployment").
+# deployment for a moment (RESOURCE_EXHAUSTED, "too many requests issued to Worker Deployment"),
+# and a loaded server cancels or times out the deployment's internal calls ("operation was
+# canceled"). Every call here sets a state, so asking again is safe.
 BUSY_RETRY_SECONDS = 15.0
+BUSY = frozenset(
+    {
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.UNAVAILABLE,
+    }
+)
 
 
 async def _when_not_busy(call: Callable[[], Awaitable[T]]) -> T:
-    """`call()`, asked again with backoff while the server says the deployment is busy."""
+    """`call()`, asked again with backoff while the server is busy with the deployment."""
     deadline = time.monotonic() + BUSY_RETRY_SECONDS
     delay = 0.1
     while True:
         try:
             return await call()
         except RPCError as err:
-            busy = err.status == RPCStatusCode.RESOURCE_EXHAUSTED
+            busy = err.status in BUSY
             if not busy or time.monotonic() + delay > deadline:
                 raise
         await asyncio.sleep(delay)
