@@ -7,7 +7,6 @@ ones, and the scenario takes a second instead of a week."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -39,6 +38,7 @@ from domain.models import (
 )
 from domain.workflow_ids import PURCHASE_WORKFLOW_TYPE
 from tests.integration.slack_world import API_TOKENS, SlackWorld, slack_world
+from tests.integration.world import poll_until
 from workflows.names import DEPARTMENT, EMPLOYEE_ID
 
 
@@ -203,12 +203,16 @@ async def test_the_dashboard_answers_every_field_of_a_seeded_scenario(
         until = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
         window = {"since": since.isoformat(), "until": until}
         answer: Any = None
-        for _ in range(100):  # visibility lags the closes by tens of ms
+
+        async def settled() -> bool:  # visibility lags the closes by tens of ms
+            nonlocal answer
             status, answer = await _get(sw, Role.FINANCE, **window)
             assert status == 200, answer
-            if answer["counts"]["failed"] == 1 and answer["counts"]["filed"] == len(SCENARIO):
-                break
-            await asyncio.sleep(0.05)
+            return bool(
+                answer["counts"]["failed"] == 1 and answer["counts"]["filed"] == len(SCENARIO)
+            )
+
+        await poll_until(settled, 10, "the dashboard to count every request of the scenario")
         await handles[-1].terminate("scenario over")
 
     assert answer["period"] == {
