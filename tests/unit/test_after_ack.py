@@ -46,17 +46,20 @@ async def test_failed_work_is_logged_and_drain_waits_for_the_rest(
 ) -> None:
     after_ack = AfterAck(quiet=0)
     finished = []
+    release = asyncio.Event()
 
     async def fails() -> None:
         raise RuntimeError("boom")
 
     async def slow() -> None:
-        await asyncio.sleep(0.05)
+        await release.wait()  # still running when the drain begins
         finished.append("slow")
 
     with caplog.at_level(logging.ERROR, logger="bot.slack.after_ack"):
         after_ack.schedule(fails(), "failing work")
         after_ack.schedule(slow(), "slow work")
-        await asyncio.wait_for(after_ack.drain(), 5)
+        draining = asyncio.create_task(after_ack.drain())
+        release.set()
+        await asyncio.wait_for(draining, 5)
     assert finished == ["slow"]
     assert "failing work failed after the ack" in caplog.text
