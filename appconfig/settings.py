@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     # Neither set: every API call is refused with 401. See the README, "The HTTP API".
     api_tokens: SecretStr | None = None
     api_tokens_file: Path | None = None
+    # The web dashboard (`/dashboard`). Where people's browsers reach the bot, for the login
+    # links `/purchase dashboard` sends; empty: http://127.0.0.1:<PORT>.
+    public_url: str = ""
+    # Signs login links and dashboard sessions; every bot replica needs the same one. Unset:
+    # derived from SLACK_SIGNING_SECRET (shared by replicas already), else random per process.
+    web_secret: SecretStr | None = None
 
     def fault_injection(self) -> list[str]:
         """The fault-injection settings in force, by environment variable name."""

@@ -57,6 +57,8 @@ class Directory(BaseModel):
 
     people: tuple[Person, ...]
     ops_users: tuple[str, ...] = ()
+    # May see the money views (the dashboard in the App Home and on the web), like ops.
+    finance_users: tuple[str, ...] = ()
 
     _by_slack_id: dict[str, Person] = PrivateAttr(default_factory=dict)
 
@@ -87,17 +89,17 @@ class Directory(BaseModel):
             raise ValueError("; ".join(problems))
         return people
 
-    @field_validator("ops_users")
+    @field_validator("ops_users", "finance_users")
     @classmethod
-    def _ops_are_people(cls, ops: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+    def _listed_are_people(cls, listed: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         people: tuple[Person, ...] | None = info.data.get("people")
         if people is None:
-            return ops  # people is invalid and already reported; nothing to check against
+            return listed  # people is invalid and already reported; nothing to check against
         ids = {p.slack_id for p in people}
-        unknown = [o for o in ops if o not in ids]
+        unknown = [o for o in listed if o not in ids]
         if unknown:
-            raise ValueError(f"{', '.join(unknown)} listed in ops_users but not in people")
-        return ops
+            raise ValueError(f"{', '.join(unknown)} listed in {info.field_name} but not in people")
+        return listed
 
     def model_post_init(self, context: Any, /) -> None:
         self._by_slack_id = {p.slack_id: p for p in self.people}
@@ -107,3 +109,21 @@ class Directory(BaseModel):
 
     def is_ops(self, slack_id: str) -> bool:
         return slack_id in self.ops_users
+
+    def is_finance(self, slack_id: str) -> bool:
+        return slack_id in self.finance_users
+
+    def reports_of(self, slack_id: str) -> list[Person]:
+        """Everyone below `slack_id` in the management chain (direct reports, theirs, ...):
+        the people whose requests can wait for this person, escalations included."""
+        found: dict[str, Person] = {}
+        frontier = [slack_id]
+        while frontier:
+            boss = frontier.pop()
+            for person in self.people:
+                # The chain may loop at the top (two people managing each other).
+                if person.manager == boss and person.slack_id not in found:
+                    found[person.slack_id] = person
+                    frontier.append(person.slack_id)
+        found.pop(slack_id, None)
+        return list(found.values())

@@ -278,6 +278,11 @@ class StatusResult(BaseModel):
     review: AutomatedReviewResult | None = None
     approval: ApprovalResult | None = None
     audit: list[AuditEntry] = Field(default_factory=list)
+    # Who the request waits for now (the manager, or whom it escalated to). None from builds
+    # that predate the field: their approver is `request.manager` unless the trail escalated.
+    approver: str | None = None
+    # `<channel>:<ts>` of the approval message with the buttons ("" until it is sent).
+    approval_message_ref: str = ""
 
 
 class OpsAuditState(BaseModel):

@@ -26,3 +26,8 @@ def purchases_query(condition: str = "") -> str:
     """A visibility query over purchase requests, narrowed by `condition` if given."""
     base = f"WorkflowType = '{PURCHASE_WORKFLOW_TYPE}'"
     return f"{base} AND {condition}" if condition else base
+
+
+def visibility_string(value: str) -> str:
+    """`value` as a string literal of a visibility query."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

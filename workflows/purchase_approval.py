@@ -661,6 +661,8 @@ class PurchaseApprovalWorkflow:
             review=self._review,
             approval=self._approval,
             audit=list(self._audit),
+            approver=self._approver,
+            approval_message_ref=self._approval_message_ref,
         )
 
     def _record(

@@ -25,9 +25,40 @@ class DashboardQuery(BaseModel):
     department: str | None = Field(default=None, description="Only this department's requests")
 
 
+# Who may read the figures: the API endpoint, the web page and the login link alike.
+DASHBOARD_ROLES = frozenset({Role.FINANCE, Role.AUDITOR, Role.OPS})
+
+
 def _instant(value: datetime) -> datetime:
     """A date parses as its midnight; no offset means UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def resolve_period(query: DashboardQuery, departments: set[str], now: datetime) -> Period:
+    """The period a query asks for, defaults filled in; ApiError(400) naming the field when it
+    cannot be answered (the web page shows the same message)."""
+    until = _instant(query.until) if query.until is not None else now
+    since = _instant(query.since) if query.since is not None else until - DEFAULT_PERIOD
+    if until <= since:
+        raise ApiError(
+            400,
+            f"`until` ({until.isoformat()}) must be after `since` ({since.isoformat()}).",
+            field="until",
+        )
+    if query.department is not None and query.department not in departments:
+        known = ", ".join(sorted(departments))
+        raise ApiError(
+            400,
+            f"There is no department `{query.department}`; known: {known}.",
+            field="department",
+        )
+    return Period(since=since, until=until, department=query.department)
+
+
+async def dashboard_of(source: DashboardSource, period: Period) -> Dashboard:
+    """The figures of a period: what the API answers, the App Home and the web page show."""
+    requests, rollout = await source.facts(period.since, period.until, period.department)
+    return build_dashboard(period, requests, rollout)
 
 
 def dashboard_endpoint(
@@ -36,31 +67,14 @@ def dashboard_endpoint(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Endpoint:
     async def handle(call: ApiCall) -> Dashboard:
-        query = call.query_as(DashboardQuery)
-        until = _instant(query.until) if query.until is not None else now()
-        since = _instant(query.since) if query.since is not None else until - DEFAULT_PERIOD
-        if until <= since:
-            raise ApiError(
-                400,
-                f"`until` ({until.isoformat()}) must be after `since` ({since.isoformat()}).",
-                field="until",
-            )
-        if query.department is not None and query.department not in departments():
-            known = ", ".join(sorted(departments()))
-            raise ApiError(
-                400,
-                f"There is no department `{query.department}`; known: {known}.",
-                field="department",
-            )
-        requests, rollout = await source.facts(since, until, query.department)
-        period = Period(since=since, until=until, department=query.department)
-        return build_dashboard(period, requests, rollout)
+        period = resolve_period(call.query_as(DashboardQuery), departments(), now())
+        return await dashboard_of(source, period)
 
     return Endpoint(
         "GET",
         "/api/dashboard",
         "Success figures of the requests filed in [since, until)",
-        roles=frozenset({Role.FINANCE, Role.AUDITOR, Role.OPS}),
+        roles=DASHBOARD_ROLES,
         answer=Dashboard,
         handle=handle,
         query=DashboardQuery,

@@ -131,27 +131,33 @@ def approval_request_blocks(
     return [
         *_request_facts("Purchase approval needed", request, product, review),
         context(f"Code path: {code_path} · build {build_id}"),
-        {
-            "type": "actions",
-            "block_id": "decision",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": APPROVE_ACTION,
-                    "text": {"type": "plain_text", "text": "Approve"},
-                    "style": "primary",
-                    "value": request.request_id,
-                },
-                {
-                    "type": "button",
-                    "action_id": REJECT_ACTION,
-                    "text": {"type": "plain_text", "text": "Reject"},
-                    "style": "danger",
-                    "value": request.request_id,
-                },
-            ],
-        },
+        decision_buttons(request.request_id, "decision"),
     ]
+
+
+def decision_buttons(request_id: str, block_id: str) -> Block:
+    """Approve / Reject: the same action ids and values wherever they are shown (the approval
+    message, the App Home), so one pair of handlers decides them all."""
+    return {
+        "type": "actions",
+        "block_id": block_id,
+        "elements": [
+            {
+                "type": "button",
+                "action_id": APPROVE_ACTION,
+                "text": {"type": "plain_text", "text": "Approve"},
+                "style": "primary",
+                "value": request_id,
+            },
+            {
+                "type": "button",
+                "action_id": REJECT_ACTION,
+                "text": {"type": "plain_text", "text": "Reject"},
+                "style": "danger",
+                "value": request_id,
+            },
+        ],
+    }
 
 
 def decided_blocks(

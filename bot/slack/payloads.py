@@ -25,6 +25,8 @@ class Click:
     channel: str
     ts: str
     trigger_id: str
+    in_home: bool = False
+    """Clicked in the App Home tab: no message, no response_url; answered by republishing it."""
 
 
 def read_click(body: Any) -> Click | None:
@@ -39,6 +41,7 @@ def read_click(body: Any) -> Click | None:
         channel=_str(container.get("channel_id")),
         ts=_str(container.get("message_ts")),
         trigger_id=_str(body.get("trigger_id")),
+        in_home=container.get("type") == "view" and _dict(body.get("view")).get("type") == "home",
     )
     return click if click.user and click.value else None
 

@@ -1,5 +1,6 @@
-"""Buttons on approval messages. A click becomes the workflow's `decide` Update; a refusal
-(not the approver, own request, already decided) is explained to the clicker only."""
+"""Buttons on approval messages and the same buttons in a manager's App Home. A click becomes
+the workflow's `decide` Update; a refusal (not the approver, own request, already decided) is
+explained to the clicker only: under the message, or at the top of their refreshed Home."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import blocks
-from bot.slack.decisions import show_decision
+from bot.slack.decisions import clicked_message_ref, decided_in_home, show_decision
 from bot.slack.deps import BotDeps
-from bot.slack.notifier import message_ref
+from bot.slack.home import HomeTab
 from bot.slack.payloads import Click, button_request_id, message_blocks, read_click
 from domain.refusal import Refused
 
@@ -28,8 +29,19 @@ SLASH_COMMANDS: tuple[str, ...] = ()  # registers none
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
+    home = HomeTab(deps)
+
     async def refuse(respond: AsyncRespond, why: object) -> None:
         await respond(response_type="ephemeral", replace_original=False, text=blocks.warning(why))
+
+    async def refuse_click(
+        click: Click, respond: AsyncRespond, client: AsyncWebClient, why: object
+    ) -> None:
+        # A Home click has no message to answer under: the refreshed Home says it instead.
+        if click.in_home:
+            await home.publish(client, click.user, notice=blocks.warning(why))
+        else:
+            await refuse(respond, why)
 
     @app.action(blocks.APPROVE_ACTION)
     async def approve(
@@ -45,15 +57,15 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             return
         try:
             approval = await deps.service.decide(
-                request_id,
-                user=click.user,
-                approve=True,
-                message_ref=message_ref(click.channel, click.ts),
+                request_id, user=click.user, approve=True, message_ref=clicked_message_ref(click)
             )
         except Refused as refused:
-            await refuse(respond, refused)
+            await refuse_click(click, respond, client, refused)
             return
-        await show_decision(client, deps.service, request_id, approval, click.channel, click.ts)
+        if click.in_home:
+            await decided_in_home(client, home, deps.service, request_id, approval, click.user)
+        else:
+            await show_decision(client, deps.service, request_id, approval, click.channel, click.ts)
 
     @app.action(blocks.FLAG_WRONG_ACTION)
     async def flag_wrong(
@@ -104,8 +116,10 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         try:
             await client.views_open(
                 trigger_id=click.trigger_id,
-                view=blocks.reject_modal(request_id, message_ref(click.channel, click.ts)),
+                view=blocks.reject_modal(request_id, clicked_message_ref(click)),
             )
         except SlackApiError as err:  # e.g. an expired trigger: the clicker can simply retry
             log.warning("reject form not opened for %s: %s", click.user, err.response.get("error"))
-            deps.after_ack.schedule(refuse(respond, FORM_NOT_OPENED), "reject click")
+            deps.after_ack.schedule(
+                refuse_click(click, respond, client, FORM_NOT_OPENED), "reject click"
+            )

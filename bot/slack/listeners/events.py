@@ -1,4 +1,4 @@
-"""Events: the App Home tab shows the person's latest requests and how to use the bot."""
+"""Events: the App Home tab (bot/slack/home.py), published afresh each time it is opened."""
 
 from __future__ import annotations
 
@@ -7,26 +7,19 @@ from typing import Any
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import blocks
 from bot.slack.deps import BotDeps
-from bot.slack.my_requests import latest_request_lines, latest_requests_block
-from domain.refusal import Refused
+from bot.slack.home import HomeTab
 
 SLASH_COMMANDS: tuple[str, ...] = ()  # registers none
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
+    home = HomeTab(deps)
+
     @app.event("app_home_opened")
-    async def home(event: dict[str, Any], client: AsyncWebClient) -> None:
-        user = event["user"]
-        try:
-            mine = latest_requests_block(await latest_request_lines(user, deps))
-        except Refused as refused:
-            mine = blocks.text(str(refused))
-        await client.views_publish(
-            user_id=user,
-            view={
-                "type": "home",
-                "blocks": [blocks.header("Purchases"), mine, blocks.text(blocks.USAGE)],
-            },
-        )
+    async def home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return  # the Messages tab: nothing to publish
+        user = str(event.get("user") or "")
+        # After the ack: the figures and the approvals' status queries may take seconds.
+        deps.after_ack.schedule(home.publish(client, user), f"App Home for {user}")

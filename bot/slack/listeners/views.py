@@ -11,9 +11,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import blocks
 from bot.slack.command_parsing import NewRequest
-from bot.slack.decisions import show_decision
+from bot.slack.decisions import decided_in_home, show_decision
 from bot.slack.deps import BotDeps
 from bot.slack.filing import file_request
+from bot.slack.home import HomeTab
 from bot.slack.modal_validation import form_errors, read_form
 from bot.slack.notifier import split_message_ref
 from bot.slack.payloads import read_submission, text_value
@@ -29,6 +30,8 @@ SLASH_COMMANDS: tuple[str, ...] = ()  # registers none
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
+    home = HomeTab(deps)
+
     @app.view(blocks.PURCHASE_MODAL)
     async def purchase_submitted(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
@@ -80,3 +83,5 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         location = split_message_ref(ref)
         if location is not None:
             await show_decision(client, deps.service, request_id, approval, *location)
+        else:  # no message: the Reject button was in the App Home
+            await decided_in_home(client, home, deps.service, request_id, approval, submission.user)

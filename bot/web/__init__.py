@@ -1,0 +1,1 @@
+"""The web dashboard (`/dashboard`): server-rendered HTML and SVG, signed in by token or link."""
