@@ -110,6 +110,10 @@ class Directory(BaseModel):
     def is_ops(self, slack_id: str) -> bool:
         return slack_id in self.ops_users
 
+    @property
+    def departments(self) -> set[str]:
+        return {person.department for person in self.people}
+
     def is_finance(self, slack_id: str) -> bool:
         return slack_id in self.finance_users
 

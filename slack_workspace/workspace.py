@@ -269,11 +269,17 @@ class LocalSlackWorkspace:
         )
 
     async def click_view_button(
-        self, user_id: str, view_id: str, action_id: str, value: str | None = None
+        self,
+        user_id: str,
+        view_id: str,
+        action_id: str,
+        value: str | None = None,
+        block_id: str | None = None,
     ) -> DeliveryResult:
-        """Click a button (or pick `value` in a select) in a modal or the App Home."""
+        """Click a button (or pick `value` in a select) in a modal or the App Home; `block_id`
+        picks one of several elements with the same action id (one per block)."""
         return await self.deliverer.block_action(
-            user_id, action_id=action_id, view_id=view_id, value=value
+            user_id, action_id=action_id, view_id=view_id, block_id=block_id, value=value
         )
 
     async def submit_view(

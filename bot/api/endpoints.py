@@ -16,7 +16,7 @@ def api_endpoints(deps: BotDeps) -> list[Endpoint]:
     """The groups (rules, rollouts, ...) take what they need from `deps`."""
 
     def departments() -> set[str]:
-        return {person.department for person in deps.directory.get().value.people}
+        return deps.directory.get().value.departments
 
     return [
         *rules_endpoints(deps),

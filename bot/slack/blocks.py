@@ -53,6 +53,7 @@ USAGE = (
     "• `/purchase cancel PR-K5QW2XH7RTB3M` — cancel your request while it waits for approval\n"
     "• `/purchase check <amazon-link> <amount> [quantity]` — would it be auto-approved? "
     "Nothing is filed\n"
+    "• `/purchase dashboard` — a login link to the web dashboard (ops and finance)\n"
     "• `/purchase help` — this help"
 )
 

@@ -50,6 +50,11 @@ class CancelRequest:
 
 
 @dataclass(frozen=True)
+class DashboardLink:
+    """`/purchase dashboard`: a login link to the web dashboard, sent in a DM (ops, finance)."""
+
+
+@dataclass(frozen=True)
 class Unparseable:
     """Any slash command's text that cannot be read: `problem` tells the person why."""
 
@@ -57,7 +62,14 @@ class Unparseable:
 
 
 Command = (
-    NewRequest | CheckPurchase | OpenForm | ShowHelp | ShowStatus | CancelRequest | Unparseable
+    NewRequest
+    | CheckPurchase
+    | OpenForm
+    | ShowHelp
+    | ShowStatus
+    | CancelRequest
+    | DashboardLink
+    | Unparseable
 )
 
 # Slack sends links as <https://…> or <https://…|label>.
@@ -83,6 +95,10 @@ def parse_purchase_command(text: str) -> Command:
             return Unparseable("Say which request to cancel: `/purchase cancel PR-K5QW2XH7RTB3M`.")
         request_id = parse_request_id(words[1])
         return CancelRequest(request_id) if request_id else _not_an_id(words[1])
+    if head == "dashboard":
+        if len(words) > 1:
+            return Unparseable("`/purchase dashboard` takes nothing after it.")
+        return DashboardLink()
     if head == "check":
         wanted = _new_request(words[1:])
         if isinstance(wanted, Unparseable):

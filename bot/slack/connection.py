@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from aiohttp import web
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
@@ -32,6 +34,9 @@ from bot.slack.app import build_app, slash_commands
 from bot.slack.deps import BotDeps
 from bot.slack.ops_alerts import OpsAlerts
 from bot.slack.server import start_http, start_socket_mode
+from bot.web.auth import WebAuth, web_key
+from bot.web.links import DashboardLinks
+from bot.web.routes import dashboard_web
 from bot.worker import history_store
 from domain.catalog import Catalog
 from domain.directory import Directory
@@ -124,6 +129,13 @@ async def start_bot(
         ops_users=lambda: directory.get().value.ops_users,
     )
     flags = FlagsAdmin(temporal, settings.control_task_queue)
+    web_auth = WebAuth(
+        tokens,
+        web_key(
+            settings.web_secret.get_secret_value() if settings.web_secret else None,
+            slack.signing_secret,
+        ),
+    )
     deps = BotDeps(
         temporal=temporal,
         service=PurchaseService(temporal, directory, task_queue=settings.task_queue),
@@ -144,9 +156,14 @@ async def start_bot(
         after_ack=after_ack,
         announcer=OpsAnnouncer(alerts),
         history=history_store(temporal, settings),
+        dashboard_links=DashboardLinks(
+            web_auth, settings.public_url or f"http://127.0.0.1:{settings.port}"
+        ),
     )
     app = build_app(slack.client, slack.signing_secret, deps)
-    routes = [partial(mount_metrics, export=metrics)] if metrics is not None else []
+    routes: list[Callable[[web.Application], None]] = [dashboard_web(deps, web_auth).add_routes]
+    if metrics is not None:
+        routes.append(partial(mount_metrics, export=metrics))
     api = build_api(tokens, deps.ops_audit, api_endpoints(deps), routes)
     if settings.slack_app_token is not None and slack.local_workspace_url is None:
         handler = await start_socket_mode(app, settings.slack_app_token.get_secret_value())
@@ -173,7 +190,8 @@ async def start_bot(
         stack.push_async_callback(runner.cleanup)
         print(
             f"Slack bot listening on http://{settings.host}:{settings.port}/slack/events "
-            f"(health: /health; probes: /livez, /readyz; API: /api/, {len(tokens)} tokens).",
+            f"(health: /health; probes: /livez, /readyz; API: /api/, {len(tokens)} tokens; "
+            f"dashboard: /dashboard).",
             flush=True,
         )
     # Runs first on the way out: finish the work already acknowledged.

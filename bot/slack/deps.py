@@ -15,6 +15,7 @@ from bot.review_preview import ReviewPreview
 from bot.rollout_admin import RolloutAdmin
 from bot.rules_admin import RulesAdmin
 from bot.slack.after_ack import AfterAck
+from bot.web.links import DashboardLinks
 from domain.directory import Directory
 from entities.history_store import HistoryStore
 
@@ -33,3 +34,5 @@ class BotDeps:
     announcer: OpsAnnouncer
     # The requester-history store, probed by /rollout status; None leaves the line out.
     history: HistoryStore | None = None
+    # Login links to the web dashboard (`/purchase dashboard`); None: not served.
+    dashboard_links: DashboardLinks | None = None

@@ -18,6 +18,7 @@ from bot.insight.api import DASHBOARD_ROLES, DashboardQuery, resolve_period
 from bot.insight.dashboard import build_dashboard
 from bot.insight.source import DashboardSource
 from bot.rollout_admin import RolloutAdmin
+from bot.slack.deps import BotDeps
 from bot.web.auth import SESSION_LIFETIME, Expired, Viewer, WebAuth
 from bot.web.charts import (
     auto_approval_per_day,
@@ -25,12 +26,12 @@ from bot.web.charts import (
     error_rate_per_build,
     review_time_distribution,
 )
+from bot.web.links import LOGIN_PATH
 from bot.web.page import dashboard_page, message_page
 
 log = logging.getLogger(__name__)
 
 PATH = "/dashboard"
-LOGIN_PATH = "/dashboard/login"
 COOKIE = "purchasebot_dashboard"
 # A year of requests on one page is plenty; a longer period is refused, not slowly answered.
 MAX_PERIOD = timedelta(days=366)
@@ -146,6 +147,16 @@ class DashboardWeb:
             error_rate_per_build(health),
         ]
         return dashboard_page(dashboard, charts, sorted(self.departments()), viewer)
+
+
+def dashboard_web(deps: BotDeps, auth: WebAuth) -> DashboardWeb:
+    """The web dashboard of the bot whose listeners get `deps`."""
+    return DashboardWeb(
+        auth,
+        DashboardSource(deps.temporal, deps.rollout),
+        deps.rollout,
+        lambda: deps.directory.get().value.departments,
+    )
 
 
 def _bad_input(err: ApiError) -> Refusal:

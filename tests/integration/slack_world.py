@@ -31,6 +31,9 @@ from bot.slack.deps import BotDeps
 from bot.slack.notifier import SlackNotifier
 from bot.slack.ops_alerts import OpsAlerts
 from bot.slack.server import web_app
+from bot.web.auth import WebAuth, web_key
+from bot.web.links import DashboardLinks
+from bot.web.routes import dashboard_web
 from domain.catalog import Catalog
 from domain.directory import Directory
 from slack_workspace import LocalSlackWorkspace
@@ -66,6 +69,11 @@ class SlackWorld:
     @property
     def port(self) -> int:
         return int(self.bot_url.rsplit(":", 1)[1].split("/")[0])
+
+    @property
+    def base_url(self) -> str:
+        """The bot's own address: API, web dashboard, probes."""
+        return self.bot_url.removesuffix("/slack/events")
 
     @property
     def api_url(self) -> str:
@@ -150,6 +158,8 @@ async def _serve_bot(
         channel=world.settings.ops_channel,
         ops_users=lambda: directory.get().value.ops_users,
     )
+    tokens = ApiTokens.parse(",".join(f"{t}:{role.value}" for role, t in API_TOKENS.items()))
+    web_auth = WebAuth(tokens, web_key(None, ws.signing_secret))
     deps = BotDeps(
         temporal=world.client,
         service=world.service,
@@ -167,10 +177,10 @@ async def _serve_bot(
         ),
         after_ack=after_ack,
         announcer=OpsAnnouncer(alerts),
+        dashboard_links=DashboardLinks(web_auth, f"http://127.0.0.1:{port}"),
     )
     app = build_app(client, ws.signing_secret, deps)
-    tokens = ApiTokens.parse(",".join(f"{t}:{role.value}" for role, t in API_TOKENS.items()))
-    api = build_api(tokens, audit, api_endpoints(deps))
+    api = build_api(tokens, audit, api_endpoints(deps), [dashboard_web(deps, web_auth).add_routes])
     runner = web.AppRunner(web_app(app, world.client, ws.signing_secret, after_ack, api))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()

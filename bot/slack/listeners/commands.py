@@ -15,6 +15,7 @@ from bot.slack import blocks
 from bot.slack.command_parsing import (
     CancelRequest,
     CheckPurchase,
+    DashboardLink,
     NewRequest,
     OpenForm,
     ShowHelp,
@@ -22,6 +23,7 @@ from bot.slack.command_parsing import (
     Unparseable,
     parse_purchase_command,
 )
+from bot.slack.dashboard_link import send_dashboard_link
 from bot.slack.deps import BotDeps
 from bot.slack.filing import file_request
 from bot.slack.my_requests import latest_request_lines, latest_requests_block
@@ -54,6 +56,9 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 client.views_open(trigger_id=command["trigger_id"], view=blocks.purchase_modal()),
                 "/purchase form",
             )
+        elif isinstance(parsed, DashboardLink):
+            await ack()
+            deps.after_ack.schedule(_link(user, respond, client), f"/purchase dashboard by {user}")
         else:
             await ack()
             # Slack may deliver the same command again (a slow ack, X-Slack-Retry-Num): the
@@ -63,6 +68,13 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             deps.after_ack.schedule(
                 _reply(parsed, user, request_id, respond), f"/purchase by {user}"
             )
+
+    async def _link(user: str, respond: AsyncRespond, client: AsyncWebClient) -> None:
+        try:
+            answer = await send_dashboard_link(user, deps, client)
+        except Refused as refused:
+            answer = blocks.warning(refused)
+        await respond(response_type="ephemeral", text=answer)
 
     async def _reply(
         parsed: NewRequest | CheckPurchase | ShowStatus | CancelRequest,

@@ -1,0 +1,170 @@
+"""The App Home for each kind of person, through the real Bolt app and the local workspace: a
+manager sees the requests waiting for them and decides them with the approval message's own
+buttons (same handlers, same refusals), ops and finance see the dashboard's figures, and
+`/purchase dashboard` sends ops and finance a login link that signs them in on the web."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
+
+from bot.api.tokens import ApiTokens, Role
+from bot.slack import blocks
+from bot.web.auth import Viewer, WebAuth, web_key
+from bot.web.links import DashboardLinks
+from domain.models import Stage
+from tests.integration.slack_world import SlackWorld, slack_world
+from tests.integration.test_purchase_paths import cheap, price_of
+
+WAIT = 15
+
+
+@pytest_asyncio.fixture
+async def sw(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[SlackWorld]:
+    async with slack_world(dev_env.client, tmp_path) as world:
+        yield world
+
+
+async def file_waiting(sw: SlackWorld, requester: str = "UNICO") -> str:
+    """A request (Nico has no history) that waits for his manager, Carlos."""
+    url = cheap(sw.world, "books")
+    submitted = await sw.world.service.submit(
+        requester=requester, url=url, amount=price_of(sw.world, url)
+    )
+    request_id = submitted.request.request_id
+    await sw.world.wait_for_stage(request_id, Stage.AWAITING_APPROVAL)
+    return request_id
+
+
+async def open_home(sw: SlackWorld, user: str, until: str) -> dict[str, Any]:
+    """Open the Home tab and wait until the published view shows `until`."""
+    await sw.ws.open_app_home(user)
+    return await wait_home(sw, user, until)
+
+
+async def wait_home(sw: SlackWorld, user: str, until: str) -> dict[str, Any]:
+    def shown() -> dict[str, Any] | None:
+        view = sw.ws.home_view(user)
+        return view if view is not None and until in str(view["blocks"]) else None
+
+    found: dict[str, Any] = await sw.ws.wait_for(shown, timeout=WAIT)
+    return found
+
+
+def buttons(view: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(block id, action id, value) of every button in a view."""
+    return [
+        (b["block_id"], e["action_id"], e["value"])
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+
+
+async def test_a_manager_decides_from_the_home_with_the_dms_handlers(sw: SlackWorld) -> None:
+    first, second = await file_waiting(sw), await file_waiting(sw)
+    home = await open_home(sw, "UCARLOS", second)
+    assert "Waiting for your decision* (2)" in str(home["blocks"])
+    block = f"home-decision-{first}"
+    assert (block, blocks.APPROVE_ACTION, first) in buttons(home)
+    assert (block, blocks.REJECT_ACTION, first) in buttons(home)
+
+    # Approve the first from the Home: the workflow's own decision, then a refreshed Home.
+    await sw.ws.click_view_button(
+        "UCARLOS", home["id"], blocks.APPROVE_ACTION, block_id=f"home-decision-{first}"
+    )
+    home = await wait_home(sw, "UCARLOS", f"You approved `{first}`")
+    assert (f"home-decision-{first}", blocks.APPROVE_ACTION, first) not in buttons(home)
+    status = await sw.world.service.status(first)
+    assert status.approval is not None and status.approval.decided_by == "UCARLOS"
+    # The approval message in Carlos's DM no longer offers the buttons.
+    dm = sw.ws.messages(sw.dm("UCARLOS"))
+    asked = next(m for m in dm if first in str(m.blocks))
+    assert "Purchase request decided" in str(asked.blocks) and "approve_request" not in str(
+        asked.blocks
+    )
+
+    # A stale Home (opened before the DM decided it) gets the workflow's refusal, in the Home.
+    stale = home["id"]
+    original = next(m for m in dm if second in str(m.blocks))
+    await sw.click_button("UCARLOS", sw.dm("UCARLOS"), original.ts, blocks.APPROVE_ACTION)
+    await sw.bot_message_to("UCARLOS", "Purchase request decided")
+    await sw.ws.click_view_button(
+        "UCARLOS", stale, blocks.APPROVE_ACTION, block_id=f"home-decision-{second}"
+    )
+    home = await wait_home(sw, "UCARLOS", ":warning:")
+    # The workflow refuses it as for a second click in the DM: already decided (or, once the
+    # order went through, already finished).
+    shown = str(home["blocks"])
+    assert "already approved by UCARLOS" in shown or f"{second} has already finished" in shown
+    assert "Nothing is waiting for your decision" in shown
+
+
+async def test_a_manager_rejects_from_the_home_with_a_reason(sw: SlackWorld) -> None:
+    request_id = await file_waiting(sw)
+    home = await open_home(sw, "UCARLOS", request_id)
+    await sw.ws.click_view_button(
+        "UCARLOS", home["id"], blocks.REJECT_ACTION, block_id=f"home-decision-{request_id}"
+    )
+    modal = await sw.ws.wait_for(lambda: sw.ws.open_view("UCARLOS"), timeout=WAIT)
+    await sw.submit_view("UCARLOS", modal["id"], {"reason": {"value": "not this quarter"}})
+    await wait_home(sw, "UCARLOS", f"You rejected `{request_id}`")
+    status = await sw.world.service.status(request_id)
+    assert status.approval is not None and not status.approval.approved
+    assert status.approval.comments == "not this quarter"
+
+
+async def test_only_the_approver_sees_a_request_and_only_ops_and_finance_the_figures(
+    sw: SlackWorld,
+) -> None:
+    request_id = await file_waiting(sw)
+    # Helen is above Carlos: the request is in her chain, but it waits for Carlos, not her.
+    helen = await open_home(sw, "UHELEN", "Dashboard")
+    assert request_id not in str(helen["blocks"]) and "Nothing is waiting" in str(helen["blocks"])
+    assert "filed" in str(helen["blocks"])  # Helen is ops: the dashboard's figures
+    # Fiona (finance, nobody reports to her): figures, no approvals section.
+    fiona = await open_home(sw, "UFIONA", "Dashboard")
+    assert "Waiting for your decision" not in str(fiona["blocks"])
+    # Nico: his own request, neither approvals nor figures.
+    nico = await open_home(sw, "UNICO", request_id)
+    assert "Dashboard" not in str(nico["blocks"])
+    assert "Waiting for your decision" not in str(nico["blocks"])
+
+
+async def test_purchase_dashboard_sends_ops_and_finance_a_login_link(sw: SlackWorld) -> None:
+    await sw.send_command("UNICO", "/purchase", "dashboard")
+    await sw.ephemeral_to("UNICO", "for ops and finance")
+
+    await sw.send_command("UFIONA", "/purchase", "dashboard")
+    await sw.ephemeral_to("UFIONA", "login link")
+    message = await sw.bot_message_to("UFIONA", "/dashboard/login?link=")
+    link = message.text.split("<", 1)[1].split("|", 1)[0]
+    assert link.startswith(sw.base_url + "/dashboard/login?link=")
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+        async with http.get(link, allow_redirects=False) as answer:
+            assert answer.status == 303 and answer.headers["Location"] == "/dashboard"
+            cookie = answer.cookies["purchasebot_dashboard"]
+            assert cookie["httponly"] and cookie["path"] == "/dashboard"
+        async with http.get(sw.base_url + "/dashboard") as page:
+            text = await page.text()
+            assert page.status == 200, text
+            assert "Signed in as slack:UFIONA" in text and text.count("<svg") == 4
+
+    # A link of the same bot, made more than 5 minutes ago, is refused with what to do.
+    past = datetime.now(UTC) - timedelta(minutes=6)
+    old = DashboardLinks(
+        WebAuth(ApiTokens.parse(""), web_key(None, sw.ws.signing_secret), lambda: past),
+        sw.base_url,
+    ).login_url(Viewer("slack:UFIONA", Role.FINANCE))
+    async with aiohttp.ClientSession() as http, http.get(old, allow_redirects=False) as answer:
+        assert answer.status == 401
+        text = await answer.text()
+        assert "This login link has expired" in text and "/purchase dashboard" in text
+        assert "Set-Cookie" not in answer.headers
