@@ -34,8 +34,8 @@ DASHBOARD_SECONDS = 8.0
 
 class HomeTab:
     def __init__(self, deps: BotDeps) -> None:
+        # Only kept: listeners are registered before anything of `deps` is used.
         self._deps = deps
-        self._source = DashboardSource(deps.temporal, deps.rollout)
 
     def sees_dashboard(self, user: str) -> bool:
         directory = self._deps.directory.get().value
@@ -82,7 +82,8 @@ class HomeTab:
         period = Period(since=until - DEFAULT_PERIOD, until=until)
         try:
             async with asyncio.timeout(DASHBOARD_SECONDS):
-                figures = await dashboard_of(self._source, period)
+                source = DashboardSource(self._deps.temporal, self._deps.rollout)
+                figures = await dashboard_of(source, period)
         except TimeoutError:
             return [{"type": "divider"}, blocks.text(DASHBOARD_SLOW)]
         except Exception:  # the rest of the Home still shows; ops see the log
