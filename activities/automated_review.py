@@ -14,8 +14,9 @@ from activities.notifier import Notifier
 from activities.review_rules_source import LiveRules
 from activities.user_history import HistoryUnavailable, UserHistorySource
 from domain import product_metrics
-from domain.models import AutomatedReviewInput, AutomatedReviewResult
+from domain.models import AutomatedReviewInput, AutomatedReviewResult, ShadowVerdict
 from domain.review_rules import UserHistory, evaluate_request
+from domain.rules_versions import ShadowCandidate
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class AutomatedReviewActivities:
         now = datetime.now(UTC)
         # Read while the history is read: the live rules cost no time of their own.
         # RulesUnavailable fails the review (a person decides).
-        reading_rules = asyncio.ensure_future(self._rules.current())
+        reading_rules = asyncio.ensure_future(self._rules.for_review())
         history: UserHistory | None
         unavailable = ""
         try:
@@ -80,9 +81,13 @@ class AutomatedReviewActivities:
                 f"sending requests to people (first: {request.request_id}). "
                 "See /rollout status."
             )
-        live = await reading_rules
+        snapshot = await reading_rules
+        live = snapshot.active
         rules = live.rules.for_department(request.department, input.strictness)
         verdict = evaluate_request(request, input.product, history, rules)
+        shadow = None
+        if input.shadow and snapshot.shadow is not None:
+            shadow = _shadow_verdict(input, history, snapshot.shadow)
         product_metrics.reviewed(
             activity.metric_meter(),
             (datetime.now(UTC) - now).total_seconds(),
@@ -96,4 +101,28 @@ class AutomatedReviewActivities:
             review_time=now,
             rules_version=live.reference,
             history_unavailable=unavailable,
+            shadow=shadow,
         )
+
+
+def _shadow_verdict(
+    input: AutomatedReviewInput, history: UserHistory | None, candidate: ShadowCandidate
+) -> ShadowVerdict | None:
+    """The candidate's verdict on the same request and history. It only informs: whatever goes
+    wrong with it is logged and leaves the review itself untouched."""
+    request = input.request
+    try:
+        rules = candidate.rules.for_department(request.department, input.strictness)
+        verdict = evaluate_request(request, input.product, history, rules)
+    except Exception:
+        log.exception(
+            "shadow candidate %s could not review %s", candidate.label, request.request_id
+        )
+        return None
+    return ShadowVerdict(
+        auto_approved=verdict.auto_approved,
+        reason=verdict.reason,
+        risk_score=verdict.risk_score,
+        confidence=verdict.confidence,
+        candidate=candidate.reference,
+    )

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.rules_shadow import ReviewRulesSnapshot
 from domain.rules_versions import RulesVersion
 from entities.review_rules import RULES_WORKFLOW_ID, ReviewRulesWorkflow
 
@@ -29,12 +30,24 @@ class LiveRules:
     def __init__(self, client: Client, workflow_id: str = RULES_WORKFLOW_ID) -> None:
         self._client = client
         self._workflow_id = workflow_id
-        self._last: RulesVersion | None = None
+        self._last: ReviewRulesSnapshot | None = None
 
     async def current(self) -> RulesVersion:
+        return (await self.for_review()).active
+
+    async def for_review(self) -> ReviewRulesSnapshot:
+        """The rules in force and the shadow candidate, if any, in one query."""
         handle = self._client.get_workflow_handle_for(ReviewRulesWorkflow.run, self._workflow_id)
         try:
-            version = await handle.query(ReviewRulesWorkflow.current, rpc_timeout=QUERY_TIMEOUT)
+            try:
+                snapshot = await handle.query(
+                    ReviewRulesWorkflow.for_review, rpc_timeout=QUERY_TIMEOUT
+                )
+            except WorkflowQueryFailedError:
+                # A control worker of a build from before shadow review knows only `current`
+                # (for the minutes of a deploy): no candidate can exist there anyway.
+                active = await handle.query(ReviewRulesWorkflow.current, rpc_timeout=QUERY_TIMEOUT)
+                snapshot = ReviewRulesSnapshot(active=active)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise RulesUnavailable(
@@ -45,7 +58,7 @@ class LiveRules:
                 raise RulesUnavailable(f"the rules cannot be read: {err.message}") from err
             # A hiccup of the control worker must not stop reviews: the last rules read still
             # say which version decided (recorded in the review), and the outage is logged.
-            log.warning("rules unreadable, reviewing with %s: %s", self._last.label, err)
+            log.warning("rules unreadable, reviewing with %s: %s", self._last.active.label, err)
             return self._last
-        self._last = version
-        return version
+        self._last = snapshot
+        return snapshot

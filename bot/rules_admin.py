@@ -8,13 +8,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from appconfig.files import load_yaml_model
 from domain.refusal import Refused
 from domain.review_rules import RulesFile
+from domain.rules_shadow import (
+    PromoteShadowInput,
+    SetShadowInput,
+    ShadowChangeResult,
+    ShadowView,
+    StopShadowInput,
+)
 from domain.rules_versions import (
     ChangeRulesInput,
     RevertRulesInput,
@@ -32,6 +41,7 @@ from entities.client import start_entity, update_entity
 from entities.review_rules import RULES_WORKFLOW_ID, ReviewRulesWorkflow
 
 QUERY_TIMEOUT = timedelta(seconds=5)
+ShadowInputT = TypeVar("ShadowInputT", SetShadowInput, StopShadowInput, PromoteShadowInput)
 INSTALLER = "installation"
 
 
@@ -120,6 +130,96 @@ class RulesAdmin:
             self._client,
             ReviewRulesWorkflow.revert,
             RevertRulesInput(version=version, author=author, reason=reason),
+            run=ReviewRulesWorkflow.run,
+            initial=self._initial,
+            workflow_id=self._workflow_id,
+            task_queue=self._task_queue,
+        )
+
+    # --- shadow review ---------------------------------------------------------------------
+
+    async def shadow(self) -> ShadowView:
+        """The candidate in shadow (if any) and its diff from the rules in force."""
+        try:
+            return await self._handle().query(ReviewRulesWorkflow.shadow, rpc_timeout=QUERY_TIMEOUT)
+        except RPCError as err:
+            raise self._unreadable(err) from err
+
+    async def set_shadow(
+        self,
+        rules: RulesFile,
+        *,
+        author: str,
+        reason: str,
+        source: str,
+        based_on_candidate: int | None = None,
+    ) -> ShadowChangeResult:
+        return await self._update(
+            ReviewRulesWorkflow.set_shadow,
+            SetShadowInput(
+                rules=rules,
+                author=author,
+                reason=reason,
+                source=source,
+                based_on_candidate=based_on_candidate,
+            ),
+        )
+
+    async def set_shadow_field(
+        self,
+        department: str,
+        field: str,
+        value: str,
+        *,
+        author: str,
+        reason: str,
+        people_departments: Sequence[str],
+    ) -> ShadowChangeResult:
+        """`/rules shadow set`: one field changed in the candidate (the rules in force when there
+        is none yet). Refusals as `set_field`'s."""
+        await self.ensure()
+        view = await self.shadow()
+        base = view.candidate.rules if view.candidate is not None else (await self.current()).rules
+        name = department_named(department, known_departments(base, people_departments))
+        rules = rules_with(base, name, field, value)
+        start = view.candidate.label if view.candidate is not None else view.active
+        return await self.set_shadow(
+            rules,
+            author=author,
+            reason=reason,
+            source=f"{start} with {name}.{field} = {value}",
+            based_on_candidate=view.candidate.number if view.candidate is not None else 0,
+        )
+
+    async def shadow_version(self, number: int, *, author: str, reason: str) -> ShadowChangeResult:
+        """`/rules shadow start <version>`: a kept version's exact rules as the candidate."""
+        version = await self.version(number)
+        return await self.set_shadow(
+            version.rules, author=author, reason=reason, source=version.label
+        )
+
+    async def stop_shadow(self, *, author: str, reason: str) -> ShadowChangeResult:
+        return await self._update(
+            ReviewRulesWorkflow.stop_shadow, StopShadowInput(author=author, reason=reason)
+        )
+
+    async def promote_shadow(
+        self, *, author: str, reason: str, candidate: int | None = None
+    ) -> ShadowChangeResult:
+        return await self._update(
+            ReviewRulesWorkflow.promote_shadow,
+            PromoteShadowInput(author=author, reason=reason, candidate=candidate),
+        )
+
+    async def _update(
+        self,
+        update: UpdateMethodMultiParam[[ReviewRulesWorkflow, ShadowInputT], ShadowChangeResult],
+        input: ShadowInputT,
+    ) -> ShadowChangeResult:
+        return await update_entity(
+            self._client,
+            update,
+            input,
             run=ReviewRulesWorkflow.run,
             initial=self._initial,
             workflow_id=self._workflow_id,

@@ -9,6 +9,8 @@ from collections.abc import Callable
 SYSTEM = "system"
 # The automated review: the approvals it grants and the reviews it records.
 AUTOMATED_SYSTEM = "automated_system"
+# The candidate rules running in shadow: it only ever records what it would have decided.
+SHADOW_REVIEW = "shadow_review"
 
 
 def is_automated(actor: str) -> bool:
@@ -16,7 +18,7 @@ def is_automated(actor: str) -> bool:
 
 
 def is_person(actor: str) -> bool:
-    return actor not in (SYSTEM, AUTOMATED_SYSTEM)
+    return actor not in (SYSTEM, AUTOMATED_SYSTEM, SHADOW_REVIEW)
 
 
 def actor_label(actor: str, person: Callable[[str], str] = str) -> str:
@@ -25,4 +27,6 @@ def actor_label(actor: str, person: Callable[[str], str] = str) -> str:
         return "the system"
     if actor == AUTOMATED_SYSTEM:
         return "the automated review"
+    if actor == SHADOW_REVIEW:
+        return "the shadow review (decides nothing)"
     return person(actor)

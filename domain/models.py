@@ -90,6 +90,19 @@ class AutomatedReviewInput(BaseModel):
     request: PurchaseRequest
     product: ProductInfo
     strictness: str = "standard"
+    # Since `shadow-review-v1`: also evaluate the shadow candidate rules, if there are any.
+    shadow: bool = False
+
+
+class ShadowVerdict(BaseModel):
+    """What a candidate rule set running in shadow would have decided. Recorded in the request's
+    audit trail; it never decides anything."""
+
+    auto_approved: bool
+    reason: str
+    risk_score: float
+    confidence: float
+    candidate: str = Field(description="the candidate's reference, `c<n> (<content hash>)`")
 
 
 class AutomatedReviewResult(BaseModel):
@@ -103,6 +116,8 @@ class AutomatedReviewResult(BaseModel):
     # Why the requester's history could not be read; empty when it was. The request then goes
     # to a person, and the requester and ops are told why (never a silent fallback).
     history_unavailable: str = ""
+    # The shadow candidate's verdict on the same request and history, when one ran in shadow.
+    shadow: ShadowVerdict | None = None
 
 
 # --- approval -------------------------------------------------------------------------------

@@ -85,11 +85,39 @@ class RulesVersion(RulesVersionSummary):
         return f"{self.label} ({self.content_hash})"
 
 
+class ShadowCandidate(BaseModel):
+    """A candidate rule set running in shadow (domain/rules_shadow.py): every review also
+    evaluates it and records its verdict; it decides nothing until promoted."""
+
+    number: int = Field(ge=1, description="c<n>: every candidate put in shadow gets the next")
+    rules: RulesFile
+    content_hash: str
+    author: str
+    at: datetime
+    reason: str = ""
+    based_on: int = Field(
+        description="the active version when it was set: promote refuses if "
+        "the rules changed since (it would silently undo that change)"
+    )
+    source: str = Field(default="", description="how it was made, e.g. `v2` or a field change")
+
+    @property
+    def label(self) -> str:
+        return f"c{self.number}"
+
+    @property
+    def reference(self) -> str:
+        """What a shadow verdict records, as a review records `v<n> (<hash>)`."""
+        return f"{self.label} ({self.content_hash})"
+
+
 class RulesEntityState(BaseModel):
     """What ReviewRulesWorkflow starts from and carries across continue-as-new."""
 
     versions: list[RulesVersion] = Field(description="the last full versions, oldest first")
     older: list[RulesVersionSummary] = Field(default_factory=list, description="oldest first")
+    shadow: ShadowCandidate | None = None
+    shadows_started: int = Field(default=0, description="how many candidates were ever set")
 
 
 class ChangeRulesInput(BaseModel):
@@ -182,7 +210,8 @@ def with_version(state: RulesEntityState, version: RulesVersion) -> RulesEntityS
     versions = [*state.versions, version]
     dropped, kept = versions[:-KEEP_FULL_VERSIONS], versions[-KEEP_FULL_VERSIONS:]
     older = [*state.older, *(v.summary() for v in dropped)][-KEEP_SUMMARIES:]
-    return RulesEntityState(versions=kept, older=older)
+    # Copied, not rebuilt: whatever else the state holds (the shadow candidate) stays.
+    return state.model_copy(update={"versions": kept, "older": older})
 
 
 def find_version(state: RulesEntityState, number: int) -> RulesVersion:

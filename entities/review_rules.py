@@ -8,6 +8,7 @@ reason and diff. A refused change is never written to history.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -15,6 +16,19 @@ from temporalio.exceptions import ApplicationError
 from entities.lifetime import live_until_continue_as_new
 
 with workflow.unsafe.imports_passed_through():
+    from domain.rules_shadow import (
+        PromoteShadowInput,
+        ReviewRulesSnapshot,
+        SetShadowInput,
+        ShadowChangeResult,
+        ShadowView,
+        StopShadowInput,
+        candidate_of,
+        in_shadow,
+        promoted_version,
+        shadow_view,
+        with_shadow,
+    )
     from domain.rules_versions import (
         ChangeRulesInput,
         RevertRulesInput,
@@ -31,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
 
 # One installation has one rule set; tests pass their own id.
 RULES_WORKFLOW_ID = "purchasebot-review-rules"
+T = TypeVar("T")
 
 
 @workflow.defn(name="ReviewRulesWorkflow")
@@ -64,9 +79,52 @@ class ReviewRulesWorkflow:
     def _validate_revert(self, input: RevertRulesInput) -> None:
         self._reverted(input)
 
+    # --- shadow review (domain/rules_shadow.py) ------------------------------------------------
+
+    @workflow.update
+    def set_shadow(self, input: SetShadowInput) -> ShadowChangeResult:
+        candidate = self._refused_unless(lambda: candidate_of(self._state, input, workflow.now()))
+        self._state = with_shadow(self._state, candidate)
+        return ShadowChangeResult(candidate=candidate)
+
+    @set_shadow.validator
+    def _validate_set_shadow(self, input: SetShadowInput) -> None:
+        candidate_of(self._state, input, workflow.now())
+
+    @workflow.update
+    def stop_shadow(self, input: StopShadowInput) -> ShadowChangeResult:
+        stopped = self._refused_unless(lambda: in_shadow(self._state))
+        self._state = with_shadow(self._state, None)
+        return ShadowChangeResult(candidate=None, stopped=stopped)
+
+    @stop_shadow.validator
+    def _validate_stop_shadow(self, input: StopShadowInput) -> None:
+        in_shadow(self._state)
+
+    @workflow.update
+    def promote_shadow(self, input: PromoteShadowInput) -> ShadowChangeResult:
+        """The candidate becomes the rules in force (a new version) and leaves the shadow."""
+        version = self._refused_unless(lambda: promoted_version(self._state, input, workflow.now()))
+        stopped = self._state.shadow
+        self._state = with_shadow(with_version(self._state, version), None)
+        return ShadowChangeResult(candidate=None, stopped=stopped, promoted=version.summary())
+
+    @promote_shadow.validator
+    def _validate_promote_shadow(self, input: PromoteShadowInput) -> None:
+        promoted_version(self._state, input, workflow.now())
+
     @workflow.query
     def current(self) -> RulesVersion:
         return self._state.versions[-1]
+
+    @workflow.query
+    def for_review(self) -> ReviewRulesSnapshot:
+        """What every review reads: the rules in force and the candidate in shadow, at once."""
+        return ReviewRulesSnapshot(active=self._state.versions[-1], shadow=self._state.shadow)
+
+    @workflow.query
+    def shadow(self) -> ShadowView:
+        return shadow_view(self._state)
 
     @workflow.query
     def version(self, input: VersionInput) -> RulesVersion:
@@ -97,7 +155,7 @@ class ReviewRulesWorkflow:
         )
 
     @staticmethod
-    def _refused_unless(make: Callable[[], RulesVersion]) -> RulesVersion:
+    def _refused_unless(make: Callable[[], T]) -> T:
         try:
             return make()
         except ValueError as err:

@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.ordering import OrderingActivities
     from activities.product_validation import ProductValidationActivities
     from domain import product_metrics
-    from domain.actors import AUTOMATED_SYSTEM, SYSTEM, is_person
+    from domain.actors import AUTOMATED_SYSTEM, SHADOW_REVIEW, SYSTEM, is_person
     from domain.feature_flags import EvaluateFlagsInput, FlagsEvaluation
     from domain.flag_registry import AUTOMATED_REVIEW, REVIEW_STRICTNESS
     from domain.models import (
@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         PurchaseResult,
         PurchaseStatus,
         PurchaseWorkflowInput,
+        ShadowVerdict,
         Stage,
         StatusResult,
         ValidationInput,
@@ -99,11 +100,17 @@ HISTORY_OUTCOMES_PATCH = Patch(
     "7-day timeout, nobody reachable) is `rejected_by_system` in PurchaseOutcome: a requester's "
     "history counts only a person's rejections",
 )
+SHADOW_REVIEW_PATCH = Patch(
+    "shadow-review-v1",
+    "the review also evaluates the candidate rules in shadow, if any (`/rules shadow`), and the "
+    "audit trail records its verdict; it never decides anything",
+)
 PATCHES: tuple[Patch, ...] = (
     AUTOMATED_REVIEW_PATCH,
     REVIEW_FLAGS_PATCH,
     NOTIFY_PATCH,
     HISTORY_OUTCOMES_PATCH,
+    SHADOW_REVIEW_PATCH,
 )
 
 # Short, local steps run as local activities: no extra round trip through the server's
@@ -157,6 +164,7 @@ class PurchaseApprovalWorkflow:
         self._unreachable: str | None = None  # why nobody could be asked, when so
         self._exactly_once = False
         self._history_outcomes = False
+        self._shadow_review = False
 
     @workflow.run
     async def run(self, input: PurchaseWorkflowInput) -> PurchaseResult:
@@ -171,6 +179,7 @@ class PurchaseApprovalWorkflow:
         flag_gated = reviewing and workflow.patched(REVIEW_FLAGS_PATCH.id)
         self._exactly_once = workflow.patched(NOTIFY_PATCH.id)
         self._history_outcomes = workflow.patched(HISTORY_OUTCOMES_PATCH.id)
+        self._shadow_review = reviewing and workflow.patched(SHADOW_REVIEW_PATCH.id)
         filed_at = workflow.now()
         self._record(request.requester, "requested", f"{request.quantity} x {request.product_url}")
 
@@ -263,7 +272,12 @@ class PurchaseApprovalWorkflow:
         try:
             review = await workflow.execute_local_activity_method(
                 AutomatedReviewActivities.automated_review,
-                AutomatedReviewInput(request=self._request, product=product, strictness=strictness),
+                AutomatedReviewInput(
+                    request=self._request,
+                    product=product,
+                    strictness=strictness,
+                    shadow=self._shadow_review,
+                ),
                 start_to_close_timeout=REVIEW_TIMEOUT,
                 retry_policy=REVIEW_RETRY,
             )
@@ -282,7 +296,19 @@ class PurchaseApprovalWorkflow:
             f"confidence={review.confidence}: {review.reason}",
             rules_version=review.rules_version,
         )
+        if self._shadow_review and review.shadow is not None:
+            self._record_shadow(review.shadow)
         return review
+
+    def _record_shadow(self, shadow: ShadowVerdict) -> None:
+        """Only recorded: the shadow candidate's verdict never decides anything."""
+        verdict = "would auto-approve" if shadow.auto_approved else "would send to a person"
+        self._record(
+            SHADOW_REVIEW,
+            "shadow_reviewed",
+            f"{verdict} (risk={shadow.risk_score} confidence={shadow.confidence}): {shadow.reason}",
+            rules_version=shadow.candidate,
+        )
 
     async def _ask_manager(self, product: ProductInfo) -> str:
         assert self._code_path is not None

@@ -7,6 +7,7 @@ from bot.api.framework import Endpoint
 from bot.api.review import review_endpoints
 from bot.api.rollouts import rollout_endpoints
 from bot.api.rules import rules_endpoints
+from bot.api.rules_shadow import shadow_endpoints
 from bot.insight.api import dashboard_endpoint
 from bot.insight.source import DashboardSource
 from bot.slack.deps import BotDeps
@@ -19,6 +20,7 @@ def api_endpoints(deps: BotDeps) -> list[Endpoint]:
         return deps.directory.get().value.departments
 
     return [
+        *shadow_endpoints(deps),  # before rules: `/api/rules/{department}` matches `shadow`
         *rules_endpoints(deps),
         *review_endpoints(deps),
         *rollout_endpoints(deps.rollout, deps.announcer, deps.flags),

@@ -13,7 +13,7 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from bot.insight.dashboard import RolloutFigures
 from bot.insight.facts import RequestFacts, facts_of
 from bot.rollout_admin import RolloutAdmin, RolloutStatus
-from domain.models import PurchaseResult, PurchaseWorkflowInput
+from domain.models import PurchaseRequest, PurchaseResult, PurchaseWorkflowInput
 from domain.workflow_ids import purchases_query
 
 # Histories read at once: enough to hide the round trips, few enough not to swamp the server.
@@ -61,17 +61,7 @@ class DashboardSource:
         return requests, _rollout_figures(status, since, until)
 
     async def _request(self, execution: WorkflowExecution, flagged: set[str]) -> RequestFacts:
-        handle = self._client.get_workflow_handle(execution.id, run_id=execution.run_id)
-        history = await handle.fetch_history()
-        converter = self._client.data_converter
-        started = history.events[0].workflow_execution_started_event_attributes
-        (workflow_input,) = await converter.decode(started.input.payloads, [PurchaseWorkflowInput])
-        last = history.events[-1]
-        result: PurchaseResult | None = None
-        if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
-            payloads = last.workflow_execution_completed_event_attributes.result.payloads
-            (result,) = await converter.decode(payloads, [PurchaseResult])
-        request = workflow_input.request
+        request, result = await read_request(self._client, execution)
         return facts_of(
             request,
             execution.start_time,
@@ -79,6 +69,23 @@ class DashboardSource:
             workflow_failed=execution.status in _FAILED,
             flagged=request.request_id in flagged,
         )
+
+
+async def read_request(
+    client: Client, execution: WorkflowExecution
+) -> tuple[PurchaseRequest, PurchaseResult | None]:
+    """A request's input and, once it completed, its result, from its history."""
+    handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+    history = await handle.fetch_history()
+    converter = client.data_converter
+    started = history.events[0].workflow_execution_started_event_attributes
+    (workflow_input,) = await converter.decode(started.input.payloads, [PurchaseWorkflowInput])
+    last = history.events[-1]
+    result: PurchaseResult | None = None
+    if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+        payloads = last.workflow_execution_completed_event_attributes.result.payloads
+        (result,) = await converter.decode(payloads, [PurchaseResult])
+    return workflow_input.request, result
 
 
 def _rollout_figures(status: RolloutStatus, since: datetime, until: datetime) -> RolloutFigures:

@@ -23,7 +23,9 @@ RULES_USAGE = (
     "• `/rules history` — every version: who, when, why, what changed\n"
     "• `/rules diff <v1> <v2>` — what differs between two versions\n"
     "• `/rules revert <version> [reason]` — make an earlier version's rules the rules again "
-    "(as a new version)"
+    "(as a new version)\n"
+    "• `/rules shadow …` — run candidate rules in shadow beside the rules in force, see how "
+    "they agree, promote them (`/rules shadow help`)"
 )
 SHOWN_HISTORY = 15
 _VERSION = re.compile(r"^v?(\d{1,9})$", re.IGNORECASE)
@@ -59,7 +61,16 @@ class RevertRules:
     reason: str
 
 
-RulesCommand = ShowRules | ShowHistory | SetRule | DiffVersions | RevertRules | Unparseable
+@dataclass(frozen=True)
+class ShadowWords:
+    """`/rules shadow …`: parsed by bot/slack/rules_shadow_command.py."""
+
+    words: tuple[str, ...]
+
+
+RulesCommand = (
+    ShowRules | ShowHistory | SetRule | DiffVersions | RevertRules | ShadowWords | Unparseable
+)
 
 
 def parse_rules_command(command_text: str) -> RulesCommand:
@@ -69,6 +80,8 @@ def parse_rules_command(command_text: str) -> RulesCommand:
     verb, rest = words[0].lower(), words[1:]
     if verb == "history" and not rest:
         return ShowHistory()
+    if verb == "shadow":
+        return ShadowWords(tuple(rest))
     if verb == "set":
         if len(rest) < 3:
             return Unparseable("Say `/rules set <department> <field> <value> [reason]`.")
@@ -148,7 +161,7 @@ def _history_line(min_purchases: int, max_rejected: int) -> str:
 def history_blocks(versions: list[RulesVersionSummary]) -> list[Block]:
     blocks: list[Block] = [text(f"*Review rules: the last {SHOWN_HISTORY} versions*")]
     for version in versions[:SHOWN_HISTORY]:
-        blocks.append(context(_summary_line(version) + "\n" + _diff_text(version.diff)))
+        blocks.append(context(_summary_line(version) + "\n" + diff_text(version.diff)))
     if len(versions) > SHOWN_HISTORY:
         blocks.append(context(f"…and {len(versions) - SHOWN_HISTORY} older versions."))
     return blocks
@@ -157,7 +170,7 @@ def history_blocks(versions: list[RulesVersionSummary]) -> list[Block]:
 def diff_blocks(old: RulesVersion, new: RulesVersion, changes: list[RuleChange]) -> list[Block]:
     return [
         text(f"*From {old.label} to {new.label}*"),
-        text(_diff_text(changes) or "No differences."),
+        text(diff_text(changes) or "No differences."),
     ]
 
 
@@ -166,7 +179,7 @@ def _summary_line(version: RulesVersionSummary) -> str:
     return f"*{version.label}* · {version.at:%Y-%m-%d %H:%M} UTC · {who(version.author)}{why}"
 
 
-def _diff_text(changes: list[RuleChange]) -> str:
+def diff_text(changes: list[RuleChange]) -> str:
     return "\n".join(f"• `{escape(str(change))}`" for change in changes)
 
 
@@ -182,5 +195,5 @@ def change_announcement(summary: RulesVersionSummary) -> str:
     why = f" — {escape(summary.reason)}" if summary.reason else ""
     return (
         f":scroll: Review rules are now *{summary.label}*, by {who(summary.author)}{why}. "
-        "Every worker reviews with them from the next request.\n" + _diff_text(summary.diff)
+        "Every worker reviews with them from the next request.\n" + diff_text(summary.diff)
     )

@@ -11,6 +11,7 @@ from bot.slack.rules_command import (
     DiffVersions,
     RevertRules,
     SetRule,
+    ShadowWords,
     ShowHistory,
     ShowRules,
     change_announcement,
@@ -19,6 +20,7 @@ from bot.slack.rules_command import (
     parse_rules_command,
     rules_blocks,
 )
+from bot.slack.rules_shadow_handler import shadow
 from domain.rules_versions import RulesChangeResult, diff_rules
 
 
@@ -44,6 +46,8 @@ async def rules(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
     if isinstance(parsed, RevertRules):
         result = await deps.rules.revert(parsed.version, author=user, reason=parsed.reason)
         return await announced(deps, result)
+    if isinstance(parsed, ShadowWords):
+        return await shadow(deps, user, list(parsed.words), people_departments(deps))
     assert isinstance(parsed, Unparseable)
     return [blocks.text(f"{blocks.warning(parsed.problem)}\n\n{RULES_USAGE}")]
 
