@@ -92,6 +92,8 @@ def parse_shadow_command(words: list[str]) -> ShadowCommand | Unparseable:
         return ShadowPromote(int(meant.group(1)) if meant else None, " ".join(reason))
     if verb == "stop":
         return ShadowStop(" ".join(rest))
+    if verb in {"help", "-h", "--help", "?"}:
+        return Unparseable("Here is how `/rules shadow` works.")
     return Unparseable(f"`{words[0][:40]}` is not something `/rules shadow` does.")
 
 

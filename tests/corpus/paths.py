@@ -223,6 +223,22 @@ async def cancelled_while_asking(r: Recording) -> str:
     return await finished(r.world, submitted)
 
 
+async def shadow_reviewed(r: Recording) -> str:
+    """Candidate rules in shadow would auto-approve Nico (no history needed); the rules in force
+    still send him to his manager, who approves. The verdict is recorded, never acted on."""
+    await r.world.rules.set_shadow_field(
+        "IT",
+        "user_history.min_previous_purchases",
+        "0",
+        author="test",
+        reason="newcomers",
+        people_departments=["IT"],
+    )
+    submitted = await waiting_for_manager(r.world)
+    await r.world.service.decide(submitted.request.request_id, user="UCARLOS", approve=True)
+    return await finished(r.world, submitted)
+
+
 async def approval_timeout(r: Recording) -> str:
     submitted = await waiting_for_manager(r.world)
     await r.env.sleep(timedelta(days=7, seconds=1))
@@ -251,6 +267,7 @@ PATHS: tuple[RecordedPath, ...] = (
         cancelled_while_asking,
         replace_activities=(approval_requests_keep_failing,),
     ),
+    RecordedPath("shadow-reviewed", shadow_reviewed),
 )
 
 
