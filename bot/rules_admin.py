@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
@@ -41,7 +42,8 @@ from entities.client import start_entity, update_entity
 from entities.review_rules import RULES_WORKFLOW_ID, ReviewRulesWorkflow
 
 QUERY_TIMEOUT = timedelta(seconds=5)
-ShadowInputT = TypeVar("ShadowInputT", SetShadowInput, StopShadowInput, PromoteShadowInput)
+P = TypeVar("P", bound=BaseModel)
+R = TypeVar("R", bound=BaseModel)
 INSTALLER = "installation"
 
 
@@ -96,14 +98,9 @@ class RulesAdmin:
     async def change(
         self, rules: RulesFile, *, author: str, reason: str, based_on: int | None = None
     ) -> RulesChangeResult:
-        return await update_entity(
-            self._client,
+        return await self._update(
             ReviewRulesWorkflow.change,
             ChangeRulesInput(rules=rules, author=author, reason=reason, based_on=based_on),
-            run=ReviewRulesWorkflow.run,
-            initial=self._initial,
-            workflow_id=self._workflow_id,
-            task_queue=self._task_queue,
         )
 
     async def set_field(
@@ -126,14 +123,9 @@ class RulesAdmin:
         return await self.change(rules, author=author, reason=reason, based_on=current.number)
 
     async def revert(self, version: int, *, author: str, reason: str) -> RulesChangeResult:
-        return await update_entity(
-            self._client,
+        return await self._update(
             ReviewRulesWorkflow.revert,
             RevertRulesInput(version=version, author=author, reason=reason),
-            run=ReviewRulesWorkflow.run,
-            initial=self._initial,
-            workflow_id=self._workflow_id,
-            task_queue=self._task_queue,
         )
 
     # --- shadow review ---------------------------------------------------------------------
@@ -212,10 +204,9 @@ class RulesAdmin:
         )
 
     async def _update(
-        self,
-        update: UpdateMethodMultiParam[[ReviewRulesWorkflow, ShadowInputT], ShadowChangeResult],
-        input: ShadowInputT,
-    ) -> ShadowChangeResult:
+        self, update: UpdateMethodMultiParam[[ReviewRulesWorkflow, P], R], input: P
+    ) -> R:
+        """One Update of the rules entity (created first if need be); a refusal is Refused."""
         return await update_entity(
             self._client,
             update,
