@@ -48,6 +48,7 @@ from bot.temporal_client import (
     unreachable_message,
 )
 from bot.worker import history_store
+from domain.catalog import Catalog
 from domain.directory import Directory
 from domain.models import PurchaseResult, PurchaseStatus, StatusResult
 from domain.outcomes import describe_outcome, full_stop
@@ -152,7 +153,8 @@ def parser() -> argparse.ArgumentParser:
 async def _service(settings: Settings) -> PurchaseService:
     client = await connect()
     directory = ReloadingFile(settings.directory, Directory)
-    return PurchaseService(client, directory, task_queue=settings.task_queue)
+    catalog = ReloadingFile(settings.catalog, Catalog)
+    return PurchaseService(client, directory, task_queue=settings.task_queue, catalog=catalog)
 
 
 async def cmd_request(args: argparse.Namespace, settings: Settings) -> None:

@@ -18,16 +18,13 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from appconfig.files import ReloadingFile
+from bot.request_attributes import start_attributes
+from domain.catalog import Catalog
 from domain.directory import Directory
 from domain.intake import IntakeError, build_purchase_request
 from domain.models import (
@@ -44,7 +41,7 @@ from domain.refusal import Refused
 from domain.request_ids import new_request_id as new_request_id  # re-exported for callers
 from domain.workflow_ids import purchase_workflow_id, request_id_of
 from entities.client import refusal
-from workflows.names import DEPARTMENT, EMPLOYEE_ID, TASK_QUEUE
+from workflows.names import EMPLOYEE_ID, TASK_QUEUE
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
 T = TypeVar("T")
@@ -68,11 +65,19 @@ class Submitted:
 
 class PurchaseService:
     def __init__(
-        self, client: Client, directory: ReloadingFile[Directory], *, task_queue: str = TASK_QUEUE
+        self,
+        client: Client,
+        directory: ReloadingFile[Directory],
+        *,
+        task_queue: str = TASK_QUEUE,
+        catalog: ReloadingFile[Catalog] | None = None,
     ) -> None:
+        """`catalog`: to record each request's category and store at filing (for the rules
+        backtest); without it requests are filed without them."""
         self._client = client
         self._directory = directory
         self._task_queue = task_queue
+        self._catalog = catalog
 
     async def submit(
         self,
@@ -138,11 +143,8 @@ class PurchaseService:
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(EMPLOYEE_ID, request.employee_id),
-                    SearchAttributePair(DEPARTMENT, request.department),
-                ]
+            search_attributes=start_attributes(
+                request, self._catalog.get().value if self._catalog is not None else None
             ),
         )
 

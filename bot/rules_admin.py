@@ -6,6 +6,7 @@ The rules entity (entities/review_rules.py) validates every change; a refusal ar
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -28,12 +29,14 @@ from domain.rules_shadow import (
 from domain.rules_versions import (
     ChangeRulesInput,
     RevertRulesInput,
+    RuleChange,
     RulesChangeResult,
     RulesEntityState,
     RulesHistory,
     RulesVersion,
     VersionInput,
     department_named,
+    diff_rules,
     first_version,
     known_departments,
     rules_with,
@@ -45,6 +48,17 @@ QUERY_TIMEOUT = timedelta(seconds=5)
 P = TypeVar("P", bound=BaseModel)
 R = TypeVar("R", bound=BaseModel)
 INSTALLER = "installation"
+
+
+@dataclass(frozen=True)
+class FieldProposal:
+    current: RulesVersion
+    department: str  # as the rules spell it, or `defaults`
+    proposed: RulesFile
+
+    @property
+    def diff(self) -> list[RuleChange]:
+        return diff_rules(self.current.rules, self.proposed)
 
 
 class RulesUnreadable(Exception):
@@ -103,6 +117,16 @@ class RulesAdmin:
             ChangeRulesInput(rules=rules, author=author, reason=reason, based_on=based_on),
         )
 
+    async def propose_field(
+        self, department: str, field: str, value: str, *, people_departments: Sequence[str]
+    ) -> FieldProposal:
+        """`/rules set`'s change, validated but not made. Raises RulesInvalid (an unknown
+        department, or the field path and reason the schema gives)."""
+        await self.ensure()  # a no-op once it runs: a change needs rules to change
+        current = await self.current()
+        name = department_named(department, known_departments(current.rules, people_departments))
+        return FieldProposal(current, name, rules_with(current.rules, name, field, value))
+
     async def set_field(
         self,
         department: str,
@@ -112,15 +136,20 @@ class RulesAdmin:
         author: str,
         reason: str,
         people_departments: Sequence[str],
+        based_on: int | None = None,
     ) -> RulesChangeResult:
-        """`/rules set`: one field of one department (or `defaults`). Raises RulesInvalid (an
-        unknown department, or the field path and reason the schema gives) or Refused (the
-        entity's reason: nothing changed, or changed meanwhile)."""
-        await self.ensure()  # a no-op once it runs: a change needs rules to change
-        current = await self.current()
-        name = department_named(department, known_departments(current.rules, people_departments))
-        rules = rules_with(current.rules, name, field, value)
-        return await self.change(rules, author=author, reason=reason, based_on=current.number)
+        """`/rules set`: one field of one department (or `defaults`). Raises RulesInvalid, or
+        Refused (the entity's reason: nothing changed, or the rules changed since `based_on`,
+        the version the person saw; by default the one this call reads)."""
+        proposal = await self.propose_field(
+            department, field, value, people_departments=people_departments
+        )
+        return await self.change(
+            proposal.proposed,
+            author=author,
+            reason=reason,
+            based_on=proposal.current.number if based_on is None else based_on,
+        )
 
     async def revert(self, version: int, *, author: str, reason: str) -> RulesChangeResult:
         return await self._update(

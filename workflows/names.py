@@ -18,7 +18,21 @@ PURCHASE_OUTCOME = SearchAttributeKey.for_keyword("PurchaseOutcome")
 # auto_approved / manual / not_reviewed: lets the monitor measure the system's own latency
 # (leaving out requests that waited for a person) and the share of auto-approvals.
 REVIEW_PATH = SearchAttributeKey.for_keyword("ReviewPath")
-CUSTOM_SEARCH_ATTRIBUTES = (EMPLOYEE_ID, DEPARTMENT, PURCHASE_OUTCOME, REVIEW_PATH)
+# What the review judges besides the history, set when the request is filed (start options, not
+# workflow code): the rules backtest re-decides past requests from visibility alone.
+# "39.90 EUR" (Decimal text: exact), the catalog category and the store, e.g. "amazon.es".
+PURCHASE_AMOUNT = SearchAttributeKey.for_keyword("PurchaseAmount")
+PRODUCT_CATEGORY = SearchAttributeKey.for_keyword("ProductCategory")
+PRODUCT_VENDOR = SearchAttributeKey.for_keyword("ProductVendor")
+CUSTOM_SEARCH_ATTRIBUTES = (
+    EMPLOYEE_ID,
+    DEPARTMENT,
+    PURCHASE_OUTCOME,
+    REVIEW_PATH,
+    PURCHASE_AMOUNT,
+    PRODUCT_CATEGORY,
+    PRODUCT_VENDOR,
+)
 
 # Approvers get a week; after that the request is rejected by "system".
 APPROVAL_TIMEOUT_DAYS = 7

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
+from temporalio.service import RPCError
 
 from bot.api.framework import ApiCall, ApiError, Endpoint
 from bot.api.tokens import Role
@@ -17,6 +18,7 @@ from bot.rules_admin import RulesUnreadable
 from bot.slack.deps import BotDeps
 from bot.slack.rules_command import change_announcement
 from bot.slack.rules_handler import people_departments
+from domain.backtest import BacktestFigures
 from domain.refusal import Refused
 from domain.review_rules import EffectiveRules, RuleOverride, RulesFile
 from domain.rules_versions import (
@@ -61,6 +63,11 @@ class ChangeAnswer(BaseModel):
     department: str
     version: str = Field(description="the new version, or the current one on a dry run")
     diff: list[RuleChange]
+    backtest: BacktestFigures | None = Field(
+        default=None,
+        description="on a dry run: what the new rules would have decided on the requests of "
+        "the last 30 days, compared with what actually happened",
+    )
 
 
 def rules_endpoints(deps: BotDeps) -> list[Endpoint]:
@@ -108,7 +115,13 @@ def rules_endpoints(deps: BotDeps) -> list[Endpoint]:
             raise ApiError(400, f"Field `{err.field}`: {err.reason}.", field=err.field) from err
         diff = diff_rules(live.rules, proposed)
         if query.dry_run:
-            return ChangeAnswer(status="dry_run", department=name, version=live.label, diff=diff)
+            try:
+                figures = await deps.backtest.run(live.rules, proposed)
+            except RPCError as err:
+                raise ApiError(503, f"The backtest could not be run ({err.message}).") from err
+            return ChangeAnswer(
+                status="dry_run", department=name, version=live.label, diff=diff, backtest=figures
+            )
         try:
             result = await deps.rules.change(
                 proposed, author=call.caller.actor, reason=query.reason, based_on=live.number
@@ -142,14 +155,16 @@ def rules_endpoints(deps: BotDeps) -> list[Endpoint]:
         Endpoint(
             "PUT",
             "/api/rules/{department}",
-            "Replace one department's overrides (a new version; `dry_run=true` only shows it)",
+            "Replace one department's overrides (a new version). `dry_run=true` changes nothing: "
+            "it shows the diff and the backtest (what the new rules would have decided on the "
+            "last 30 days' requests, compared with what happened)",
             CHANGERS,
             ChangeAnswer,
             put_department,
             body=RuleOverride,
             query=ChangeQuery,
             changes=True,
-            errors=(400, 404, 409),
+            errors=(400, 404, 409, 503),
         ),
     ]
 

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.deps import BotDeps
 from bot.slack.error_answers import error_answer
-from bot.slack.listeners import actions, commands, events, ops, views
+from bot.slack.listeners import actions, commands, events, ops, rules_modal, views
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class ListenerGroup(Protocol):
     def register(self, app: AsyncApp, deps: BotDeps) -> None: ...
 
 
-LISTENER_GROUPS: tuple[ListenerGroup, ...] = (commands, ops, actions, views, events)
+LISTENER_GROUPS: tuple[ListenerGroup, ...] = (commands, ops, actions, views, rules_modal, events)
 
 
 def slash_commands() -> tuple[str, ...]:

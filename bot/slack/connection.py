@@ -29,6 +29,7 @@ from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
 from bot.review_preview import ReviewPreview
 from bot.rules_admin import RulesAdmin, load_initial_rules
+from bot.rules_backtest import RulesBacktest
 from bot.slack.after_ack import AfterAck
 from bot.slack.app import build_app, slash_commands
 from bot.slack.deps import BotDeps
@@ -136,9 +137,12 @@ async def start_bot(
             slack.signing_secret,
         ),
     )
+    catalog = ReloadingFile(settings.catalog, Catalog)
     deps = BotDeps(
         temporal=temporal,
-        service=PurchaseService(temporal, directory, task_queue=settings.task_queue),
+        service=PurchaseService(
+            temporal, directory, task_queue=settings.task_queue, catalog=catalog
+        ),
         directory=directory,
         ops_audit=OpsAuditLog(temporal, settings.control_task_queue),
         rollout=rollout_admin_for(temporal, settings),
@@ -148,13 +152,14 @@ async def start_bot(
         ),
         preview=ReviewPreview(
             directory,
-            ReloadingFile(settings.catalog, Catalog),
+            catalog,
             flags,
             LiveRules(temporal),
             UserHistorySource(temporal, history_store(temporal, settings)),
         ),
         after_ack=after_ack,
         announcer=OpsAnnouncer(alerts),
+        backtest=RulesBacktest(temporal, settings.task_queue, history_store(temporal, settings)),
         history=history_store(temporal, settings),
         dashboard_links=DashboardLinks(
             web_auth, settings.public_url or f"http://127.0.0.1:{settings.port}"

@@ -14,6 +14,7 @@ from bot.purchase_service import PurchaseService
 from bot.review_preview import ReviewPreview
 from bot.rollout_admin import RolloutAdmin
 from bot.rules_admin import RulesAdmin
+from bot.rules_backtest import RulesBacktest
 from bot.slack.after_ack import AfterAck
 from bot.web.links import DashboardLinks
 from domain.directory import Directory
@@ -32,6 +33,7 @@ class BotDeps:
     preview: ReviewPreview
     after_ack: AfterAck
     announcer: OpsAnnouncer
+    backtest: RulesBacktest
     # The requester-history store, probed by /rollout status; None leaves the line out.
     history: HistoryStore | None = None
     # Login links to the web dashboard (`/purchase dashboard`); None: not served.

@@ -25,6 +25,7 @@ from bot.api.tokens import ApiTokens, Role
 from bot.ops_audit import OpsAuditLog
 from bot.review_preview import ReviewPreview
 from bot.rollout_admin import RolloutAdmin
+from bot.rules_backtest import RulesBacktest
 from bot.slack.after_ack import AfterAck
 from bot.slack.app import build_app, slash_commands
 from bot.slack.deps import BotDeps
@@ -178,6 +179,7 @@ async def _serve_bot(
         after_ack=after_ack,
         announcer=OpsAnnouncer(alerts),
         dashboard_links=DashboardLinks(web_auth, f"http://127.0.0.1:{port}"),
+        backtest=RulesBacktest(world.client, world.settings.task_queue, world.history),
     )
     app = build_app(client, ws.signing_secret, deps)
     api = build_api(tokens, audit, api_endpoints(deps), [dashboard_web(deps, web_auth).add_routes])

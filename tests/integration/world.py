@@ -170,7 +170,12 @@ async def running_world(
         yield World(
             client=client,
             settings=settings,
-            service=PurchaseService(client, directory, task_queue=settings.task_queue),
+            service=PurchaseService(
+                client,
+                directory,
+                task_queue=settings.task_queue,
+                catalog=ReloadingFile(settings.catalog, Catalog),
+            ),
             ledger=ledger,
             notifier=recorder,
             catalog=load_yaml_model(settings.catalog, Catalog).value,

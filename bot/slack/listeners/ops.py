@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flags_admin import FlagsUnreadable
 from bot.history_health import probe_history
@@ -23,6 +24,7 @@ from bot.slack.flags_command import (
     flags_usage,
     parse_flags_command,
 )
+from bot.slack.listeners.rules_modal import open_confirmation
 from bot.slack.rollout_blocks import history_health_block, rollout_status_blocks
 from bot.slack.rollout_command import (
     ROLLOUT_USAGE,
@@ -33,6 +35,7 @@ from bot.slack.rollout_command import (
     StartPlan,
     parse_rollout_command,
 )
+from bot.slack.rules_command import SetRule, parse_rules_command
 from bot.slack.rules_handler import rules
 from domain.refusal import Refused
 from domain.rules_versions import RulesInvalid
@@ -41,11 +44,15 @@ log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, deps: BotDeps) -> None:
-    async def run(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def run(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await ack()
-        deps.after_ack.schedule(_handle(command, respond), str(command.get("command")))
+        deps.after_ack.schedule(_handle(command, respond, client), str(command.get("command")))
 
-    async def _handle(command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def _handle(
+        command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         user, name = str(command.get("user_id") or ""), str(command.get("command") or "")
         text = str(command.get("text") or "")
         detail = f"{name} {text}".strip()
@@ -56,8 +63,13 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 text=f":no_entry: `{name}` is for the ops team only. This attempt was recorded.",
             )
             return
+        answer: list[blocks.Block] | None = None
         try:
-            answer = await HANDLERS[name](deps, user, text)
+            change = rules_change_to_confirm(name, text)
+            if change is not None:  # answered in a modal, not in the channel
+                await open_confirmation(deps, client, str(command.get("trigger_id")), change)
+            else:
+                answer = await HANDLERS[name](deps, user, text)
             outcome = "ops_command"
         except (Refused, FlagsUnreadable, RulesUnreadable, RulesInvalid) as refused:
             answer, outcome = (
@@ -68,7 +80,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
             log.exception("%s failed for %s", name, user)
             answer, outcome = [blocks.text(blocks.SOMETHING_WENT_WRONG)], "ops_command_failed"
         await deps.ops_audit.record(user, outcome, detail)
-        await respond(response_type="ephemeral", blocks=answer, text=detail)
+        if answer is not None:
+            await respond(response_type="ephemeral", blocks=answer, text=detail)
 
     for name in SLASH_COMMANDS:
         app.command(name)(run)
@@ -119,6 +132,12 @@ async def flags(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
         result = await deps.flags.set(parsed.change.model_copy(update={"actor": user}))
         return [blocks.text(f":white_check_mark: {result.change.detail}")]
     return [blocks.text(f":warning: {parsed.problem}\n\n{flags_usage()}")]
+
+
+def rules_change_to_confirm(name: str, text: str) -> SetRule | None:
+    """`/rules set …`: shown with its backtest in a modal, applied only when confirmed."""
+    parsed = parse_rules_command(text) if name == "/rules" else None
+    return parsed if isinstance(parsed, SetRule) else None
 
 
 # An ops command is one entry here (and its line in manifest.yaml): it is registered, gated to

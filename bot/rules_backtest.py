@@ -1,0 +1,129 @@
+"""The rules backtest read from the system of record: visibility lists the period's purchase
+requests with what they were filed with (`bot/request_attributes.py`) and how they ended
+(`PurchaseOutcome`, `ReviewPath`), in one listing and no per-request history read; the history
+criterion needs, per requester whose verdict depends on it, one visibility count and one query
+to their imported-history shard. The arithmetic is `domain.backtest`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from temporalio.client import Client, WorkflowExecution, WorkflowQueryFailedError
+from temporalio.service import RPCError
+
+from bot.request_attributes import review_inputs
+from domain.backtest import (
+    BacktestFigures,
+    PastRequest,
+    RequesterBaseline,
+    backtest,
+    backtest_period,
+    needs_history,
+)
+from domain.history import REJECTION_WINDOW
+from domain.review_rules import RulesFile
+from domain.workflow_ids import purchases_query, request_id_of, visibility_string
+from entities.history_store import HistoryStore
+from workflows.names import DEPARTMENT, EMPLOYEE_ID, PURCHASE_OUTCOME, REVIEW_PATH
+
+# Requesters' histories read at once: enough to hide the round trips, few enough not to swamp
+# the server (the dashboard reads histories 16 at a time too).
+CONCURRENT_READS = 16
+LIST_PAGE_SIZE = 1000
+
+
+def listing_query(since: datetime, task_queue: str | None) -> str:
+    """Requests filed since `since`, and those that closed since, or (rejected) in the 30 days
+    before: their closings are the requesters' history during the period."""
+    start = visibility_string(since.isoformat())
+    before = visibility_string((since - REJECTION_WINDOW).isoformat())
+    condition = (
+        f"(StartTime >= {start} OR CloseTime >= {start} OR "
+        f"(CloseTime >= {before} AND PurchaseOutcome = 'rejected'))"
+    )
+    if task_queue is not None:
+        condition = f"TaskQueue = {visibility_string(task_queue)} AND {condition}"
+    return purchases_query(condition)
+
+
+def past_request(execution: WorkflowExecution) -> PastRequest:
+    attributes = execution.typed_search_attributes
+    return PastRequest(
+        request_id=request_id_of(execution.id),
+        employee_id=attributes.get(EMPLOYEE_ID) or "",
+        department=attributes.get(DEPARTMENT) or "",
+        filed_at=execution.start_time,
+        closed_at=execution.close_time,
+        outcome=attributes.get(PURCHASE_OUTCOME),
+        review_path=attributes.get(REVIEW_PATH),
+        inputs=review_inputs(attributes),
+    )
+
+
+class RulesBacktest:
+    """`task_queue`: the purchase requests' queue (settings.task_queue), so an installation
+    sharing a namespace counts only its own requests; `history`: the imported-history store."""
+
+    def __init__(self, client: Client, task_queue: str | None, history: HistoryStore) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._history = history
+
+    async def run(
+        self, current: RulesFile, proposed: RulesFile, *, now: datetime | None = None
+    ) -> BacktestFigures:
+        """Raises RPCError when visibility cannot be listed."""
+        now = now or datetime.now(UTC)
+        since, until = backtest_period(now)
+        requests = await self.past_requests(since)
+        employees = {
+            r.employee_id
+            for r in requests
+            if r.inputs is not None
+            and since <= r.filed_at < until
+            and needs_history(r.inputs, r.department, (current, proposed))
+        }
+        baselines = await self.baselines(employees, now=now)
+        return backtest(
+            requests,
+            current=current,
+            proposed=proposed,
+            baselines=baselines,
+            since=since,
+            until=until,
+        )
+
+    async def past_requests(self, since: datetime) -> list[PastRequest]:
+        query = listing_query(since, self._task_queue)
+        return [
+            past_request(e)
+            async for e in self._client.list_workflows(query, page_size=LIST_PAGE_SIZE)
+        ]
+
+    async def baselines(
+        self, employees: Iterable[str], *, now: datetime
+    ) -> dict[str, RequesterBaseline]:
+        """A requester whose history cannot be read is left out: the backtest then judges their
+        requests as the review would, "history unavailable"."""
+        gate = asyncio.Semaphore(CONCURRENT_READS)
+
+        async def read(employee: str) -> tuple[str, RequesterBaseline | None]:
+            async with gate:
+                try:
+                    completed, imported = await asyncio.gather(
+                        self._client.count_workflows(
+                            purchases_query(
+                                f"EmployeeId = {visibility_string(employee)} "
+                                "AND PurchaseOutcome = 'completed'"
+                            )
+                        ),
+                        self._history.summary(employee, now=now),
+                    )
+                except (RPCError, WorkflowQueryFailedError):
+                    return employee, None
+                return employee, RequesterBaseline(completed_now=completed.count, imported=imported)
+
+        read_all = await asyncio.gather(*(read(e) for e in employees))
+        return {employee: baseline for employee, baseline in read_all if baseline is not None}
