@@ -54,6 +54,18 @@ async def api(
         return response.status, await response.json()
 
 
+async def confirmed_rules_set(sw: SlackWorld, user: str, text: str) -> None:
+    """`/rules set` opens a confirmation modal with the backtest; Apply makes the change."""
+    await sw.send_command(user, "/rules", text)
+
+    def ready() -> dict[str, Any] | None:
+        view = sw.ws.open_view(user)
+        return view if view is not None and view.get("submit") else None
+
+    view = await sw.ws.wait_for(ready, timeout=15)
+    await sw.submit_view(user, view["id"], {})
+
+
 def ops_messages(sw: SlackWorld) -> list[str]:
     return [m.text for m in sw.ws.messages(OPS_CHANNEL)]
 
@@ -65,9 +77,10 @@ async def test_a_change_in_slack_reaches_the_next_review_and_revert_restores_it_
     assert before.auto_approved and before.rules_version.startswith("v1 (")
     v1 = await sw.world.rules.current()
 
-    await sw.send_command("UOLIVIA", "/rules", "set it max_amount 20 book budget frozen")
-    await sw.ephemeral_to("UOLIVIA", "now *v2*")
-    announced = ops_messages(sw)[-1]
+    await confirmed_rules_set(sw, "UOLIVIA", "set it max_amount 20 book budget frozen")
+    announced = await sw.ws.wait_for(
+        lambda: next((m for m in ops_messages(sw) if "v2" in m), None), timeout=10
+    )
     assert "v2" in announced and "<@UOLIVIA>" in announced and "book budget frozen" in announced
     assert "departments.IT.max_amount: 1000 -&gt; 20" in announced
 
