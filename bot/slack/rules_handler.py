@@ -21,6 +21,7 @@ from bot.slack.rules_command import (
     rules_blocks,
 )
 from bot.slack.rules_shadow_handler import shadow
+from domain.refusal import Refused
 from domain.rules_versions import RulesChangeResult, diff_rules
 
 
@@ -34,15 +35,9 @@ async def rules(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
         old, new = await deps.rules.version(parsed.old), await deps.rules.version(parsed.new)
         return diff_blocks(old, new, diff_rules(old.rules, new.rules))
     if isinstance(parsed, SetRule):
-        result = await deps.rules.set_field(
-            parsed.department,
-            parsed.field,
-            parsed.value,
-            author=user,
-            reason=parsed.reason,
-            people_departments=people_departments(deps),
-        )
-        return await announced(deps, result)
+        # Never applied from here: the ops listener shows it with its backtest in a modal
+        # first (listeners/rules_modal.py), and only Apply there makes the change.
+        raise Refused("`/rules set` is confirmed in a modal; send it again.")
     if isinstance(parsed, RevertRules):
         result = await deps.rules.revert(parsed.version, author=user, reason=parsed.reason)
         return await announced(deps, result)
@@ -58,9 +53,9 @@ def people_departments(deps: BotDeps) -> list[str]:
 
 async def announced(deps: BotDeps, result: RulesChangeResult) -> list[blocks.Block]:
     await deps.announcer.announce(change_announcement(result.version))
-    return [
-        blocks.text(
-            f":white_check_mark: The review rules are now *{result.version.label}*; the ops "
-            "channel has been told."
-        )
-    ]
+    return [blocks.text(changed_text(result))]
+
+
+def changed_text(result: RulesChangeResult) -> str:
+    label = result.version.label
+    return f":white_check_mark: The review rules are now *{label}*; the ops channel has been told."

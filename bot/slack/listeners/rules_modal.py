@@ -19,7 +19,7 @@ from bot.slack.deps import BotDeps
 from bot.slack.payloads import read_submission
 from bot.slack.rules_command import SetRule, change_announcement
 from bot.slack.rules_confirmation import RULES_CONFIRM_MODAL, PendingChange, confirmation_modal
-from bot.slack.rules_handler import people_departments
+from bot.slack.rules_handler import changed_text, people_departments
 from domain.refusal import Refused
 from domain.rules_versions import RulesChangeResult, RulesInvalid
 
@@ -102,15 +102,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
                 "rules change refused",
             )
             return
-        label = result.version.label
-        await ack(
-            response_action="update",
-            view=_result_view(
-                f":white_check_mark: The review rules are now *{label}*; the ops channel has "
-                "been told."
-            ),
-        )
-        deps.after_ack.schedule(_after_change(user, change, result), f"rules {label} announced")
+        await ack(response_action="update", view=_result_view(changed_text(result)))
+        deps.after_ack.schedule(_after_change(user, change, result), "rules change announced")
 
     async def _after_change(user: str, change: PendingChange, result: RulesChangeResult) -> None:
         await deps.ops_audit.record(user, "rules_change_confirmed", change.command)
