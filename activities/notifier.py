@@ -74,7 +74,9 @@ def approval_request_text(input: ApprovalRequestInput) -> str:
             f" Automated review: {escape(input.review.reason)} "
             f"(confidence {input.review.confidence:.2f}, risk {input.review.risk_score:.2f})."
         )
-    return text + f" Code path: {input.code_path}."
+    text += f" Code path: {input.code_path}."
+    # The note is the workflow's own text (a reminder, an escalation): shown first.
+    return f"{input.note} {text}" if input.note else text
 
 
 def history_unavailable_text(input: ApprovalRequestInput) -> str | None:
@@ -98,6 +100,10 @@ def outcome_text(input: OutcomeNotificationInput) -> str:
     return full_stop(f"Your request {result.request_id} ({what}) was {outcome.summary()}")
 
 
+# Messages that carry the decision's buttons.
+BUTTON_KINDS = (MessageKind.APPROVAL_REQUEST, MessageKind.REMINDER)
+
+
 def message_request_id(message: MessageInput) -> str:
     if message.approval is not None:
         return message.approval.request.request_id
@@ -108,7 +114,7 @@ def message_request_id(message: MessageInput) -> str:
 
 def message_text(message: MessageInput) -> str:
     """The text of a message (Slack's fallback text; all the recording notifier keeps)."""
-    if message.kind is MessageKind.APPROVAL_REQUEST and message.approval is not None:
+    if message.kind in BUTTON_KINDS and message.approval is not None:
         return approval_request_text(message.approval)
     if message.kind is MessageKind.REVIEW_FALLBACK and message.approval is not None:
         return history_unavailable_text(message.approval) or ""

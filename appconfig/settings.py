@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 
@@ -45,6 +46,10 @@ class Settings(BaseSettings):
     monitor_failure_limit: int | None = None
     monitor_window_seconds: float | None = None
     monitor_min_decision_sample: int | None = None
+    # The approval journey: when an approver who has not decided is reminded (days after they
+    # were due to decide: filing, for the manager; `1,4` in the environment; empty: never).
+    # Read by each request when it starts waiting (it keeps that plan to the end).
+    reminder_after_days: Annotated[tuple[float, ...], NoDecode] = (1.0, 4.0)
     mode: RunMode = RunMode.PRODUCTION
     # Seconds the stand-in store takes to confirm an order it has already taken: a window for
     # fault-injection tests (a worker killed mid-order). Zero in normal use.
@@ -91,6 +96,21 @@ class Settings(BaseSettings):
     # Signs login links and dashboard sessions; every bot replica needs the same one. Unset:
     # derived from SLACK_SIGNING_SECRET (shared by replicas already), else random per process.
     web_secret: SecretStr | None = None
+
+    @field_validator("reminder_after_days", mode="before")
+    @classmethod
+    def _days_list(cls, value: object) -> object:
+        """`1,4` (the environment) or a sequence of numbers."""
+        if isinstance(value, str):
+            return tuple(float(part) for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("reminder_after_days")
+    @classmethod
+    def _positive_days(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(days <= 0 for days in value):
+            raise ValueError("every reminder must be more than 0 days after the request")
+        return tuple(sorted(value))
 
     def fault_injection(self) -> list[str]:
         """The fault-injection settings in force, by environment variable name."""

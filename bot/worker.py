@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
+from activities.approval_plan import ApprovalPlanActivities, ApprovalTimings
 from activities.automated_review import AutomatedReviewActivities, OpsAlertThrottle
 from activities.feature_flags import FeatureFlagActivities
 from activities.notifications import NotificationActivities
@@ -95,7 +96,8 @@ def build_activities(
     directory = ReloadingFile(settings.directory, Directory)
     notifications = NotificationActivities(notifier, lambda: directory.get().value)
     flags = FeatureFlagActivities(client, flags_workflow_id, alert_ops=notifier.alert_ops)
-    return activity_methods(validation, flags, review, ordering, notifications)
+    plan = ApprovalPlanActivities(ApprovalTimings.from_days(settings.reminder_after_days))
+    return activity_methods(validation, flags, review, ordering, notifications, plan)
 
 
 def activity_methods(*owners: object) -> list[Callable[..., Any]]:

@@ -7,7 +7,7 @@ defaults so histories recorded by older code still decode.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -157,6 +157,8 @@ class ApprovalRequestInput(BaseModel):
     product: ProductInfo
     review: AutomatedReviewResult | None = None
     code_path: str
+    # Shown above the request's facts: why this message (a reminder, an escalation, a level).
+    note: str = ""
 
 
 class ApprovalRequestResult(BaseModel):
@@ -230,6 +232,7 @@ class MessageKind(StrEnum):
     AUTO_APPROVAL_FYI = "auto_approval_fyi"
     NOTICE = "notice"  # a plain note to the requester (e.g. their request was escalated)
     REVIEW_FALLBACK = "review_fallback"  # the requester: a person decides, history unreadable
+    REMINDER = "approval_reminder"  # the approver again, with the same buttons
 
 
 class MessageInput(BaseModel):
@@ -258,6 +261,32 @@ class ApproverResult(BaseModel):
     """Who is asked when `approver` cannot be reached: their manager; "" when nobody."""
 
     escalate_to: str = ""
+
+
+class ApprovalPlanInput(BaseModel):
+    request: PurchaseRequest
+
+
+class ApprovalPlan(BaseModel):
+    """When the approver is reminded, measured from when they were first due to decide (filing,
+    for the manager). The worker's configuration, read in an activity so that the workflow keeps
+    the plan it started with in its history."""
+
+    reminders_after: list[timedelta] = Field(default_factory=list)
+
+
+class JourneyStep(StrEnum):
+    ASKED = "asked"
+    REMINDED = "reminded"
+    DECIDED = "decided"
+
+
+class JourneyEvent(BaseModel):
+    """One step of a request's way to a decision, for `status`: who, when."""
+
+    at: datetime
+    step: JourneyStep
+    person: str
 
 
 # --- status query and audit -----------------------------------------------------------------
@@ -298,6 +327,8 @@ class StatusResult(BaseModel):
     approver: str | None = None
     # `<channel>:<ts>` of the approval message with the buttons ("" until it is sent).
     approval_message_ref: str = ""
+    # Who was asked, reminded, and decided, with times (oldest first).
+    journey: list[JourneyEvent] = Field(default_factory=list)
 
 
 class OpsAuditState(BaseModel):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
@@ -22,6 +22,7 @@ from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from activities.approval_plan import ApprovalPlanActivities
     from activities.automated_review import AutomatedReviewActivities
     from activities.feature_flags import FeatureFlagActivities
     from activities.notifications import UNDELIVERABLE, NotificationActivities
@@ -34,6 +35,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.models import (
         REJECTED_BY_SYSTEM,
         ApprovalDecision,
+        ApprovalPlan,
+        ApprovalPlanInput,
         ApprovalRequestInput,
         ApprovalResult,
         ApproverInput,
@@ -43,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
         CancelInput,
         CancelResult,
         CodePath,
+        JourneyEvent,
+        JourneyStep,
         MessageInput,
         MessageKind,
         OutcomeNotificationInput,
@@ -105,12 +110,19 @@ SHADOW_REVIEW_PATCH = Patch(
     "the review also evaluates the candidate rules in shadow, if any (`/rules shadow`), and the "
     "audit trail records its verdict; it never decides anything",
 )
+REMINDERS_PATCH = Patch(
+    "approval-reminders-v1",
+    "the approver is reminded by DM, with the same buttons, at the worker's configured points "
+    "(`PURCHASEBOT_REMINDER_AFTER_DAYS`, default 1 and 4 days after filing); status and audit "
+    "show each reminder",
+)
 PATCHES: tuple[Patch, ...] = (
     AUTOMATED_REVIEW_PATCH,
     REVIEW_FLAGS_PATCH,
     NOTIFY_PATCH,
     HISTORY_OUTCOMES_PATCH,
     SHADOW_REVIEW_PATCH,
+    REMINDERS_PATCH,
 )
 
 # Short, local steps run as local activities: no extra round trip through the server's
@@ -165,6 +177,11 @@ class PurchaseApprovalWorkflow:
         self._exactly_once = False
         self._history_outcomes = False
         self._shadow_review = False
+        self._reminding = False
+        # Messages whose buttons decide this request beside the first one (reminders); they
+        # are updated with the outcome too.
+        self._reminder_refs: list[str] = []
+        self._journey: list[JourneyEvent] = []
 
     @workflow.run
     async def run(self, input: PurchaseWorkflowInput) -> PurchaseResult:
@@ -180,6 +197,7 @@ class PurchaseApprovalWorkflow:
         self._exactly_once = workflow.patched(NOTIFY_PATCH.id)
         self._history_outcomes = workflow.patched(HISTORY_OUTCOMES_PATCH.id)
         self._shadow_review = reviewing and workflow.patched(SHADOW_REVIEW_PATCH.id)
+        self._reminding = workflow.patched(REMINDERS_PATCH.id)
         filed_at = workflow.now()
         self._record(request.requester, "requested", f"{request.quantity} x {request.product_url}")
 
@@ -220,7 +238,11 @@ class PurchaseApprovalWorkflow:
             if self._cancellation is None:
                 # The approver's week runs from filing, not from when Slack let us ask.
                 deadline = filed_at + timedelta(days=APPROVAL_TIMEOUT_DAYS)
-                await self._wait_for_decision(deadline - workflow.now())
+                if self._reminding and not self._settled():
+                    plan = await self._approval_plan()
+                    await self._remind_until_decided(validation.product, plan, filed_at, deadline)
+                if not (self._reminding and self._settled()):
+                    await self._wait_for_decision(deadline - workflow.now())
             if self._cancellation is not None:
                 return await self._finish(
                     PurchaseStatus.CANCELLED, self._cancellation.reason, message_ref
@@ -325,6 +347,7 @@ class PurchaseApprovalWorkflow:
             start_to_close_timeout=NOTIFY_TIMEOUT,
         )
         self._record(SYSTEM, "approval_requested", f"approver {self._request.manager}")
+        self._step(JourneyStep.ASKED, self._request.manager)
         return sent.message_ref
 
     async def _wait_for_decision(
@@ -410,6 +433,67 @@ class PurchaseApprovalWorkflow:
         self._record(SYSTEM, status.value, reason)
         return result
 
+    # --- reminders, since REMINDERS_PATCH ----------------------------------------------------
+
+    async def _approval_plan(self) -> ApprovalPlan:
+        """The worker's reminder timings, recorded in history (the configuration may change
+        while the request waits). Unreadable: no reminders, the week's timeout still holds."""
+        try:
+            return await workflow.execute_local_activity_method(
+                ApprovalPlanActivities.approval_plan,
+                ApprovalPlanInput(request=self._request),
+                start_to_close_timeout=VALIDATION_TIMEOUT,
+                retry_policy=LOOKUP_RETRY,
+            )
+        except (ActivityError, ApplicationError, TemporalTimeoutError) as err:
+            self._record(SYSTEM, "plan_unavailable", f"no reminders: {err.cause or err}")
+            return ApprovalPlan()
+
+    async def _remind_until_decided(
+        self, product: ProductInfo, plan: ApprovalPlan, since: datetime, deadline: datetime
+    ) -> None:
+        """Remind the approver at each of the plan's points before the deadline, unless the
+        request is decided or cancelled first."""
+        due = [since + after for after in plan.reminders_after if since + after < deadline]
+        for number, at in enumerate(due, start=1):
+            if await self._settled_before(at):
+                return
+            await self._remind(product, number, len(due))
+
+    async def _settled_before(self, at: datetime) -> bool:
+        """Wait until `at` for a decision or a cancellation; whether one came."""
+        if at > workflow.now() and not self._settled():
+            try:
+                await workflow.wait_condition(self._settled, timeout=at - workflow.now())
+            except TimeoutError:
+                return False
+        return self._settled()
+
+    def _settled(self) -> bool:
+        return self._approval is not None or self._cancellation is not None
+
+    async def _remind(self, product: ProductInfo, number: int, of: int) -> None:
+        asked = next((e.at for e in self._journey if e.step is JourneyStep.ASKED), None)
+        since = f" since {asked.strftime('%Y-%m-%d %H:%M UTC')}" if asked else ""
+        note = f"Reminder {number} of {of}: this request has been waiting for you{since}."
+        ref, failure = await self._ask(
+            MessageInput(
+                kind=MessageKind.REMINDER,
+                key=self._message_key(f"reminder-{number}:{self._approver}"),
+                recipient=self._approver,
+                approval=self._approval_request(product, note),
+            )
+        )
+        if not ref:
+            if self._cancellation is None:
+                self._record(
+                    SYSTEM, "message_not_delivered", f"reminder to {self._approver}: {failure}"
+                )
+            return
+        self._reminder_refs.append(ref)
+        self._record(SYSTEM, "reminded", f"{self._approver} (reminder {number} of {of})")
+        self._step(JourneyStep.REMINDED, self._approver)
+
     # --- messages, since NOTIFY_PATCH ---------------------------------------------------------
 
     async def _ask_approvers(self, product: ProductInfo) -> str:
@@ -432,10 +516,11 @@ class PurchaseApprovalWorkflow:
         self._asked_manager = True
         tried: list[str] = []
         while self._cancellation is None:
-            ref, failure = await self._ask(self._approval_request(product))
+            ref, failure = await self._ask(self._approval_message(product))
             if ref:
                 self._approval_message_ref = ref
                 self._record(SYSTEM, "approval_requested", f"approver {self._approver}")
+                self._step(JourneyStep.ASKED, self._approver)
                 return ref
             if self._cancellation is not None:
                 break
@@ -477,23 +562,30 @@ class PurchaseApprovalWorkflow:
             )
         return ""
 
-    def _approval_request(self, product: ProductInfo) -> ApprovalRequestInput:
+    def _approval_request(self, product: ProductInfo, note: str = "") -> ApprovalRequestInput:
         assert self._code_path is not None
         return ApprovalRequestInput(
-            request=self._request, product=product, review=self._review, code_path=self._code_path
+            request=self._request,
+            product=product,
+            review=self._review,
+            code_path=self._code_path,
+            note=note,
         )
 
-    async def _ask(self, approval: ApprovalRequestInput) -> tuple[str, str]:
-        """One approval message, stopped at once by a cancel (the activity may be between
-        retries). Returns (message reference, "") or ("", why it failed)."""
+    def _approval_message(self, product: ProductInfo) -> MessageInput:
+        return MessageInput(
+            kind=MessageKind.APPROVAL_REQUEST,
+            key=self._message_key(f"approval:{self._approver}"),
+            recipient=self._approver,
+            approval=self._approval_request(product),
+        )
+
+    async def _ask(self, message: MessageInput) -> tuple[str, str]:
+        """One message with the decision's buttons, stopped at once by a cancel (the activity
+        may be between retries). Returns (message reference, "") or ("", why it failed)."""
         sending = workflow.start_activity_method(
             NotificationActivities.send_message,
-            MessageInput(
-                kind=MessageKind.APPROVAL_REQUEST,
-                key=self._message_key(f"approval:{self._approver}"),
-                recipient=self._approver,
-                approval=approval,
-            ),
+            message,
             start_to_close_timeout=MESSAGE_TIMEOUT,
             retry_policy=MESSAGE_RETRY,
             # An attempt already talking to Slack finishes; its message is then updated to show
@@ -537,6 +629,9 @@ class PurchaseApprovalWorkflow:
             )
         if outcome.approval_message_ref:
             sends.append(self._update_approval_message(outcome))
+        for ref in self._reminder_refs:
+            reminder = outcome.model_copy(update={"approval_message_ref": ref})
+            sends.append(self._update_approval_message(reminder))
         told = await asyncio.gather(*sends)
         if not told[0]:
             await self._alert_ops(
@@ -606,6 +701,7 @@ class PurchaseApprovalWorkflow:
             decision.message_ref
             and self._approval_message_ref
             and decision.message_ref != self._approval_message_ref
+            and decision.message_ref not in self._reminder_refs
         ):
             return (
                 "That button is on another request's message, not on "
@@ -631,6 +727,7 @@ class PurchaseApprovalWorkflow:
             "approved" if decision.approved else "rejected_by_approver",
             decision.comments,
         )
+        self._step(JourneyStep.DECIDED, decision.decided_by)
         return self._approval
 
     @workflow.signal(name="approval_decision")
@@ -689,7 +786,11 @@ class PurchaseApprovalWorkflow:
             audit=list(self._audit),
             approver=self._approver,
             approval_message_ref=self._approval_message_ref,
+            journey=list(self._journey),
         )
+
+    def _step(self, step: JourneyStep, person: str) -> None:
+        self._journey.append(JourneyEvent(at=workflow.now(), step=step, person=person))
 
     def _record(
         self, actor: str, action: str, detail: str = "", *, rules_version: str = ""

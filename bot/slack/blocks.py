@@ -5,6 +5,7 @@ Kept free of I/O so they can be tested as data and reused by listeners and the n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,8 @@ from domain.intake import MAX_JUSTIFICATION_CHARS
 from domain.models import (
     ApprovalResult,
     AutomatedReviewResult,
+    JourneyEvent,
+    JourneyStep,
     ProductInfo,
     PurchaseRequest,
     PurchaseResult,
@@ -128,8 +131,12 @@ def approval_request_blocks(
     *,
     code_path: str,
     build_id: str,
+    note: str = "",
 ) -> list[Block]:
+    """The approver's message with the buttons; `note` says why it is sent again (a reminder)
+    or to them (an escalation)."""
     return [
+        *([text(f":bell: {note}")] if note else []),
         *_request_facts("Purchase approval needed", request, product, review),
         context(f"Code path: {code_path} · build {build_id}"),
         decision_buttons(request.request_id, "decision"),
@@ -267,6 +274,21 @@ def request_filed_text(request: PurchaseRequest) -> str:
     )
 
 
+# How each step of the way to a decision reads in `/purchase status` (the decision itself has
+# its own line, `decision_line`).
+_JOURNEY_WORDS: dict[JourneyStep, Callable[[JourneyEvent], str]] = {
+    JourneyStep.ASKED: lambda e: f"asked {mention(e.person)} {when(e.at)}",
+    JourneyStep.REMINDED: lambda e: f"reminded {when(e.at)}",
+}
+
+
+def journey_line(journey: list[JourneyEvent]) -> str:
+    """E.g. "Asked @Carlos <date> · reminded <date> · reminded <date>"."""
+    words = [_JOURNEY_WORDS[e.step](e) for e in journey if e.step in _JOURNEY_WORDS]
+    line = " · ".join(words)
+    return line[:1].upper() + line[1:]
+
+
 def status_blocks(status: StatusResult) -> list[Block]:
     r = status.request
     lines = [
@@ -274,6 +296,9 @@ def status_blocks(status: StatusResult) -> list[Block]:
         f"{r.quantity} x {escape(status.product.title if status.product else r.product_url)}, "
         f"{escape(str(r.amount))}",
     ]
+    journey = journey_line(status.journey)
+    if journey:
+        lines.append(journey)
     if status.approval is not None:
         lines.append(decision_line(status.approval))
     blocks = [text("\n".join(lines)), context(review_line(status.review))]

@@ -158,7 +158,12 @@ class SlackNotifier:
         if message.approval is not None:
             a = message.approval
             kit = blocks.approval_request_blocks(
-                a.request, a.product, a.review, code_path=a.code_path, build_id=self._build_id
+                a.request,
+                a.product,
+                a.review,
+                code_path=a.code_path,
+                build_id=self._build_id,
+                note=a.note,
             )
             return approval_request_text(a), kit
         if message.outcome is not None:

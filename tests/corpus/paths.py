@@ -24,7 +24,7 @@ from bot.purchase_service import Submitted, new_request_id
 from bot.worker import PURCHASE_WORKFLOWS
 from domain.feature_flags import SetFlagInput
 from domain.flag_registry import AUTOMATED_REVIEW
-from domain.models import ApprovalDecision
+from domain.models import ApprovalDecision, JourneyStep
 from domain.refusal import Refused
 from tests.corpus.commands import command_sequence
 from tests.fixtures.broken_activities import (
@@ -239,6 +239,32 @@ async def shadow_reviewed(r: Recording) -> str:
     return await finished(r.world, submitted)
 
 
+async def reminded(world: World, request_id: str, times: int = 1) -> str:
+    """Wait until the approver got `times` reminders; the reference of the last one."""
+
+    def reminders() -> list[dict[str, str]]:
+        return [
+            m for m in world.notifier.messages_for(request_id) if m["kind"] == "approval_reminder"
+        ]
+
+    async def sent() -> bool:
+        status = await world.service.status(request_id)
+        return sum(e.step is JourneyStep.REMINDED for e in status.journey) >= times
+
+    await poll_until(sent, WITHIN, f"{request_id}'s approver to be reminded {times} time(s)")
+    return f"notification:{reminders()[-1]['id']}"
+
+
+async def reminded_approved(r: Recording) -> str:
+    """A day passes without a decision: Carlos is reminded, and approves from the reminder."""
+    submitted = await waiting_for_manager(r.world)
+    await r.env.sleep(timedelta(days=1, minutes=1))
+    request_id = submitted.request.request_id
+    ref = await reminded(r.world, request_id)
+    await r.world.service.decide(request_id, user="UCARLOS", approve=True, message_ref=ref)
+    return await finished(r.world, submitted)
+
+
 async def approval_timeout(r: Recording) -> str:
     submitted = await waiting_for_manager(r.world)
     await r.env.sleep(timedelta(days=7, seconds=1))
@@ -258,6 +284,7 @@ PATHS: tuple[RecordedPath, ...] = (
     RecordedPath("review-off-manual", review_off_manual),
     RecordedPath("order-failed", order_failed, replace_activities=(store_says_no,)),
     RecordedPath("approval-timeout", approval_timeout, time_skipping=True),
+    RecordedPath("reminded-approved", reminded_approved, time_skipping=True),
     RecordedPath(
         "escalated-approved", escalated_approved, replace_activities=(carlos_unreachable,)
     ),
@@ -289,8 +316,11 @@ async def record(
     At most STARTING_AT_ONCE worlds start at a time: each creates a Worker Deployment and makes
     its build current, which the dev server does in a system workflow per deployment; a dozen
     at once on a busy server (late in `make test`, load ~19 on 2 cores) timed out, one at a time
-    took 50 s there. The paths themselves run concurrently."""
+    took 50 s there. The paths themselves run concurrently, except those on the time-skipping
+    server: its clock is shared, so one path's `env.sleep` would move another's timers (a
+    reminder path would see a later reminder too); they take turns."""
     starting = asyncio.Semaphore(STARTING_AT_ONCE)
+    one_clock = asyncio.Lock()
 
     async def one(path: RecordedPath) -> tuple[str, WorkflowHistory]:
         env = time_env if path.time_skipping else dev_env
@@ -305,7 +335,11 @@ async def record(
                         versioned=not path.time_skipping,
                     )
                 )
-            workflow_id = await path.drive(Recording(world, env))
+            if path.time_skipping:
+                async with one_clock:
+                    workflow_id = await path.drive(Recording(world, env))
+            else:
+                workflow_id = await path.drive(Recording(world, env))
             history = await world.client.get_workflow_handle(workflow_id).fetch_history()
             return path.name, history
 

@@ -1,0 +1,84 @@
+"""The approval journey as data: reminder messages, what `/purchase status` shows of the way to a
+decision, and the timings' configuration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from activities.approval_plan import ApprovalTimings
+from activities.notifier import message_text
+from appconfig.settings import Settings
+from bot.slack import blocks
+from domain.models import (
+    ApprovalRequestInput,
+    CodePath,
+    JourneyEvent,
+    JourneyStep,
+    MessageInput,
+    MessageKind,
+    Stage,
+    StatusResult,
+)
+from tests.unit.test_blocks import NOW, PRODUCT, REQUEST, REVIEW
+
+NOTE = "Reminder 1 of 2: this request has been waiting for you since 2026-11-28 09:30 UTC."
+
+
+def test_a_reminder_has_the_same_buttons_and_says_it_is_one() -> None:
+    first = blocks.approval_request_blocks(
+        REQUEST, PRODUCT, REVIEW, code_path=CodePath.PATCHED, build_id="b"
+    )
+    reminder = blocks.approval_request_blocks(
+        REQUEST, PRODUCT, REVIEW, code_path=CodePath.PATCHED, build_id="b", note=NOTE
+    )
+    assert reminder[1:] == first
+    assert NOTE in str(reminder[0])
+    message = MessageInput(
+        kind=MessageKind.REMINDER,
+        key="purchase-PR-1:reminder-1:UCARLOS",
+        recipient="UCARLOS",
+        approval=ApprovalRequestInput(
+            request=REQUEST, product=PRODUCT, review=REVIEW, code_path="patched", note=NOTE
+        ),
+    )
+    assert message_text(message).startswith(NOTE + " Approval needed for request PR-1A2B3C4D")
+
+
+def test_status_shows_who_was_asked_and_when_they_were_reminded() -> None:
+    journey = [
+        JourneyEvent(at=NOW, step=JourneyStep.ASKED, person="UCARLOS"),
+        JourneyEvent(at=NOW + timedelta(days=1), step=JourneyStep.REMINDED, person="UCARLOS"),
+        JourneyEvent(at=NOW + timedelta(days=4), step=JourneyStep.REMINDED, person="UCARLOS"),
+    ]
+    line = blocks.journey_line(journey)
+    assert line.startswith("Asked <@UCARLOS> <!date^")
+    assert line.count("reminded <!date^") == 2
+    assert "2026-11-29 09:30 UTC" in line and "2026-12-02 09:30 UTC" in line
+    status = StatusResult(
+        request_id=REQUEST.request_id,
+        stage=Stage.AWAITING_APPROVAL,
+        request=REQUEST,
+        journey=journey,
+    )
+    assert line in str(blocks.status_blocks(status))
+    assert blocks.journey_line([]) == ""
+
+
+def test_reminder_days_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().reminder_after_days == (1.0, 4.0)
+    monkeypatch.setenv("PURCHASEBOT_REMINDER_AFTER_DAYS", "3, 0.5")
+    days = Settings().reminder_after_days
+    assert days == (0.5, 3.0)
+    assert ApprovalTimings.from_days(days).reminders_after == (
+        timedelta(hours=12),
+        timedelta(days=3),
+    )
+    monkeypatch.setenv("PURCHASEBOT_REMINDER_AFTER_DAYS", "")
+    assert Settings().reminder_after_days == ()
+    for bad in ("0", "-1", "soon"):
+        monkeypatch.setenv("PURCHASEBOT_REMINDER_AFTER_DAYS", bad)
+        with pytest.raises(ValidationError):
+            Settings()
