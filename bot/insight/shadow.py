@@ -2,25 +2,36 @@
 the people who decided, read from Temporal (the system of record), as the dashboard reads.
 
 Visibility finds the requests that could carry the candidate's verdict (started since it was
-set, by code with the `shadow-review-v1` patch); each one's history gives its result: the
-review (with the candidate's verdict) and who decided. Running requests are counted apart: their
-result, and so who decides, is not known yet."""
+set, by code with the `shadow-review-v1` patch). A finished request's history gives its result:
+the review (with the candidate's verdict) and who decided. A running one (most wait for a
+person) answers the workflow's `status` query with its review so far: it counts against the
+rules in force at once, and against the person once they decide."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
-from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+from temporalio.client import (
+    Client,
+    WorkflowExecution,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+)
+from temporalio.service import RPCError
 
 from bot.insight.source import CONCURRENT_READS, read_request
 from domain.actors import is_person
-from domain.models import PurchaseResult
+from domain.models import ApprovalResult, AutomatedReviewResult
 from domain.rules_versions import ShadowCandidate
 from domain.workflow_ids import purchases_query
-from workflows.purchase_approval import SHADOW_REVIEW_PATCH
+from workflows.purchase_approval import SHADOW_REVIEW_PATCH, PurchaseApprovalWorkflow
+
+log = logging.getLogger(__name__)
+STATUS_TIMEOUT = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -29,14 +40,18 @@ class ShadowFact:
 
     shadow_approves: bool
     active_approves: bool
-    person_approved: bool | None = None  # None: no person decided (auto, timeout, cancel...)
+    person_approved: bool | None = None  # None: no person decided (yet, or ever: auto, timeout)
+    running: bool = False
 
 
 class ShadowFigures(BaseModel):
     candidate: str = Field(description="the candidate's reference, `c<n> (<content hash>)`")
     since: datetime = Field(description="when it was put in shadow")
-    compared: int = Field(description="finished requests with the candidate's verdict")
-    running: int = Field(description="requests still running (counted once they finish)")
+    compared: int = Field(description="requests reviewed by both the rules and the candidate")
+    running: int = Field(description="of those, still running (a person may still decide)")
+    unread: int = Field(
+        default=0, description="running requests whose status no worker answered: not counted"
+    )
     agree_with_active: int
     agreement_with_active: float | None = Field(description="agree_with_active / compared")
     shadow_would_auto_approve: int
@@ -56,7 +71,7 @@ class ShadowFigures(BaseModel):
 
 
 def shadow_figures(
-    candidate: ShadowCandidate, facts: list[ShadowFact], running: int = 0
+    candidate: ShadowCandidate, facts: list[ShadowFact], unread: int = 0
 ) -> ShadowFigures:
     """Pure: the figures of `facts` (an undefined rate, 0/0, is None)."""
     agree = sum(f.shadow_approves == f.active_approves for f in facts)
@@ -66,7 +81,8 @@ def shadow_figures(
         candidate=candidate.reference,
         since=candidate.at,
         compared=len(facts),
-        running=running,
+        running=sum(f.running for f in facts),
+        unread=unread,
         agree_with_active=agree,
         agreement_with_active=_rate(agree, len(facts)),
         shadow_would_auto_approve=sum(f.shadow_approves for f in facts),
@@ -87,18 +103,23 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def shadow_fact(result: PurchaseResult, candidate: ShadowCandidate) -> ShadowFact | None:
-    """The request's fact for `candidate`, or None when it carries no verdict of it (another
+def shadow_fact(
+    review: AutomatedReviewResult | None,
+    approval: ApprovalResult | None,
+    candidate: ShadowCandidate,
+    *,
+    running: bool = False,
+) -> ShadowFact | None:
+    """A request's fact for `candidate`, or None when it carries no verdict of it (another
     candidate's, or no review at all)."""
-    review = result.review
     if review is None or review.shadow is None or review.shadow.candidate != candidate.reference:
         return None
-    approval = result.approval
     person = approval is not None and is_person(approval.decided_by)
     return ShadowFact(
         shadow_approves=review.shadow.auto_approved,
         active_approves=review.auto_approved,
         person_approved=approval.approved if person and approval is not None else None,
+        running=running,
     )
 
 
@@ -115,14 +136,27 @@ class ShadowSource:
 
     async def figures(self, candidate: ShadowCandidate) -> ShadowFigures:
         gate = asyncio.Semaphore(CONCURRENT_READS)
+        unread: list[str] = []
 
-        async def read(execution: WorkflowExecution) -> PurchaseResult | None:
+        async def read(execution: WorkflowExecution) -> ShadowFact | None:
             async with gate:
-                return (await read_request(self._client, execution))[1]
+                if execution.status is not WorkflowExecutionStatus.RUNNING:
+                    result = (await read_request(self._client, execution))[1]
+                    if result is None:  # failed or terminated: no result to read
+                        return None
+                    return shadow_fact(result.review, result.approval, candidate)
+                handle = self._client.get_workflow_handle(execution.id, run_id=execution.run_id)
+                try:
+                    status = await handle.query(
+                        PurchaseApprovalWorkflow.status, rpc_timeout=STATUS_TIMEOUT
+                    )
+                except (RPCError, WorkflowQueryFailedError) as err:
+                    log.warning("shadow status: %s unreadable: %s", execution.id, err)
+                    unread.append(execution.id)
+                    return None
+                return shadow_fact(status.review, status.approval, candidate, running=True)
 
         query = shadow_query(candidate)
         executions = [e async for e in self._client.list_workflows(query)]
-        results = await asyncio.gather(*(read(e) for e in executions))
-        facts = [f for r in results if r is not None and (f := shadow_fact(r, candidate))]
-        running = sum(e.status is WorkflowExecutionStatus.RUNNING for e in executions)
-        return shadow_figures(candidate, facts, running)
+        found = await asyncio.gather(*(read(e) for e in executions))
+        return shadow_figures(candidate, [f for f in found if f is not None], len(unread))

@@ -127,8 +127,9 @@ def status_blocks(view: ShadowView, figures: ShadowFigures) -> list[Block]:
     assert view.candidate is not None
     f = figures
     lines = [
-        f"*Compared:* {f.compared} finished requests reviewed by both ({f.running} still running, "
-        "counted once they finish)",
+        f"*Compared:* {f.compared} requests reviewed by both ({f.running} still running: a "
+        "person may still decide)"
+        + (f"; {f.unread} running ones could not be read now" if f.unread else ""),
         f"*With the rules in force ({view.active}):* agree on {f.agree_with_active} of "
         f"{f.compared} ({_percent(f.agreement_with_active)}); the candidate would auto-approve "
         f"{f.shadow_would_auto_approve}, the rules in force auto-approved {f.active_auto_approved}",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
@@ -27,6 +28,19 @@ async def sw(dev_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Slac
     async with slack_world(dev_env.client, tmp_path) as world:
         await world.world.import_sample_history()  # Alice (IT) has the history IT asks for
         yield world
+
+
+async def counted(sw: SlackWorld, compared: int) -> dict[str, Any]:
+    """The shadow figures through the API, once `compared` requests count (visibility lags)."""
+    figures: dict[str, Any] = {}
+
+    async def there() -> bool:
+        code, answer = await api(sw, "GET", "/rules/shadow/status", Role.AUDITOR)
+        figures.update(answer)
+        return code == 200 and answer["compared"] == compared and answer["unread"] == 0
+
+    await poll_until(there, 20, f"{compared} requests in the shadow figures")
+    return figures
 
 
 async def test_the_shadow_verdict_is_recorded_never_acts_and_is_measured_then_promoted(
@@ -52,6 +66,13 @@ async def test_the_shadow_verdict_is_recorded_never_acts_and_is_measured_then_pr
     assert shadow[0].detail.startswith("would auto-approve")
     assert shadow[0].rules_version.startswith("c1 (")
     assert status.review.shadow is not None and status.review.shadow.auto_approved
+    # Running, waiting for Carlos: compared with the rules in force already (its status query).
+    waiting = await counted(sw, 1)
+    assert (waiting["running"], waiting["agree_with_active"], waiting["decided_by_person"]) == (
+        1,
+        0,
+        0,
+    )
     await world.service.decide(nico.request.request_id, user="UCARLOS", approve=False, reason="no")
 
     # Alice's book: auto-approved by both.
@@ -59,15 +80,8 @@ async def test_the_shadow_verdict_is_recorded_never_acts_and_is_measured_then_pr
     assert await world.service.outcome(alice.request.request_id, wait_seconds=30)
     assert await world.service.outcome(nico.request.request_id, wait_seconds=30)
 
-    figures: dict[str, object] = {}
-
-    async def both_counted() -> bool:
-        code, answer = await api(sw, "GET", "/rules/shadow/status", Role.AUDITOR)
-        figures.update(answer)
-        return code == 200 and answer["compared"] == 2
-
-    await poll_until(both_counted, 20, "both requests in the shadow figures")
-    assert figures["candidate"] == shadow[0].rules_version
+    figures = await counted(sw, 2)
+    assert figures["running"] == 0 and figures["candidate"] == shadow[0].rules_version
     assert (figures["agree_with_active"], figures["agreement_with_active"]) == (1, 0.5)
     assert (figures["shadow_would_auto_approve"], figures["active_auto_approved"]) == (2, 1)
     assert (figures["decided_by_person"], figures["agree_with_person"]) == (1, 0)

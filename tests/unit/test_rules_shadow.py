@@ -116,10 +116,11 @@ def test_figures_count_agreement_with_the_rules_in_force_and_with_people() -> No
         ShadowFact(shadow_approves=False, active_approves=False, person_approved=False),
         ShadowFact(shadow_approves=False, active_approves=False),  # timed out
     ]
-    f = shadow_figures(candidate, facts, running=2)
-    assert (f.candidate, f.compared, f.running) == ("c3 (abc)", 5, 2)
-    assert (f.agree_with_active, f.agreement_with_active) == (3, 0.6)
-    assert (f.shadow_would_auto_approve, f.active_auto_approved) == (3, 1)
+    facts.append(ShadowFact(shadow_approves=True, active_approves=True, running=True))
+    f = shadow_figures(candidate, facts, unread=2)
+    assert (f.candidate, f.compared, f.running, f.unread) == ("c3 (abc)", 6, 1, 2)
+    assert (f.agree_with_active, f.agreement_with_active) == (4, 4 / 6)
+    assert (f.shadow_would_auto_approve, f.active_auto_approved) == (4, 2)
     assert (f.decided_by_person, f.agree_with_person) == (3, 2)
     assert f.agreement_with_person == pytest.approx(2 / 3)
     assert (f.would_auto_approve_person_rejected, f.would_auto_approve_person_approved) == (1, 1)
@@ -155,13 +156,16 @@ def test_a_result_gives_a_fact_only_for_its_own_candidate() -> None:
             ),
         )
 
-    assert shadow_fact(result("c1 (abc)", "UCARLOS", False), candidate) == ShadowFact(
+    def fact(done: PurchaseResult) -> ShadowFact | None:
+        return shadow_fact(done.review, done.approval, candidate)
+
+    assert fact(result("c1 (abc)", "UCARLOS", False)) == ShadowFact(
         shadow_approves=True, active_approves=False, person_approved=False
     )
-    assert shadow_fact(result("c1 (abc)", SYSTEM, False), candidate) == ShadowFact(
+    assert fact(result("c1 (abc)", SYSTEM, False)) == ShadowFact(
         shadow_approves=True, active_approves=False, person_approved=None
     )
-    assert shadow_fact(result("c0 (old)", "UCARLOS", False), candidate) is None
+    assert fact(result("c0 (old)", "UCARLOS", False)) is None
 
 
 def test_the_shadow_review_is_not_a_person() -> None:
