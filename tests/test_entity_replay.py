@@ -5,7 +5,9 @@ must find them by type name and replay their histories. tests/entity_histories/ 
 recorded: `*-before-entities-package`, by the code that had the classes in workflows/ (named by
 class name, before `@workflow.defn(name=...)`) and changed them with start + Update; and
 `*-update-with-start`, by entities/client.py (the Update arrives with the start);
-`review-rules-changes-and-revert`: the rules entity started, changed, reverted and queried.
+`review-rules-changes-and-revert`: the rules entity started, changed, reverted and queried;
+`review-rules-shadow-set-stop-promote`: candidate rules put in shadow, a refused repeat, stopped,
+another candidate, queried as a review does, promoted (a new version).
 """
 
 from __future__ import annotations
