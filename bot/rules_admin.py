@@ -163,6 +163,12 @@ class RulesAdmin:
         """The candidate in shadow (if any) and its diff from the rules in force."""
         try:
             return await self._handle().query(ReviewRulesWorkflow.shadow, rpc_timeout=QUERY_TIMEOUT)
+        except WorkflowQueryFailedError as err:
+            # A control worker of a build from before shadow review (for the minutes of a deploy).
+            raise RulesUnreadable(
+                f"The rules entity's worker cannot show the shadow review yet ({err.message}); "
+                "try again once every worker runs the new build."
+            ) from err
         except RPCError as err:
             raise self._unreadable(err) from err
 

@@ -3,6 +3,7 @@ A change is announced in the ops channel, as the same change made through the AP
 
 from __future__ import annotations
 
+from bot.rules_admin import RulesUnreadable
 from bot.slack import blocks
 from bot.slack.command_parsing import Unparseable
 from bot.slack.deps import BotDeps
@@ -20,6 +21,7 @@ from bot.slack.rules_command import (
     parse_rules_command,
     rules_blocks,
 )
+from bot.slack.rules_shadow_command import in_shadow_blocks
 from bot.slack.rules_shadow_handler import shadow
 from domain.refusal import Refused
 from domain.rules_versions import RulesChangeResult, diff_rules
@@ -28,7 +30,11 @@ from domain.rules_versions import RulesChangeResult, diff_rules
 async def rules(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
     parsed = parse_rules_command(text)
     if isinstance(parsed, ShowRules):
-        return rules_blocks(await deps.rules.current(), people_departments(deps))
+        shown = rules_blocks(await deps.rules.current(), people_departments(deps))
+        try:
+            return shown + in_shadow_blocks(await deps.rules.shadow())
+        except RulesUnreadable:
+            return shown  # the rules themselves were read: show them
     if isinstance(parsed, ShowHistory):
         return history_blocks((await deps.rules.history()).versions)
     if isinstance(parsed, DiffVersions):

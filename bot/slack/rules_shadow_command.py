@@ -123,6 +123,13 @@ def shadow_blocks(view: ShadowView) -> list[Block]:
     ]
 
 
+def in_shadow_blocks(view: ShadowView) -> list[Block]:
+    """The line `/rules` adds while candidate rules are in shadow: nobody forgets one running."""
+    if view.candidate is None:
+        return []
+    return [context(f":ghost: In shadow: {candidate_line(view.candidate)} · `/rules shadow`")]
+
+
 def status_blocks(view: ShadowView, figures: ShadowFigures) -> list[Block]:
     assert view.candidate is not None
     f = figures

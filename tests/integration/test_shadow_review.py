@@ -54,6 +54,8 @@ async def test_the_shadow_verdict_is_recorded_never_acts_and_is_measured_then_pr
     announced = ops_messages(sw)[-1]
     assert "c1" in announced and "<@UOLIVIA>" in announced and "trust newcomers" in announced
     assert "departments.IT.user_history.min_previous_purchases: 5 -&gt; 0" in announced
+    await sw.send_command("UOLIVIA", "/rules")
+    await sw.ephemeral_to("UOLIVIA", "In shadow: *c1*")
 
     # The candidate would auto-approve Nico's book; the rules in force send it to Carlos.
     nico = await world.service.submit(requester="UNICO", url=BOOK_URL, amount="39.90")
