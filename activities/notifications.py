@@ -26,6 +26,7 @@ from domain.models import (
     MessageResult,
     NotificationResult,
     OutcomeNotificationInput,
+    RetiredMessageInput,
 )
 from domain.rollout_models import OpsAlertInput
 
@@ -60,6 +61,12 @@ class NotificationActivities:
     async def update_approval_message(self, input: OutcomeNotificationInput) -> NotificationResult:
         with delivery_errors():
             await self._notifier.update_approval_message(input)
+        return NotificationResult()
+
+    @activity.defn
+    async def retire_approval_message(self, input: RetiredMessageInput) -> NotificationResult:
+        with delivery_errors():
+            await self._notifier.retire_approval_message(input)
         return NotificationResult()
 
     @activity.defn

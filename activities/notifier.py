@@ -17,6 +17,7 @@ from domain.models import (
     MessageInput,
     MessageKind,
     OutcomeNotificationInput,
+    RetiredMessageInput,
 )
 from domain.mrkdwn import escape
 from domain.outcomes import describe_outcome, full_stop
@@ -59,6 +60,10 @@ class Notifier(Protocol):
 
     async def update_approval_message(self, input: OutcomeNotificationInput) -> None:
         """Show the outcome on the approver's message (its buttons go); updating is idempotent."""
+
+    async def retire_approval_message(self, input: RetiredMessageInput) -> None:
+        """Take the buttons off an approver's message the request moved away from, saying why
+        (`input.line`); idempotent."""
 
 
 def approval_request_text(input: ApprovalRequestInput) -> str:
@@ -190,6 +195,10 @@ class RecordingNotifier:
         self._record(
             input.request.manager, "approval_update", input.request.request_id, outcome_text(input)
         )
+
+    async def retire_approval_message(self, input: RetiredMessageInput) -> None:
+        request = input.approval.request
+        self._record(input.message_ref, "approval_retired", request.request_id, input.line)
 
     def ops_alerts(self) -> list[str]:
         rows = self._db.table("notifications").rows_where("kind = ?", ["ops_alert"], order_by="id")

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # were due to decide: filing, for the manager; `1,4` in the environment; empty: never).
     # Read by each request when it starts waiting (it keeps that plan to the end).
     reminder_after_days: Annotated[tuple[float, ...], NoDecode] = (1.0, 4.0)
+    # ...and when it moves to the approver's own manager (0: never).
+    escalate_after_days: float = Field(default=5.0, ge=0)
     mode: RunMode = RunMode.PRODUCTION
     # Seconds the stand-in store takes to confirm an order it has already taken: a window for
     # fault-injection tests (a worker killed mid-order). Zero in normal use.

@@ -96,7 +96,9 @@ def build_activities(
     directory = ReloadingFile(settings.directory, Directory)
     notifications = NotificationActivities(notifier, lambda: directory.get().value)
     flags = FeatureFlagActivities(client, flags_workflow_id, alert_ops=notifier.alert_ops)
-    plan = ApprovalPlanActivities(ApprovalTimings.from_days(settings.reminder_after_days))
+    plan = ApprovalPlanActivities(
+        ApprovalTimings.from_days(settings.reminder_after_days, settings.escalate_after_days)
+    )
     return activity_methods(validation, flags, review, ordering, notifications, plan)
 
 

@@ -263,6 +263,15 @@ class ApproverResult(BaseModel):
     escalate_to: str = ""
 
 
+class RetiredMessageInput(BaseModel):
+    """An approver's message whose buttons no longer decide (the request moved on): it keeps
+    the request's facts and says why, with no buttons."""
+
+    message_ref: str
+    approval: ApprovalRequestInput
+    line: str = Field(description="mrkdwn written by the workflow")
+
+
 class ApprovalPlanInput(BaseModel):
     request: PurchaseRequest
 
@@ -273,11 +282,14 @@ class ApprovalPlan(BaseModel):
     the plan it started with in its history."""
 
     reminders_after: list[timedelta] = Field(default_factory=list)
+    # When the request moves to the approver's own manager; None: never.
+    escalate_after: timedelta | None = None
 
 
 class JourneyStep(StrEnum):
     ASKED = "asked"
     REMINDED = "reminded"
+    ESCALATED = "escalated"  # the person is the one the request moved to
     DECIDED = "decided"
 
 

@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         PurchaseResult,
         PurchaseStatus,
         PurchaseWorkflowInput,
+        RetiredMessageInput,
         ShadowVerdict,
         Stage,
         StatusResult,
@@ -116,6 +117,13 @@ REMINDERS_PATCH = Patch(
     "(`PURCHASEBOT_REMINDER_AFTER_DAYS`, default 1 and 4 days after filing); status and audit "
     "show each reminder",
 )
+ESCALATION_PATCH = Patch(
+    "approval-escalation-v1",
+    "with no decision after the worker's `PURCHASEBOT_ESCALATE_AFTER_DAYS` (default 5 days after "
+    "filing) the request moves to the approver's own manager, who is asked with buttons; the "
+    "original approver's messages are updated and they and the requester are told; the 7-day "
+    "timeout stays the last resort",
+)
 PATCHES: tuple[Patch, ...] = (
     AUTOMATED_REVIEW_PATCH,
     REVIEW_FLAGS_PATCH,
@@ -123,6 +131,7 @@ PATCHES: tuple[Patch, ...] = (
     HISTORY_OUTCOMES_PATCH,
     SHADOW_REVIEW_PATCH,
     REMINDERS_PATCH,
+    ESCALATION_PATCH,
 )
 
 # Short, local steps run as local activities: no extra round trip through the server's
@@ -154,7 +163,12 @@ MESSAGE_RETRY = RetryPolicy(
 )
 LOOKUP_RETRY = RetryPolicy(maximum_attempts=3)
 
-M = TypeVar("M", MessageInput, OutcomeNotificationInput, OpsAlertInput)
+M = TypeVar("M", MessageInput, OutcomeNotificationInput, OpsAlertInput, RetiredMessageInput)
+
+# The follow-ups of a waiting request, in the order they happen when due at the same time.
+_REMIND, _ESCALATE = 0, 1
+# The steps after which a person has the request to decide.
+_ASKING = (JourneyStep.ASKED, JourneyStep.ESCALATED)
 
 
 @workflow.defn(name=PURCHASE_WORKFLOW_TYPE)
@@ -182,6 +196,9 @@ class PurchaseApprovalWorkflow:
         # are updated with the outcome too.
         self._reminder_refs: list[str] = []
         self._journey: list[JourneyEvent] = []
+        self._escalating = False
+        # Messages whose buttons no longer decide (the request moved on), with why not.
+        self._retired_refs: dict[str, str] = {}
 
     @workflow.run
     async def run(self, input: PurchaseWorkflowInput) -> PurchaseResult:
@@ -198,6 +215,7 @@ class PurchaseApprovalWorkflow:
         self._history_outcomes = workflow.patched(HISTORY_OUTCOMES_PATCH.id)
         self._shadow_review = reviewing and workflow.patched(SHADOW_REVIEW_PATCH.id)
         self._reminding = workflow.patched(REMINDERS_PATCH.id)
+        self._escalating = workflow.patched(ESCALATION_PATCH.id)
         filed_at = workflow.now()
         self._record(request.requester, "requested", f"{request.quantity} x {request.product_url}")
 
@@ -240,7 +258,11 @@ class PurchaseApprovalWorkflow:
                 deadline = filed_at + timedelta(days=APPROVAL_TIMEOUT_DAYS)
                 if self._reminding and not self._settled():
                     plan = await self._approval_plan()
-                    await self._remind_until_decided(validation.product, plan, filed_at, deadline)
+                    await self._follow_up_until_decided(
+                        validation.product, plan, filed_at, deadline
+                    )
+                    # An escalation moved the buttons to another message.
+                    message_ref = self._approval_message_ref
                 if not (self._reminding and self._settled()):
                     await self._wait_for_decision(deadline - workflow.now())
             if self._cancellation is not None:
@@ -449,16 +471,26 @@ class PurchaseApprovalWorkflow:
             self._record(SYSTEM, "plan_unavailable", f"no reminders: {err.cause or err}")
             return ApprovalPlan()
 
-    async def _remind_until_decided(
+    async def _follow_up_until_decided(
         self, product: ProductInfo, plan: ApprovalPlan, since: datetime, deadline: datetime
     ) -> None:
-        """Remind the approver at each of the plan's points before the deadline, unless the
-        request is decided or cancelled first."""
-        due = [since + after for after in plan.reminders_after if since + after < deadline]
-        for number, at in enumerate(due, start=1):
+        """Remind the approver at each of the plan's points, and escalate at its escalation
+        point (since ESCALATION_PATCH), all before the deadline, unless the request is decided
+        or cancelled first."""
+        due = [(since + after, _REMIND) for after in plan.reminders_after]
+        if self._escalating and plan.escalate_after is not None:
+            due.append((since + plan.escalate_after, _ESCALATE))
+        due = sorted(d for d in due if d[0] < deadline)
+        reminders = sum(what == _REMIND for _, what in due)
+        reminded = 0
+        for at, what in due:
             if await self._settled_before(at):
                 return
-            await self._remind(product, number, len(due))
+            if what == _ESCALATE:
+                await self._escalate(product, at - since)
+            else:
+                reminded += 1
+                await self._remind(product, reminded, reminders)
 
     async def _settled_before(self, at: datetime) -> bool:
         """Wait until `at` for a decision or a cancellation; whether one came."""
@@ -472,9 +504,13 @@ class PurchaseApprovalWorkflow:
     def _settled(self) -> bool:
         return self._approval is not None or self._cancellation is not None
 
+    def _asked_since(self) -> str:
+        """Since when the current approver has had the request, for their messages."""
+        asked = [e.at for e in self._journey if e.person == self._approver and e.step in _ASKING]
+        return f" since {_utc(asked[-1])}" if asked else ""
+
     async def _remind(self, product: ProductInfo, number: int, of: int) -> None:
-        asked = next((e.at for e in self._journey if e.step is JourneyStep.ASKED), None)
-        since = f" since {asked.strftime('%Y-%m-%d %H:%M UTC')}" if asked else ""
+        since = self._asked_since()
         note = f"Reminder {number} of {of}: this request has been waiting for you{since}."
         ref, failure = await self._ask(
             MessageInput(
@@ -493,6 +529,90 @@ class PurchaseApprovalWorkflow:
         self._reminder_refs.append(ref)
         self._record(SYSTEM, "reminded", f"{self._approver} (reminder {number} of {of})")
         self._step(JourneyStep.REMINDED, self._approver)
+
+    # --- escalation, since ESCALATION_PATCH ------------------------------------------------
+
+    async def _escalate(self, product: ProductInfo, waited: timedelta) -> None:
+        """Move the request to the approver's own manager: ask them with buttons, then retire
+        the original approver's messages and tell them and the requester. Nobody above (or the
+        manager is the requester): the request keeps waiting for the same approver."""
+        original = self._approver
+        tried = [e.person for e in self._journey if e.step in _ASKING]
+        above = await workflow.execute_activity_method(
+            NotificationActivities.escalation_target,
+            ApproverInput(approver=original, requester=self._request.requester, tried=tried),
+            start_to_close_timeout=MESSAGE_TIMEOUT,
+            retry_policy=LOOKUP_RETRY,
+        )
+        after = _days(waited)
+        if self._settled():
+            return  # decided or cancelled while the directory was read
+        if not above.escalate_to:
+            self._record(SYSTEM, "escalation_skipped", f"nobody above {original}; still theirs")
+            return
+        target = above.escalate_to
+        note = f"Escalated to you: <@{original}> has not decided{self._asked_since()} ({after})."
+        self._approver = target
+        ref, failure = await self._ask(
+            MessageInput(
+                kind=MessageKind.APPROVAL_REQUEST,
+                key=self._message_key(f"escalation:{target}"),
+                recipient=target,
+                approval=self._approval_request(product, note),
+            )
+        )
+        if not ref:
+            self._approver = original
+            if self._cancellation is None:
+                self._record(SYSTEM, "escalation_failed", f"{target} not reached: {failure}")
+            return
+        retired = self._retire_buttons(
+            ref, f"This request was escalated to {target}; that message no longer decides it."
+        )
+        self._record(SYSTEM, "escalated", f"to {target}: no decision from {original} ({after})")
+        self._step(JourneyStep.ESCALATED, target)
+        moved = f":arrow_heading_up: Moved to <@{target}>: no decision after {after}."
+        request_id = self._request.request_id
+        await asyncio.gather(
+            *(self._retire_message(r, product, moved) for r in retired),
+            self._send(
+                MessageInput(
+                    kind=MessageKind.NOTICE,
+                    key=self._message_key(f"escalated-from:{original}"),
+                    recipient=original,
+                    text=(
+                        f"Request `{request_id}` waited {after} for your decision, so it now "
+                        f"waits for <@{target}>; nothing more is needed from you."
+                    ),
+                )
+            ),
+            self._send(
+                MessageInput(
+                    kind=MessageKind.NOTICE,
+                    key=self._message_key(f"escalated-for:{target}"),
+                    recipient=self._request.requester,
+                    text=(
+                        f"Your request `{request_id}` had no decision from <@{original}> after "
+                        f"{after}, so it now waits for <@{target}>."
+                    ),
+                )
+            ),
+        )
+
+    def _retire_buttons(self, new_ref: str, why: str) -> list[str]:
+        """The buttons move to the message `new_ref`; the old ones refuse with `why`. Returns
+        the old messages' references (to be updated)."""
+        retired = [r for r in (self._approval_message_ref, *self._reminder_refs) if r]
+        self._retired_refs.update(dict.fromkeys(retired, why))
+        self._approval_message_ref, self._reminder_refs = new_ref, []
+        return retired
+
+    async def _retire_message(self, ref: str, product: ProductInfo, line: str) -> bool:
+        retired = NotificationActivities.retire_approval_message
+        update = RetiredMessageInput(
+            message_ref=ref, approval=self._approval_request(product), line=line
+        )
+        return await self._deliver(retired, update, "approval message retired")
 
     # --- messages, since NOTIFY_PATCH ---------------------------------------------------------
 
@@ -697,6 +817,8 @@ class PurchaseApprovalWorkflow:
             return f"This request was already {verb} by {self._approval.decided_by}."
         if self._cancellation is not None:
             return "This request was cancelled by the requester."
+        if decision.message_ref in self._retired_refs:
+            return self._retired_refs[decision.message_ref]
         if (
             decision.message_ref
             and self._approval_message_ref
@@ -806,6 +928,19 @@ class PurchaseApprovalWorkflow:
                 rules_version=rules_version or (self._review.rules_version if self._review else ""),
             )
         )
+
+
+def _utc(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _days(waited: timedelta) -> str:
+    """E.g. "5 days", "12 hours", for people."""
+    if waited >= timedelta(days=1) and waited % timedelta(days=1) == timedelta(0):
+        days = waited // timedelta(days=1)
+        return f"{days} day{'s' if days != 1 else ''}"
+    hours = waited / timedelta(hours=1)
+    return f"{hours:g} hours" if hours >= 1 else f"{waited.total_seconds():g} seconds"
 
 
 def _why(err: ActivityError) -> str:

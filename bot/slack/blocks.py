@@ -173,9 +173,11 @@ def decided_blocks(
     product: ProductInfo,
     review: AutomatedReviewResult | None,
     outcome: str,
+    *,
+    title: str = "Purchase request decided",
 ) -> list[Block]:
-    """The approval message once decided: same facts, the outcome, no buttons."""
-    return [*_request_facts("Purchase request decided", request, product, review), text(outcome)]
+    """The approval message once decided (or moved on): same facts, the outcome, no buttons."""
+    return [*_request_facts(title, request, product, review), text(outcome)]
 
 
 def _request_facts(
@@ -279,6 +281,7 @@ def request_filed_text(request: PurchaseRequest) -> str:
 _JOURNEY_WORDS: dict[JourneyStep, Callable[[JourneyEvent], str]] = {
     JourneyStep.ASKED: lambda e: f"asked {mention(e.person)} {when(e.at)}",
     JourneyStep.REMINDED: lambda e: f"reminded {when(e.at)}",
+    JourneyStep.ESCALATED: lambda e: f"escalated to {mention(e.person)} {when(e.at)}",
 }
 
 

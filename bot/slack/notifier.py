@@ -24,6 +24,7 @@ from domain.models import (
     MessageInput,
     MessageKind,
     OutcomeNotificationInput,
+    RetiredMessageInput,
 )
 from domain.outcomes import describe_outcome
 
@@ -143,6 +144,21 @@ class SlackNotifier:
                     input.result.product,
                     input.result.review,
                     blocks.outcome_line(input.result),
+                ),
+            )
+
+    async def retire_approval_message(self, input: RetiredMessageInput) -> None:
+        ref = split_message_ref(input.message_ref)
+        if ref is None:
+            return
+        a = input.approval
+        async with slack_trouble("approval message retired"):
+            await self._client.chat_update(
+                channel=ref[0],
+                ts=ref[1],
+                text=f"Request {a.request.request_id}: {input.line}",
+                blocks=blocks.decided_blocks(
+                    a.request, a.product, a.review, input.line, title="Purchase request moved"
                 ),
             )
 

@@ -265,6 +265,33 @@ async def reminded_approved(r: Recording) -> str:
     return await finished(r.world, submitted)
 
 
+async def escalation_message(world: World, request_id: str, to: str) -> str:
+    """Wait until the request escalated to `to`; the reference of their approval message."""
+
+    async def escalated() -> bool:
+        status = await world.service.status(request_id)
+        return any(e.step is JourneyStep.ESCALATED and e.person == to for e in status.journey)
+
+    await poll_until(escalated, WITHIN, f"{request_id} to escalate to {to}")
+    [asked] = [
+        m
+        for m in world.notifier.messages_for(request_id)
+        if m["kind"] == "approval_request" and m["recipient"] == to
+    ]
+    return f"notification:{asked['id']}"
+
+
+async def escalated_by_time_approved(r: Recording) -> str:
+    """Five days without Carlos's decision (two reminders): it moves to his manager Helen, who
+    approves from her message."""
+    submitted = await waiting_for_manager(r.world)
+    await r.env.sleep(timedelta(days=5, minutes=1))
+    request_id = submitted.request.request_id
+    ref = await escalation_message(r.world, request_id, "UHELEN")
+    await r.world.service.decide(request_id, user="UHELEN", approve=True, message_ref=ref)
+    return await finished(r.world, submitted)
+
+
 async def approval_timeout(r: Recording) -> str:
     submitted = await waiting_for_manager(r.world)
     await r.env.sleep(timedelta(days=7, seconds=1))
@@ -285,6 +312,7 @@ PATHS: tuple[RecordedPath, ...] = (
     RecordedPath("order-failed", order_failed, replace_activities=(store_says_no,)),
     RecordedPath("approval-timeout", approval_timeout, time_skipping=True),
     RecordedPath("reminded-approved", reminded_approved, time_skipping=True),
+    RecordedPath("escalated-by-time-approved", escalated_by_time_approved, time_skipping=True),
     RecordedPath(
         "escalated-approved", escalated_approved, replace_activities=(carlos_unreachable,)
     ),

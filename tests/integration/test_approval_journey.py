@@ -1,5 +1,6 @@
-"""The way to a decision on the time-skipping server: reminders (approval-reminders-v1) and the
-7-day timeout, in one request, with what status and audit show of it."""
+"""The way to a decision on the time-skipping server: reminders (approval-reminders-v1),
+escalation (approval-escalation-v1) and the 7-day timeout, in one request, with what status and
+audit show of it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.models import JourneyStep, PurchaseStatus
 from domain.refusal import Refused
-from tests.corpus.paths import book, reminded
+from tests.corpus.paths import book, escalation_message, reminded
 from tests.integration.world import World, poll_until, running_world
 from workflows.names import APPROVAL_TIMEOUT_DAYS
 
@@ -22,7 +23,15 @@ def kinds(world: World, request_id: str, kind: str) -> list[dict[str, str]]:
     return [m for m in world.notifier.messages_for(request_id) if m["kind"] == kind]
 
 
-async def test_reminders_then_the_week_times_out(
+async def refused(world: World, request_id: str, user: str, message_ref: str = "") -> str:
+    try:
+        await world.service.decide(request_id, user=user, approve=True, message_ref=message_ref)
+    except Refused as refusal:
+        return str(refusal)
+    raise AssertionError(f"{user}'s decision was taken")
+
+
+async def test_reminders_escalation_then_the_week_times_out(
     time_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     async with running_world(time_env.client, tmp_path, versioned=False) as w:
@@ -39,15 +48,23 @@ async def test_reminders_then_the_week_times_out(
         first = await reminded(w, request_id)
         # The reminder's buttons decide this request only: a click from another request's
         # message is still refused.
-        try:
-            await w.service.decide(
-                request_id, user="UCARLOS", approve=True, message_ref="C9:another-request"
-            )
-            raise AssertionError("a click on another request's message was taken")
-        except Refused as refused:
-            assert "another request's message" in str(refused)
+        assert "another request's message" in await refused(
+            w, request_id, "UCARLOS", "C9:another-request"
+        )
 
-        await time_env.sleep(timedelta(days=APPROVAL_TIMEOUT_DAYS - 1))
+        await time_env.sleep(timedelta(days=4))  # day 5: escalates to Carlos's manager, Helen
+        helens = await escalation_message(w, request_id, "UHELEN")
+        # Carlos can no longer decide, from his messages or anywhere; Helen's message is hers.
+        assert "escalated to UHELEN" in await refused(w, request_id, "UCARLOS", first)
+        assert "Only the assigned approver (UHELEN)" in await refused(w, request_id, "UCARLOS")
+        [asked_helen] = [
+            m
+            for m in kinds(w, request_id, "approval_request")
+            if f"notification:{m['id']}" == helens
+        ]
+        assert asked_helen["text"].startswith("Escalated to you: <@UCARLOS> has not decided since")
+
+        await time_env.sleep(timedelta(days=APPROVAL_TIMEOUT_DAYS - 5))
         result = await w.service.outcome(request_id, wait_seconds=30)
         assert result is not None and result.status is PurchaseStatus.REJECTED
         assert result.approval is not None and result.approval.decided_by == "system"
@@ -66,13 +83,25 @@ async def test_reminders_then_the_week_times_out(
         trail = [(e.action, e.detail) for e in status.audit]
         assert ("reminded", "UCARLOS (reminder 1 of 2)") in trail
         assert ("reminded", "UCARLOS (reminder 2 of 2)") in trail
+        assert ("escalated", "to UHELEN: no decision from UCARLOS (5 days)") in trail
+        [escalated] = [e for e in status.journey if e.step is JourneyStep.ESCALATED]
+        assert escalated.person == "UHELEN"
+        assert timedelta(days=5) <= escalated.at - filed < timedelta(days=5) + ON_TIME
+        assert status.approver == "UHELEN"
+        # Both were told; the requester too.
+        notices = {m["recipient"]: m["text"] for m in kinds(w, request_id, "notice")}
+        assert "now waits for <@UHELEN>; nothing more is needed from you" in notices["UCARLOS"]
+        assert "had no decision from <@UCARLOS> after 5 days" in notices["UNICO"]
 
         reminders = kinds(w, request_id, "approval_reminder")
         assert [m["recipient"] for m in reminders] == ["UCARLOS", "UCARLOS"]
         assert first == f"notification:{reminders[0]['id']}"
         assert reminders[0]["text"].startswith("Reminder 1 of 2: this request has been waiting")
-        # Every message with buttons shows the outcome at the end: the first and both reminders.
-        assert len(kinds(w, request_id, "approval_update")) == 3
+        # Carlos's three messages lost their buttons at the escalation (moved to Helen); at the
+        # end Helen's message shows the outcome.
+        retired = kinds(w, request_id, "approval_retired")
+        assert len(retired) == 3 and all("Moved to <@UHELEN>" in m["text"] for m in retired)
+        assert len(kinds(w, request_id, "approval_update")) == 1
 
 
 async def test_no_reminder_once_decided(time_env: WorkflowEnvironment, tmp_path: Path) -> None:

@@ -53,9 +53,13 @@ def test_status_shows_who_was_asked_and_when_they_were_reminded() -> None:
         JourneyEvent(at=NOW + timedelta(days=1), step=JourneyStep.REMINDED, person="UCARLOS"),
         JourneyEvent(at=NOW + timedelta(days=4), step=JourneyStep.REMINDED, person="UCARLOS"),
     ]
+    journey.append(
+        JourneyEvent(at=NOW + timedelta(days=5), step=JourneyStep.ESCALATED, person="UHELEN")
+    )
     line = blocks.journey_line(journey)
     assert line.startswith("Asked <@UCARLOS> <!date^")
     assert line.count("reminded <!date^") == 2
+    assert "escalated to <@UHELEN> <!date^" in line and "2026-12-03 09:30 UTC" in line
     assert "2026-11-29 09:30 UTC" in line and "2026-12-02 09:30 UTC" in line
     status = StatusResult(
         request_id=REQUEST.request_id,
@@ -78,7 +82,23 @@ def test_reminder_days_come_from_the_environment(monkeypatch: pytest.MonkeyPatch
     )
     monkeypatch.setenv("PURCHASEBOT_REMINDER_AFTER_DAYS", "")
     assert Settings().reminder_after_days == ()
+    assert Settings().escalate_after_days == 5.0
+    assert ApprovalTimings.from_days((), 5.0).escalate_after == timedelta(days=5)
+    monkeypatch.setenv("PURCHASEBOT_ESCALATE_AFTER_DAYS", "0")
+    assert ApprovalTimings.from_days((), Settings().escalate_after_days).escalate_after is None
+    monkeypatch.setenv("PURCHASEBOT_ESCALATE_AFTER_DAYS", "-1")
+    with pytest.raises(ValidationError):
+        Settings()
+    monkeypatch.delenv("PURCHASEBOT_ESCALATE_AFTER_DAYS")
     for bad in ("0", "-1", "soon"):
         monkeypatch.setenv("PURCHASEBOT_REMINDER_AFTER_DAYS", bad)
         with pytest.raises(ValidationError):
             Settings()
+
+
+def test_a_message_the_request_moved_away_from_keeps_its_facts_and_loses_its_buttons() -> None:
+    line = ":arrow_heading_up: Moved to <@UHELEN>: no decision after 5 days."
+    payload = blocks.decided_blocks(REQUEST, PRODUCT, REVIEW, line, title="Purchase request moved")
+    assert all(b["type"] != "actions" for b in payload)
+    assert "Purchase request moved" in str(payload) and line in str(payload)
+    assert "PR-1A2B3C4D" in str(payload)

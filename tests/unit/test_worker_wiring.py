@@ -33,6 +33,7 @@ def test_every_activity_method_of_an_activities_object_is_registered(tmp_path: P
         "notify_outcome",
         "send_message",
         "update_approval_message",
+        "retire_approval_message",
         "alert_ops_about_request",
         "escalation_target",
     }
