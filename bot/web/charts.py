@@ -81,5 +81,9 @@ def error_rate_per_build(health: Mapping[str, BuildHealth]) -> Chart:
     latest = sorted(health.values(), key=lambda h: h.checked_at)[-LAST_BUILDS:]
     bars = rate_bars([(h.build_id, h.error_rate if h.sample else None) for h in latest])
     return Chart(
-        "Error rate per build", bars, None, "the monitor's last check of each recent build"
+        "Error rate per build",
+        bars,
+        None,
+        "the deployment monitor's last check of each recently rolled-out build",
+        empty="no build has been checked by the deployment monitor yet",
     )

@@ -4,6 +4,7 @@ form (plain GET, no JavaScript) and the message pages (sign in, refused, bad inp
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
 from html import escape
 
 from bot.insight.dashboard import Dashboard, Period
@@ -23,6 +24,7 @@ label { display: flex; flex-direction: column; font-size: 12px; }
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
 td, th { text-align: left; padding: 3px 6px; border-bottom: 1px solid #eee; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+svg.chart { width: 100%; height: auto; max-width: 960px; }
 .unit { color: #666; font-size: 12px; margin: 0 0 4px; }
 .message { max-width: 640px; margin: 48px auto; }
 """
@@ -93,6 +95,13 @@ def _departments(dashboard: Dashboard) -> str:
     return _card("Departments", f"<table>{head}{rows}</table>")
 
 
+def _day_after(instant: datetime) -> date:
+    """The first midnight at or after `instant`: as an exclusive end date in the form, the
+    default period (up to now) keeps today's requests when the form is sent back."""
+    day = instant.date()
+    return day if instant.timetz() == time(tzinfo=instant.tzinfo) else day + timedelta(days=1)
+
+
 def _period_form(period: Period, departments: Sequence[str]) -> str:
     options = "".join(
         f"<option value='{escape(name)}'{' selected' if name == period.department else ''}>"
@@ -103,7 +112,7 @@ def _period_form(period: Period, departments: Sequence[str]) -> str:
         "<form method='get' action='/dashboard'>"
         f"<label>since <input type='date' name='since' value='{period.since.date()}'></label>"
         f"<label>until (exclusive) <input type='date' name='until' "
-        f"value='{period.until.date()}'></label>"
+        f"value='{_day_after(period.until)}'></label>"
         f"<label>department <select name='department'>{options}</select></label>"
         "<button type='submit'>Show</button></form>"
     )

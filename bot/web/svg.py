@@ -36,6 +36,8 @@ class Chart:
     """The value of a full-height bar: 1.0 for rates; default the largest value."""
     unit: str = ""
     """Says what the values are, under the title (e.g. `share of reviewed requests`)."""
+    empty: str = "nothing in this period"
+    """Shown instead of bars when there are none."""
 
 
 def _number(value: float) -> str:
@@ -62,16 +64,19 @@ def render(chart: Chart) -> str:
         f"<title>{title}</title>",
         f'<line class="axis" x1="{LEFT}" y1="{TOP + PLOT_HEIGHT}" x2="{WIDTH - RIGHT}" '
         f'y2="{TOP + PLOT_HEIGHT}" stroke="#888"/>',
-        f'<text class="tick" x="{LEFT - 6}" y="{TOP + 4}" text-anchor="end" font-size="11">'
-        f"{escape(_number(maximum))}</text>",
-        f'<text class="tick" x="{LEFT - 6}" y="{TOP + PLOT_HEIGHT}" text-anchor="end" '
-        f'font-size="11">0</text>',
     ]
     if not chart.bars:
         parts.append(
-            f'<text x="{WIDTH / 2}" y="{TOP + PLOT_HEIGHT / 2}" text-anchor="middle" '
-            f'font-size="14" fill="#666">nothing in this period</text>'
+            f'<text class="empty" x="{WIDTH / 2}" y="{TOP + PLOT_HEIGHT / 2}" '
+            f'text-anchor="middle" font-size="14" fill="#666">{escape(chart.empty)}</text>'
         )
+    else:
+        parts += [
+            f'<text class="tick" x="{LEFT - 6}" y="{TOP + 4}" text-anchor="end" '
+            f'font-size="11">{escape(_number(maximum))}</text>',
+            f'<text class="tick" x="{LEFT - 6}" y="{TOP + PLOT_HEIGHT}" text-anchor="end" '
+            f'font-size="11">0</text>',
+        ]
     for index, bar in enumerate(chart.bars):
         parts.extend(_bar(bar, index, slot, width, maximum, show_label=index % every == 0))
     parts.append("</svg>")

@@ -66,6 +66,7 @@ def test_labels_are_escaped() -> None:
 
 def test_an_empty_chart_says_so() -> None:
     assert "nothing in this period" in render(Chart("t", ()))
+    assert "no build has been checked" in render(error_rate_per_build({}))
 
 
 def _facts(at: datetime, fate: Fate, reviewed: bool, review_s: float | None = None) -> RequestFacts:
