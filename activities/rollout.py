@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.notifications import delivery_errors, last_try
 from activities.notifier import Notifier
-from activities.worker_deployments import UnknownBuild, WorkerDeployments
+from activities.worker_deployments import DeploymentView, UnknownBuild, WorkerDeployments
 from domain.build_health import judge
 from domain.models import NotificationResult
 from domain.percentiles import nearest_rank
@@ -44,7 +44,9 @@ class RolloutActivities:
     async def change_routing(self, input: RoutingInput) -> RoutingResult:
         view = await self._deployments.describe()
         try:
-            if input.action is RoutingAction.SET_CURRENT:
+            if input.action is RoutingAction.CHECK_DEPARTMENT_TARGET:
+                _check_department_target(view, input.build_id)
+            elif input.action is RoutingAction.SET_CURRENT:
                 await self._deployments.set_current(input.build_id)
             elif input.percent <= 0:
                 await self._deployments.clear_ramp()
@@ -57,26 +59,47 @@ class RolloutActivities:
     @activity.defn
     async def rollback_routing(self, input: RollbackRoutingInput) -> RollbackResult:
         view = await self._deployments.describe()
-        if view.ramping_build:
+        if input.department_build:
+            # The department's new requests already go to the current build (the controller
+            # cleared its target first): only in-flight work is protected here.
+            source, target = input.department_build, view.current_build
+        elif view.ramping_build:
             # A ramp is rolled back by clearing it: everyone new goes to the current build.
             source, target = view.ramping_build, view.current_build
-            pinned = await self._deployments.pin_auto_upgrade_workflows(source)
-            await self._deployments.clear_ramp()
         else:
-            source, target = view.current_build or "", view.previous_build()
+            source = view.current_build or ""
+            healthy = [b for b in input.healthy_builds if b != source and view.knows(b)]
+            target = input.to_build or next(iter(healthy), None) or view.previous_build()
             if not source or target is None:
                 raise ApplicationError(
                     "There is no previous build to roll back to.",
                     type="NoPreviousBuild",
                     non_retryable=True,
                 )
-            pinned = await self._deployments.pin_auto_upgrade_workflows(source)
+        target = input.to_build or target
+        if target == source:
+            raise ApplicationError(
+                f"Build `{source}` is the build being rolled back: name another one.",
+                type="NoPreviousBuild",
+                non_retryable=True,
+            )
+        if target is not None and target != view.current_build and not view.knows(target):
+            raise ApplicationError(
+                f"No worker of build '{target}' is polling: it cannot take the traffic back.",
+                type="NoPreviousBuild",
+                non_retryable=True,
+            )
+        pinned = await self._deployments.pin_auto_upgrade_workflows(source)
+        if view.ramping_build and not input.department_build:
+            await self._deployments.clear_ramp()
+        if target is not None and target != view.current_build:
             await self._deployments.set_current(target, known=True)
         return RollbackResult(
             from_build=source,
             to_build=target,
             pinned_workflows=pinned,
             message=f"Rolled back from {source} to {target}: {input.reason}",
+            previous_current=view.current_build,
         )
 
     @activity.defn
@@ -87,6 +110,9 @@ class RolloutActivities:
             f"TemporalWorkerDeploymentVersion = '{self._deployments.name}:{input.build_id}' "
             f"AND WorkflowType = '{PURCHASE_WORKFLOW_TYPE}' "
         )
+        if input.department is not None:
+            # A department rollout is judged on that department's traffic only.
+            build += f"AND Department = '{quoted(input.department)}' "
         to_date = f"{build}AND StartTime > '{input.since.isoformat()}'"
         base = f"{build}AND StartTime > '{window_since.isoformat()}'"
         counts = await self._counts(base)
@@ -145,3 +171,30 @@ class RolloutActivities:
             # The last attempt may not fail on a channel in trouble: the ops users get DMs.
             await self._notifier.alert_ops(input.text, last_try=last_try())
         return NotificationResult()
+
+
+def quoted(value: str) -> str:
+    """A value inside a single-quoted visibility query literal."""
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _check_department_target(view: DeploymentView, build_id: str) -> None:
+    if not view.knows(build_id):
+        raise UnknownBuild(
+            f"No worker of build '{build_id}' is polling deployment '{view.name}'. "
+            "Start its workers first, then retry."
+        )
+    if build_id == view.current_build:
+        raise ApplicationError(
+            f"Build `{build_id}` is already current: every department gets it.",
+            type="AlreadyCurrent",
+            non_retryable=True,
+        )
+    if view.ramping_build:
+        raise ApplicationError(
+            f"Build `{view.ramping_build}` is ramping at {view.ramp_percent:g}%: a department "
+            "rollout keeps everyone else on the current build, so clear the ramp first "
+            f"(`/rollout {view.ramping_build} 0`) or roll it back.",
+            type="Ramping",
+            non_retryable=True,
+        )

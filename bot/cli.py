@@ -25,6 +25,7 @@ from appconfig.settings import Settings
 from bot import launcher
 from bot.api.tokens import BadTokenConfig
 from bot.audit_cli import add_audit_parser, cmd_audit
+from bot.department_routing import DepartmentRouting
 from bot.dev_server import EmbeddedServerError
 from bot.history_file_import import FileImportReport, import_history_file
 from bot.launcher import RefusedToStart
@@ -154,7 +155,10 @@ async def _service(settings: Settings) -> PurchaseService:
     client = await connect()
     directory = ReloadingFile(settings.directory, Directory)
     catalog = ReloadingFile(settings.catalog, Catalog)
-    return PurchaseService(client, directory, task_queue=settings.task_queue, catalog=catalog)
+    routing = DepartmentRouting(client, settings.deployment_name)
+    return PurchaseService(
+        client, directory, task_queue=settings.task_queue, catalog=catalog, routing=routing
+    )
 
 
 async def cmd_request(args: argparse.Namespace, settings: Settings) -> None:

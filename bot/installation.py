@@ -14,10 +14,12 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from appconfig.files import ReloadingFile
 from appconfig.settings import Settings
 from bot.flags_admin import FlagsAdmin
 from bot.rollout_admin import RolloutAdmin
 from bot.rules_admin import RulesAdmin, load_initial_rules
+from domain.directory import Directory
 from domain.feature_flags import load_flags_file
 from domain.rollout_models import Thresholds
 from workflows.names import CUSTOM_SEARCH_ATTRIBUTES
@@ -31,6 +33,7 @@ def rollout_admin_for(client: Client, settings: Settings) -> RolloutAdmin:
         control_task_queue=settings.control_task_queue,
         deployment_name=settings.deployment_name,
         thresholds=Thresholds.model_validate(settings.monitor_overrides),
+        directory=ReloadingFile(settings.directory, Directory),
     )
 
 

@@ -18,11 +18,12 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import VersioningOverride, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from appconfig.files import ReloadingFile
+from bot.department_routing import DepartmentRouting
 from bot.request_attributes import start_attributes
 from domain.catalog import Catalog
 from domain.directory import Directory
@@ -71,13 +72,16 @@ class PurchaseService:
         *,
         task_queue: str = TASK_QUEUE,
         catalog: ReloadingFile[Catalog] | None = None,
+        routing: DepartmentRouting | None = None,
     ) -> None:
         """`catalog`: to record each request's category and store at filing (for the rules
-        backtest); without it requests are filed without them."""
+        backtest); without it requests are filed without them. `routing`: where a department
+        rollout sends that department's new requests."""
         self._client = client
         self._directory = directory
         self._task_queue = task_queue
         self._catalog = catalog
+        self._routing = routing
 
     async def submit(
         self,
@@ -110,9 +114,10 @@ class PurchaseService:
         except IntakeError as err:
             raise Refused(str(err)) from err
         workflow_id = purchase_workflow_id(request.request_id)
+        pin = await self._routing.override_for(request.department) if self._routing else None
         for attempt in range(START_ATTEMPTS):
             try:
-                await self._start(request, workflow_id)
+                await self._start(request, workflow_id, pin)
             except WorkflowAlreadyStartedError as err:
                 # After a lost answer the id is most likely in use by our own earlier attempt.
                 ours = request_id is not None or attempt > 0
@@ -134,7 +139,9 @@ class PurchaseService:
                 return Submitted(request=request, workflow_id=workflow_id)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _start(self, request: PurchaseRequest, workflow_id: str) -> None:
+    async def _start(
+        self, request: PurchaseRequest, workflow_id: str, pin: VersioningOverride | None
+    ) -> None:
         # FAIL + REJECT_DUPLICATE: an id in use, running or finished, is never joined blindly.
         await self._client.start_workflow(
             PurchaseApprovalWorkflow.run,
@@ -143,6 +150,7 @@ class PurchaseService:
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            versioning_override=pin,
             search_attributes=start_attributes(
                 request, self._catalog.get().value if self._catalog is not None else None
             ),

@@ -14,13 +14,19 @@ from temporalio.runtime import Runtime
 from temporalio.workflow import UpdateMethodMultiParam
 
 from activities.worker_deployments import DeploymentView, WorkerDeployments
+from appconfig.files import ReloadingFile
+from bot.department_routing import DepartmentRouting
 from domain import product_metrics
+from domain.directory import Directory
+from domain.refusal import Refused
 from domain.rollout_models import (
     ActorInput,
+    DepartmentInput,
     FlagWrongInput,
     PlanInput,
     PromoteInput,
     RampInput,
+    RollbackInput,
     RollbackResult,
     RolloutActionResult,
     RolloutState,
@@ -48,11 +54,17 @@ class RolloutAdmin:
         control_task_queue: str,
         deployment_name: str,
         thresholds: Thresholds | None = None,
+        directory: ReloadingFile[Directory] | None = None,
     ) -> None:
+        """`directory`: the departments a department rollout may name (unchecked without)."""
         self._client = client
         self._task_queue = control_task_queue
         self.deployments = WorkerDeployments(client, deployment_name)
         self._thresholds = thresholds or Thresholds()
+        self._directory = directory
+        # This process's request starts read the department target through it; a change made
+        # here reaches them at once.
+        self.routing = DepartmentRouting(client, deployment_name)
 
     def _initial(self) -> RolloutState:
         return RolloutState(deployment_name=self.deployments.name, thresholds=self._thresholds)
@@ -61,15 +73,20 @@ class RolloutAdmin:
         self, update: UpdateMethodMultiParam[[RolloutControllerWorkflow, P], R], arg: P
     ) -> R:
         """Starts the controller on first use. Raises Refused with the controller's reason."""
-        return await update_entity(
-            self._client,
-            update,
-            arg,
-            run=RolloutControllerWorkflow.run,
-            initial=self._initial(),
-            workflow_id=rollout_controller_id(self.deployments.name),
-            task_queue=self._task_queue,
-        )
+        try:
+            return await update_entity(
+                self._client,
+                update,
+                arg,
+                run=RolloutControllerWorkflow.run,
+                initial=self._initial(),
+                workflow_id=rollout_controller_id(self.deployments.name),
+                task_queue=self._task_queue,
+            )
+        finally:
+            # A department rollout may have begun or ended: this process's next request
+            # start reads the target again instead of waiting for its copy to go stale.
+            self.routing.forget()
 
     async def ensure_controller(self) -> None:
         """Start the controller unless it runs: every process does this at start-up, so the
@@ -121,8 +138,35 @@ class RolloutAdmin:
         }[action]
         return await self._update(update, ActorInput(actor=actor))
 
-    async def rollback(self, actor: str, reason: str) -> RollbackResult:
-        rollback = ActorInput(actor=actor, reason=reason)
+    async def target_department(
+        self, build_id: str, department: str, actor: str, *, override: bool = False
+    ) -> RolloutActionResult:
+        """Every NEW request of `department` goes to `build_id`; everyone else stays."""
+        target = DepartmentInput(
+            build_id=build_id,
+            department=self._department(department),
+            actor=actor,
+            override=override,
+        )
+        return await self._update(RolloutControllerWorkflow.target_department, target)
+
+    def _department(self, name: str) -> str:
+        """The directory's spelling of `name`; refused when no one is in that department."""
+        name = name.strip()
+        if self._directory is None:
+            return name
+        known = sorted({p.department for p in self._directory.get().value.people})
+        for department in known:
+            if department.casefold() == name.casefold():
+                return department
+        raise Refused(f"No one is in department `{name}`. Departments: {', '.join(known)}.")
+
+    async def rollback(
+        self, actor: str, reason: str, *, to_build: str | None = None, override: bool = False
+    ) -> RollbackResult:
+        """`to_build`: where new requests go (default: the last build healthy as current).
+        `override`: `to_build` may be a build that was itself rolled back."""
+        rollback = RollbackInput(actor=actor, reason=reason, to_build=to_build, override=override)
         return await self._update(RolloutControllerWorkflow.rollback, rollback)
 
     async def flag_wrong(self, request_id: str, build_id: str, actor: str) -> RolloutActionResult:

@@ -4,7 +4,8 @@ rules as `/rollout` and `/rollback` (it calls the same `RolloutAdmin`).
 Exit codes a pipeline can branch on:
   0  done (for `status`: printed)
   1  Temporal unreachable, or an unexpected error (details in the log file)
-  2  refused: bad input, a build no worker of polls, nothing to roll back, no plan to control
+  2  refused: bad input, a build no worker of polls, an unknown department, nothing to roll
+     back, no plan to control
   3  `--wait` timed out: no worker of the build polled in time; nothing was changed
 Every change is recorded in the ops audit trail as `cli:<actor>`, and in the controller's events.
 """
@@ -45,11 +46,17 @@ def add_rollout_parser(sub: Any) -> None:
     ramp = cmds.add_parser("ramp", help="send a share of NEW requests to a build (0 clears)")
     ramp.add_argument("build")
     ramp.add_argument("percentage", type=float)
+    dept = cmds.add_parser(
+        "department",
+        help="send every NEW request of one department to a build; everyone else stays",
+    )
+    dept.add_argument("build")
+    dept.add_argument("department", help="as in directory.yaml (any case)")
     plan = cmds.add_parser("plan", help="ramp in steps, each after a passing health check")
     plan.add_argument("build")
     plan.add_argument("steps", help="comma-separated percentages ending at 100: 10,25,50,100")
     plan.add_argument("--interval", type=float, default=600, help="seconds between steps")
-    for waits in (ramp, plan):
+    for waits in (ramp, dept, plan):
         waits.add_argument(
             "--wait",
             type=float,
@@ -59,15 +66,23 @@ def add_rollout_parser(sub: Any) -> None:
         )
     promote = cmds.add_parser("promote", help="make a build current")
     promote.add_argument("build")
-    for moves in (ramp, plan, promote):
+    for moves in (ramp, dept, plan, promote):
         moves.add_argument(
             "--override", action="store_true", help="send traffic to a build that was rolled back"
         )
     for action in ("pause", "resume", "abort"):
         control = cmds.add_parser(action, help=f"{action} the rollout plan")
         control.add_argument("--reason", default="")
-    back = cmds.add_parser("rollback", help="new requests back to the previous build at once")
+    back = cmds.add_parser(
+        "rollback", help="new requests back to the last build healthy as current, at once"
+    )
     back.add_argument("--reason", default="")
+    back.add_argument(
+        "--to", default=None, metavar="BUILD", help="the build new requests go to instead"
+    )
+    back.add_argument(
+        "--override", action="store_true", help="--to may name a build that was rolled back"
+    )
     status = cmds.add_parser("status", help="routing, builds, health, plan")
     status.add_argument("--json", action="store_true", help="as JSON (what GET /api/rollout gives)")
 
@@ -104,10 +119,16 @@ async def _change(admin: RolloutAdmin, args: argparse.Namespace, actor: str) -> 
         return (
             await admin.plan(args.build, steps, args.interval, actor, override=args.override)
         ).message
+    if command == "department":
+        return (
+            await admin.target_department(
+                args.build, args.department, actor, override=args.override
+            )
+        ).message
     if command == "promote":
         return (await admin.promote(args.build, actor, override=args.override)).message
     if command == "rollback":
-        result = await admin.rollback(actor, args.reason)
+        result = await admin.rollback(actor, args.reason, to_build=args.to, override=args.override)
         return (
             f"Rolled back: new requests now run on `{result.to_build}` instead of "
             f"`{result.from_build}` ({result.pinned_workflows} auto-upgrade requests pinned)."
@@ -153,6 +174,11 @@ async def _status(admin: RolloutAdmin, *, as_json: bool) -> str:
     lines = [f"Deployment {d.name}: current {d.current_build or 'none'}"]
     if d.ramping_build:
         lines.append(f"Ramping {d.ramping_build} at {d.ramp_percent:g}%")
+    if c.department is not None:
+        lines.append(
+            f"Department rollout: {c.department.build_id} for {c.department.department} "
+            f"(since {c.department.since:%Y-%m-%d %H:%M:%S} UTC)"
+        )
     lines += [f"  {v.build_id}: {v.status}" for v in d.versions]
     for health in c.health.values():
         problems = f" ({'; '.join(health.problems)})" if health.problems else ""

@@ -143,6 +143,48 @@ class Plan(BaseModel):
     step_started_at: datetime | None = None
 
 
+class DepartmentTarget(BaseModel):
+    """A department rollout: every NEW request of `department` starts pinned to `build_id`;
+    everyone else stays on the current build. Published in the controller's memo
+    (DEPARTMENT_MEMO) so request starts read it without a worker."""
+
+    build_id: str
+    department: str
+    since: datetime
+
+
+DEPARTMENT_MEMO = "department_rollout"
+
+
+class BuildRecord(BaseModel):
+    """One build's life as the controller saw it, so a rollback goes to the last build that was
+    healthy as current, not blindly to the previous one."""
+
+    build_id: str
+    was_current: bool = False
+    current_since: datetime | None = None
+    current_until: datetime | None = Field(
+        default=None, description="when it stopped being current (None: it still is, or never was)"
+    )
+    verdict_as_current: Verdict | None = Field(
+        default=None, description="the last health verdict on it while it was current"
+    )
+    rolled_back_at: datetime | None = None
+
+    @property
+    def healthy_as_current(self) -> bool:
+        """Served as current, its last check as current did not fail, and it was not rolled
+        back since it last became current."""
+        rolled_back_since = self.rolled_back_at is not None and (
+            self.current_since is None or self.rolled_back_at >= self.current_since
+        )
+        return (
+            self.was_current
+            and self.verdict_as_current is not Verdict.FAIL
+            and not (rolled_back_since)
+        )
+
+
 class RolloutState(BaseModel):
     deployment_name: str
     thresholds: Thresholds = Field(default_factory=Thresholds)
@@ -162,6 +204,20 @@ class RolloutState(BaseModel):
         description="the build the last rollback went to, until traffic moves again: a second "
         "rollback then has nothing to roll back",
     )
+    department: DepartmentTarget | None = None
+    current_build: str | None = Field(
+        default=None, description="the current build as the controller last set or saw it"
+    )
+    builds: dict[str, BuildRecord] = Field(
+        default_factory=dict, description="health history per build (rollback targets)"
+    )
+
+    def healthy_builds(self, now: datetime) -> list[str]:
+        """Builds that were healthy as current, the most recently current first: where a
+        rollback of the current build goes."""
+        healthy = [r for r in self.builds.values() if r.healthy_as_current]
+        healthy.sort(key=lambda r: r.current_until or now, reverse=True)
+        return [r.build_id for r in healthy]
 
 
 # --- updates ---------------------------------------------------------------------------------
@@ -188,9 +244,23 @@ class PlanInput(BaseModel):
     override: bool = False
 
 
+class DepartmentInput(BaseModel):
+    build_id: str
+    department: str
+    actor: str
+    override: bool = False
+
+
 class ActorInput(BaseModel):
     actor: str
     reason: str = ""
+
+
+class RollbackInput(ActorInput):
+    to_build: str | None = Field(
+        default=None, description="where new requests go; default: the last healthy build"
+    )
+    override: bool = False  # roll back to a build that was itself rolled back
 
 
 class FlagWrongInput(BaseModel):
@@ -208,6 +278,7 @@ class RollbackResult(BaseModel):
     to_build: str | None
     pinned_workflows: int
     message: str
+    previous_current: str | None = None  # the current build before the rollback
 
 
 # --- activities ------------------------------------------------------------------------------
@@ -216,6 +287,9 @@ class RollbackResult(BaseModel):
 class RoutingAction(StrEnum):
     SET_CURRENT = "set_current"
     SET_RAMPING = "set_ramping"
+    # Routing stays as it is: checks that `build_id` polls, is not current and no build ramps
+    # (a department rollout sends only that department's requests to the build).
+    CHECK_DEPARTMENT_TARGET = "check_department_target"
 
 
 class RoutingInput(BaseModel):
@@ -230,6 +304,17 @@ class RoutingResult(BaseModel):
 
 class RollbackRoutingInput(BaseModel):
     reason: str
+    to_build: str | None = Field(
+        default=None, description="None: the ramp's current build, else the previous current"
+    )
+    department_build: str | None = Field(
+        default=None, description="the build of a department rollout being rolled back"
+    )
+    healthy_builds: list[str] = Field(
+        default_factory=list,
+        description="builds that were healthy as current, most recent first: where a rollback "
+        "of the current build goes (else the previous current build)",
+    )
 
 
 class AnalyzeInput(BaseModel):
@@ -237,6 +322,7 @@ class AnalyzeInput(BaseModel):
     since: datetime
     flagged: int
     thresholds: Thresholds
+    department: str | None = None  # judge only this department's requests
 
 
 class OpsAlertInput(BaseModel):

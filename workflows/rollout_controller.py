@@ -2,9 +2,12 @@
 build being rolled out. One per Worker Deployment; a workflow, so a plan survives restarts of
 the bot and the workers.
 
-Ops drive it with Updates (from /rollout and /rollback); every change is an audit event.
-The monitor checks the watched build every `check_interval_seconds`: a failed check alerts the
-ops channel, `failure_limit` failed checks in a row roll back automatically.
+Ops drive it with Updates (from /rollout and /rollback, the API and the CLI); every change is
+an audit event. The monitor checks the watched build every `check_interval_seconds`: a failed
+check alerts the ops channel, `failure_limit` failed checks in a row roll back automatically.
+A rollback goes to the last build that was healthy as current (`BuildRecord`), or where ops say.
+A department rollout publishes its target in the memo (`DEPARTMENT_MEMO`): request starts pin
+that department's new requests to the build; the routing of everyone else does not change.
 """
 
 from __future__ import annotations
@@ -19,13 +22,17 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.rollout import RolloutActivities
-    from domain.actors import SYSTEM
+    from domain.actors import MONITOR, SYSTEM, mention
     from domain.models import AuditEntry
     from domain.mrkdwn import escape
     from domain.rollout_models import (
+        DEPARTMENT_MEMO,
         ActorInput,
         AnalyzeInput,
         BuildHealth,
+        BuildRecord,
+        DepartmentInput,
+        DepartmentTarget,
         FlagWrongInput,
         OpsAlertInput,
         Plan,
@@ -33,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         PlanStatus,
         PromoteInput,
         RampInput,
+        RollbackInput,
         RollbackResult,
         RollbackRoutingInput,
         RolloutActionResult,
@@ -41,15 +49,41 @@ with workflow.unsafe.imports_passed_through():
         RoutingInput,
         Verdict,
     )
+    from workflows.purchase_approval import Patch
 
 ROUTING_TIMEOUT = timedelta(seconds=30)
 # Routing changes are retried briefly; a refusal (unknown build) is not retried at all.
 ROUTING_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["UnknownBuild"])
 KEEP_EVENTS = 200
-# A health check that cannot run (visibility unreachable, ...) counts as a failed check and
-# alerts. A new command on that path, so behind its own patch id: controllers that were already
-# past such a failure replay it as it was (only recorded).
-CHECK_ERRORS_COUNT = "monitor-check-errors-count-v1"
+# Every patch of the controller, oldest first. A controller runs for months: each change to the
+# commands it emits goes behind a new id, and tests/controller_histories/ holds histories from
+# before and after each one (tests/test_controller_replay.py).
+CHECK_ERRORS_COUNT = Patch(
+    "monitor-check-errors-count-v1",
+    "a health check that cannot run (visibility unreachable, ...) counts as a failed check, "
+    "alerts, and rolls back at the failure limit",
+)
+ROLLBACK_BEFORE_ALERT = Patch(
+    "monitor-rollback-before-alert-v1",
+    "at the failure limit the monitor moves the traffic back first and alerts after (one "
+    "alert): an alert retried against a Slack in trouble no longer delays the rollback",
+)
+ROLLBACK_TO_HEALTHY = Patch(
+    "rollback-to-healthy-v1",
+    "a rollback of the current build goes to the last build that was healthy as current (the "
+    "controller's health history per build), or to the build ops name (`/rollback to <build>`)",
+)
+DEPARTMENT_ROLLOUT = Patch(
+    "department-rollout-v1",
+    "a department rollout: the department's NEW requests start pinned to the build (the target "
+    "is in the controller's memo), the monitor judges the build on that department's requests",
+)
+CONTROLLER_PATCHES: tuple[Patch, ...] = (
+    CHECK_ERRORS_COUNT,
+    ROLLBACK_BEFORE_ALERT,
+    ROLLBACK_TO_HEALTHY,
+    DEPARTMENT_ROLLOUT,
+)
 
 
 @workflow.defn
@@ -73,7 +107,7 @@ class RolloutControllerWorkflow:
                 await self._check_and_advance()
             except ActivityError as err:
                 # The controller must outlive any one failed check or routing call.
-                self._event("monitor", "check_failed", str(err.cause or err))
+                self._event(MONITOR, "check_failed", str(err.cause or err))
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 self._state.events = self._state.events[-KEEP_EVENTS:]
@@ -85,6 +119,7 @@ class RolloutControllerWorkflow:
         build = self._state.watched_build
         if build is None or self._state.watch_since is None:
             return
+        department = self._state.department
         try:
             health = await workflow.execute_activity_method(
                 RolloutActivities.analyze_build,
@@ -93,12 +128,15 @@ class RolloutControllerWorkflow:
                     since=self._state.watch_since,
                     flagged=len(self._state.flagged.get(build, [])),
                     thresholds=self._state.thresholds,
+                    department=department.department
+                    if department and department.build_id == build
+                    else None,
                 ),
                 start_to_close_timeout=ROUTING_TIMEOUT,
                 retry_policy=RetryPolicy(maximum_attempts=3),
             )
         except ActivityError as err:
-            if not workflow.patched(CHECK_ERRORS_COUNT):
+            if not workflow.patched(CHECK_ERRORS_COUNT.id):
                 raise  # recorded as check_failed by run(), as before
             if self._state.watched_build == build:
                 problem = f"the check could not run ({err.cause or err})"
@@ -107,6 +145,8 @@ class RolloutControllerWorkflow:
         if self._state.watched_build != build:
             return  # a rollback or a new rollout happened while we measured
         self._state.health[build] = health
+        if build == self._state.current_build and health.verdict is not Verdict.INCONCLUSIVE:
+            self._record(build).verdict_as_current = health.verdict
         if health.verdict is Verdict.FAIL:
             await self._failed_check(build, health.problems, "failed")
             return
@@ -118,19 +158,23 @@ class RolloutControllerWorkflow:
         """Counted, alerted, and `failure_limit` of them in a row roll back."""
         self._state.consecutive_failures += 1
         limit = self._state.thresholds.failure_limit
-        self._event("monitor", "health_check_failed", f"{build}: {'; '.join(problems)}")
-        await self._alert(
+        self._event(MONITOR, "health_check_failed", f"{build}: {'; '.join(problems)}")
+        text = (
             f":warning: Health check {how} for build `{build}` "
             f"({self._state.consecutive_failures}/{limit}): "
             f"{escape('; '.join(problems))}"
         )
-        if self._state.consecutive_failures >= limit:
-            await self._rollback(
-                ActorInput(
-                    actor="monitor",
-                    reason=f"{limit} failed health checks in a row: " + "; ".join(problems),
-                )
-            )
+        at_limit = self._state.consecutive_failures >= limit
+        rollback = RollbackInput(
+            actor=MONITOR, reason=f"{limit} failed health checks in a row: " + "; ".join(problems)
+        )
+        if at_limit and workflow.patched(ROLLBACK_BEFORE_ALERT.id):
+            # Traffic first: the alert (retried while Slack is in trouble) comes after.
+            await self._rollback(rollback, also_tell=text)
+            return
+        await self._alert(text)
+        if at_limit:
+            await self._rollback(rollback)
 
     async def _advance_plan(self, health: BuildHealth) -> None:
         plan = self._state.plan
@@ -175,23 +219,80 @@ class RolloutControllerWorkflow:
         previous = await self._route(RoutingAction.SET_CURRENT, build)
         # Keep watching after promotion: a late problem still rolls back to `previous`.
         self._watch(build if previous and previous != build else None)
+        self._became_current(build, previous)
         self._event(actor, "promoted", f"{build} is current (was {previous})")
+        if self._state.department is not None:
+            # Everyone now gets the promoted build: the department's pin ends with it.
+            self._end_department(actor, f"ended: {build} is current for everyone")
         return previous
 
-    async def _rollback(self, input: ActorInput) -> RollbackResult:
+    # --- health history and department rollouts (state, and the memo request starts read) ----
+
+    def _record(self, build: str) -> BuildRecord:
+        return self._state.builds.setdefault(build, BuildRecord(build_id=build))
+
+    def _became_current(self, build: str | None, previous: str | None) -> None:
+        now = workflow.now()
+        if previous and previous != build:
+            before = self._record(previous)
+            before.was_current, before.current_until = True, now
+        if build and build != previous:
+            record = self._record(build)
+            record.was_current, record.current_since, record.current_until = True, now, None
+            record.verdict_as_current = None
+        self._state.current_build = build or previous
+
+    def _publish_department(self) -> None:
+        target = self._state.department
+        workflow.upsert_memo(
+            {DEPARTMENT_MEMO: target.model_dump(mode="json") if target is not None else None}
+        )
+
+    def _end_department(self, actor: str, how: str) -> None:
+        target = self._state.department
+        if target is None:
+            return
+        self._state.department = None
+        self._publish_department()
+        self._event(
+            actor, "department_rollout_ended", f"{target.build_id} for {target.department} {how}"
+        )
+
+    async def _rollback(self, input: RollbackInput, also_tell: str | None = None) -> RollbackResult:
+        """`also_tell`: a line for the rollback's alert (the failed check that caused it)."""
         async with self._lock:
+            department = self._state.department
+            if input.to_build is None:
+                # The department's new requests go back to the current build as soon as this
+                # workflow task completes: before the activity, not after it. (With a named
+                # target the activity may refuse it first: then nothing may have changed.)
+                self._end_department(input.actor, "rolled back")
+            healthy: list[str] = []
+            if department is None and workflow.patched(ROLLBACK_TO_HEALTHY.id):
+                healthy = self._state.healthy_builds(workflow.now())
             result = await workflow.execute_activity_method(
                 RolloutActivities.rollback_routing,
-                RollbackRoutingInput(reason=input.reason),
+                RollbackRoutingInput(
+                    reason=input.reason,
+                    to_build=input.to_build,
+                    healthy_builds=healthy,
+                    department_build=department.build_id if department else None,
+                ),
                 start_to_close_timeout=ROUTING_TIMEOUT,
                 retry_policy=RetryPolicy(
                     maximum_attempts=3, non_retryable_error_types=["NoPreviousBuild"]
                 ),
             )
+            self._end_department(input.actor, "rolled back")
             self._watch(None)
             # State only (no command): a second rollback and a ramp back to this build are
             # refused by the validators until traffic moves again or an override is given.
             self._state.rolled_back_to = result.to_build
+            self._record(result.from_build).rolled_back_at = workflow.now()
+            if result.to_build != result.previous_current:
+                self._became_current(result.to_build, result.previous_current)
+            if input.override and result.to_build in self._state.rolled_back_builds:
+                self._state.rolled_back_builds.remove(result.to_build)
             if result.from_build not in self._state.rolled_back_builds:
                 self._state.rolled_back_builds.append(result.from_build)
             if self._state.plan is not None and self._state.plan.status in (
@@ -205,11 +306,12 @@ class RolloutControllerWorkflow:
                 f"{result.from_build} -> {result.to_build}: {input.reason} "
                 f"({result.pinned_workflows} auto-upgrade workflows pinned)",
             )
-        who = "The monitor" if input.actor == "monitor" else f"<@{input.actor}>"
+        scope = f" for department {escape(department.department)}" if department else ""
         await self._alert(
-            f":rotating_light: {who} rolled back from build `{result.from_build}` to "
-            f"`{result.to_build}`. Reason: {escape(input.reason or 'none given')}. "
-            f"Requests in flight on `{result.from_build}` finish there."
+            f":rotating_light: {mention(input.actor)} rolled back from build "
+            f"`{result.from_build}`{scope} to `{result.to_build}`. Reason: "
+            f"{escape(input.reason or 'none given')}. Requests in flight on "
+            f"`{result.from_build}` finish there." + (f"\n{also_tell}" if also_tell else "")
         )
         return result
 
@@ -267,6 +369,7 @@ class RolloutControllerWorkflow:
             raise ValueError("Say which build to ramp.")
         if input.percent > 0:
             self._refuse_rolled_back(input.build_id, input.override)
+            self._refuse_during_department_rollout()
 
     @workflow.update
     async def promote(self, input: PromoteInput) -> RolloutActionResult:
@@ -312,6 +415,54 @@ class RolloutControllerWorkflow:
         if input.interval_seconds < 1:
             raise ValueError("The interval between steps must be at least 1 second.")
         self._refuse_rolled_back(input.build_id, input.override)
+        self._refuse_during_department_rollout()
+
+    def _refuse_during_department_rollout(self) -> None:
+        target = self._state.department
+        if target is not None:
+            raise ValueError(
+                f"Build `{target.build_id}` is rolled out to department {target.department}: "
+                f"promote it (`/rollout promote {target.build_id}`) or roll it back first."
+            )
+
+    @workflow.update
+    async def target_department(self, input: DepartmentInput) -> RolloutActionResult:
+        # The marker tells the replay gate which histories hold a department rollout.
+        workflow.patched(DEPARTMENT_ROLLOUT.id)
+        async with self._lock:
+            # Routing does not change; refused when the build does not poll, is current, or
+            # another build ramps (everyone else must stay on the current build).
+            current = await self._route(RoutingAction.CHECK_DEPARTMENT_TARGET, input.build_id)
+            if self._state.current_build is None:
+                self._became_current(current, None)
+            self._state.department = DepartmentTarget(
+                build_id=input.build_id, department=input.department, since=workflow.now()
+            )
+            self._publish_department()
+            self._moving_to(input.build_id, input.override)
+            self._watch(input.build_id)
+            self._event(
+                input.actor, "department_rollout", f"{input.build_id} for {input.department}"
+            )
+        self._wake = True
+        return RolloutActionResult(
+            message=f"Build `{input.build_id}` now gets every new request of department "
+            f"{escape(input.department)}; everyone else stays on `{current}`."
+        )
+
+    @target_department.validator
+    def _validate_department(self, input: DepartmentInput) -> None:
+        if not input.build_id.strip() or not input.department.strip():
+            raise ValueError("Say which build and which department.")
+        plan = self._state.plan
+        if plan is not None and plan.status in (PlanStatus.RUNNING, PlanStatus.PAUSED):
+            raise ValueError(
+                f"A plan for `{plan.build_id}` is in progress: abort it first (`/rollout abort`)."
+            )
+        target = self._state.department
+        if target is not None and target.build_id != input.build_id:
+            self._refuse_during_department_rollout()
+        self._refuse_rolled_back(input.build_id, input.override)
 
     @workflow.update
     def pause(self, input: ActorInput) -> RolloutActionResult:
@@ -353,12 +504,15 @@ class RolloutControllerWorkflow:
         return RolloutActionResult(message=f"Plan for `{plan.build_id}` is {status.value}.")
 
     @workflow.update
-    async def rollback(self, input: ActorInput) -> RollbackResult:
+    async def rollback(self, input: RollbackInput) -> RollbackResult:
         return await self._rollback(input)
 
     @rollback.validator
-    def _validate_rollback(self, input: ActorInput) -> None:
-        del input
+    def _validate_rollback(self, input: RollbackInput) -> None:
+        if input.to_build is not None:
+            # Ops name where traffic goes: allowed after a rollback too (it went wrong).
+            self._refuse_rolled_back(input.to_build, input.override)
+            return
         back_to = self._state.rolled_back_to
         if back_to is not None:
             raise ValueError(

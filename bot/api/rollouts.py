@@ -7,14 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from bot.announcements import OpsAnnouncer
 from bot.api.framework import ApiCall, ApiError, Endpoint
 from bot.api.tokens import Role
 from bot.flags_admin import FlagsAdmin
 from bot.rollout_admin import RolloutAdmin
+from domain.actors import mention
 from domain.refusal import Refused
 from domain.rollout_models import RolloutActionResult, RolloutState
 
@@ -23,9 +25,26 @@ READERS = frozenset({Role.OPS, Role.AUDITOR})
 
 
 class RampBody(BaseModel):
+    """Either `percentage` (a share of everyone's new requests) or `department` (every new
+    request of one department; everyone else stays on the current build)."""
+
     build_id: str = Field(min_length=1, max_length=200)
-    percentage: float = Field(ge=0, le=100, description="share of NEW requests; 0 clears the ramp")
+    percentage: float | None = Field(
+        default=None, ge=0, le=100, description="share of NEW requests; 0 clears the ramp"
+    )
+    department: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="send every NEW request of this department (directory.yaml) to the build",
+    )
     override: bool = Field(default=False, description="send traffic to a rolled-back build")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        if (self.percentage is None) == (self.department is None):
+            raise ValueError("give either `percentage` or `department`")
+        return self
 
 
 class PromoteBody(BaseModel):
@@ -48,7 +67,18 @@ class RollbackBody(BaseModel):
     build_id: str | None = Field(
         default=None,
         max_length=200,
-        description="the build to roll back (ramping or current); refused if it is neither",
+        description="the build to roll back (ramping, in a department rollout, or current); "
+        "refused if it is none of those",
+    )
+    to_build_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="where new requests go; default: the last build that was healthy as current "
+        "(for a ramp or a department rollout: the current build)",
+    )
+    override: bool = Field(
+        default=False, description="`to_build_id` may be a build that was itself rolled back"
     )
     reason: str = Field(default="", max_length=500)
 
@@ -94,15 +124,21 @@ def rollout_endpoints(
     admin: RolloutAdmin, announcer: OpsAnnouncer, flags: FlagsAdmin | None = None
 ) -> list[Endpoint]:
     async def announced(call: ApiCall, result: RolloutActionResult) -> ActionAnswer:
-        await announcer.announce(f":gear: `{call.caller.actor}` (API): {result.message}")
+        await announcer.announce(f":gear: {mention(call.caller.actor)}: {result.message}")
         return ActionAnswer(message=result.message)
 
     async def ramp(call: ApiCall) -> ActionAnswer:
         body = call.body_as(RampBody)
         with refused_as(400):
-            result = await admin.ramp(
-                body.build_id, body.percentage, call.caller.actor, override=body.override
-            )
+            if body.department is not None:
+                result = await admin.target_department(
+                    body.build_id, body.department, call.caller.actor, override=body.override
+                )
+            else:
+                assert body.percentage is not None  # one of the two, by RampBody
+                result = await admin.ramp(
+                    body.build_id, body.percentage, call.caller.actor, override=body.override
+                )
         return await announced(call, result)
 
     async def promote(call: ApiCall) -> ActionAnswer:
@@ -145,17 +181,24 @@ def rollout_endpoints(
         body = call.body_as(RollbackBody)
         if body.build_id is not None:
             routing = await admin.deployments.describe()
-            if body.build_id not in (routing.ramping_build, routing.current_build):
+            target = await admin.routing.target()
+            department = target.build_id if target is not None else None
+            if body.build_id not in (routing.ramping_build, routing.current_build, department):
                 raise ApiError(
                     409,
                     f"Build `{body.build_id}` is neither ramping nor current: there is nothing "
                     f"of it to roll back (current: `{routing.current_build}`, ramping: "
-                    f"`{routing.ramping_build}`).",
+                    f"`{routing.ramping_build}`, department rollout: `{department}`).",
                     field="build_id",
                 )
         with refused_as(409):
             # The controller tells the ops channel who rolled back, why, from and to which build.
-            result = await admin.rollback(call.caller.actor, body.reason)
+            result = await admin.rollback(
+                call.caller.actor,
+                body.reason,
+                to_build=body.to_build_id,
+                override=body.override,
+            )
         return RollbackAnswer(
             build_id=result.from_build,
             previous_build_id=result.to_build,
@@ -197,13 +240,17 @@ def rollout_endpoints(
         Endpoint(
             "POST",
             "/api/rollout",
-            "Send a share of NEW requests to a build (0 clears the ramp)",
+            "Send a share of NEW requests, or one department's, to a build (0 % clears the ramp)",
             roles=OPS,
             answer=ActionAnswer,
             handle=ramp,
             body=RampBody,
             changes=True,
-            description="400 when the percentage is not 0-100 or no worker of the build polls.",
+            description="`percentage`: that share of everyone's new requests. `department`: "
+            "every new request of that department, pinned to the build when it starts; everyone "
+            "else stays on the current build, and the monitor judges the build on that "
+            "department's requests. 400 when the percentage is not 0-100, the department is "
+            "unknown, no worker of the build polls, or (department) another build is ramping.",
         ),
         Endpoint(
             "POST",
@@ -229,15 +276,19 @@ def rollout_endpoints(
         Endpoint(
             "POST",
             "/api/rollback",
-            "Emergency rollback: new requests go back to the previous build at once",
+            "Emergency rollback: new requests go back to the last healthy build at once",
             roles=OPS,
             answer=RollbackAnswer,
             handle=rollback,
             body=RollbackBody,
             changes=True,
             errors=(400, 409),
-            description="409 when there is nothing to roll back, or `build_id` is neither "
-            "ramping nor current. The ops channel is told who, why, from and to which build.",
+            description="A ramp or a department rollout is undone (new requests to the current "
+            "build); else the current build is replaced by the last build that was healthy as "
+            "current, or by `to_build_id`. 409 when there is nothing to roll back, `build_id` is "
+            "none of ramping, department rollout or current, or `to_build_id` cannot take the "
+            "traffic (no worker, or rolled back without `override`). The ops channel is told "
+            "who, why, from and to which build.",
         ),
     ]
 

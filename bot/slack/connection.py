@@ -138,14 +138,19 @@ async def start_bot(
         ),
     )
     catalog = ReloadingFile(settings.catalog, Catalog)
+    rollout = rollout_admin_for(temporal, settings)
     deps = BotDeps(
         temporal=temporal,
         service=PurchaseService(
-            temporal, directory, task_queue=settings.task_queue, catalog=catalog
+            temporal,
+            directory,
+            task_queue=settings.task_queue,
+            catalog=catalog,
+            routing=rollout.routing,
         ),
         directory=directory,
         ops_audit=OpsAuditLog(temporal, settings.control_task_queue),
-        rollout=rollout_admin_for(temporal, settings),
+        rollout=rollout,
         flags=flags,
         rules=RulesAdmin(
             temporal, settings.control_task_queue, initial=load_initial_rules(settings.rules)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.history_health import HistoryHealth
 from bot.rollout_admin import RolloutStatus
 from bot.slack.blocks import Block, context, header, text, when
@@ -39,11 +41,21 @@ def rollout_status_blocks(status: RolloutStatus, flags_problem: str | None = Non
     routing = f"*Current:* `{d.current_build or 'none'}`"
     if d.ramping_build:
         routing += f" · *Ramping:* `{d.ramping_build}` at {d.ramp_percent:g}%"
+    if c.department is not None:
+        routing += (
+            f" · *Department rollout:* `{c.department.build_id}` gets every new request of "
+            f"{escape(c.department.department)} (since {when(c.department.since)})"
+        )
     versions = "\n".join(f"• `{v.build_id}` — {v.status}" for v in d.versions) or "none yet"
+    healthy = c.healthy_builds(datetime.now(UTC))
     blocks = [
         header(f"Deployment {d.name}"),
         text(routing),
         text(f"*Builds*\n{versions}"),
+        context(
+            "Healthy as current (a rollback goes to the first that is not current): "
+            + (", ".join(f"`{b}`" for b in healthy) or "none recorded yet")
+        ),
     ]
     blocks.append(
         text(f":rotating_light: *Feature flags unreadable:* {flags_problem}")

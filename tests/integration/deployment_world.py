@@ -162,17 +162,21 @@ async def deployment_world(
         if activity_name(a) not in replaced
     ]
     control_args = (client, settings.control_task_queue, [*control_activities, *faulty])
+    admin = RolloutAdmin(
+        client,
+        control_task_queue=settings.control_task_queue,
+        deployment_name=deployment,
+        thresholds=thresholds,
+        directory=directory,
+    )
     async with AsyncExitStack() as stack:
         world = DeploymentWorld(
             client=client,
             deployment=deployment,
-            admin=RolloutAdmin(
-                client,
-                control_task_queue=settings.control_task_queue,
-                deployment_name=deployment,
-                thresholds=thresholds,
+            admin=admin,
+            service=PurchaseService(
+                client, directory, task_queue=settings.task_queue, routing=admin.routing
             ),
-            service=PurchaseService(client, directory, task_queue=settings.task_queue),
             notifier=notifier,
             task_queue=settings.task_queue,
             control_task_queue=settings.control_task_queue,

@@ -19,7 +19,9 @@ from bot.api.tokens import ApiTokens, Role
 from bot.ops_audit import OpsAuditLog
 from tests.integration.deployment_world import DeploymentWorld, deployment_world
 from tests.integration.slack_world import API_TOKENS, _free_port
+from tests.integration.test_rollout_targets import filed_builds
 from tests.integration.test_rollouts import results, two_builds
+from tests.integration.world import poll_until
 
 
 class _NotifierAlerts:
@@ -168,3 +170,35 @@ async def test_a_pipeline_runs_and_controls_a_plan_over_http(
         assert (routing.current_build, routing.ramping_build) == ("A", None)
         _, shown = await api.call("GET", "/rollout")
         assert shown["controller"]["plan"]["status"] == "aborted"
+
+
+async def test_a_pipeline_rolls_out_to_a_department_and_back_over_http(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with deployment_world(dev_env.client, tmp_path) as world, rollout_api(world) as api:
+        await two_builds(world)
+        for bad in ({"build_id": "B"}, {"build_id": "B", "percentage": 10, "department": "IT"}):
+            status, answer = await api.call("POST", "/rollout", bad)
+            assert status == 400 and "either `percentage` or `department`" in answer["message"]
+        status, answer = await api.call("POST", "/rollout", {"build_id": "B", "department": "It"})
+        assert status == 200 and "every new request of department IT" in answer["message"]
+        assert await filed_builds(world, ("UNICO", "UBOB"), 2) == ["B", "A"] * 2
+        _, shown = await api.call("GET", "/rollout")
+        assert shown["controller"]["department"]["build_id"] == "B"
+
+        status, answer = await api.call("POST", "/rollback", {"to_build_id": "nope"})
+        assert status == 409 and "No worker of build 'nope'" in answer["message"]
+        status, answer = await api.call(
+            "POST", "/rollback", {"build_id": "B", "reason": "IT smoke test failed"}
+        )
+        assert (status, answer["build_id"], answer["previous_build_id"]) == (200, "B", "A")
+        assert await filed_builds(world, ("UNICO",), 2) == ["A"] * 2
+
+        async def announced() -> bool:
+            return any(
+                "`api:ops-1` (API) rolled back from build `B` for department IT to `A`" in a
+                for a in world.notifier.ops_alerts()
+            )
+
+        await poll_until(announced, 10, "the rollback's ops alert, naming the API caller")
+        assert not any("<@api:" in a for a in world.notifier.ops_alerts())

@@ -17,6 +17,7 @@ from bot.rollout_cli import EXIT_WAIT_TIMED_OUT
 from tests.fixtures.original_workflow import OriginalPurchaseApprovalWorkflow
 from tests.integration.deployment_world import DeploymentWorld, deployment_world
 from tests.integration.processes import PURCHASEBOT, process_env
+from tests.integration.test_rollout_targets import filed_builds
 from tests.integration.test_rollouts import results
 from tests.integration.world import make_settings
 from workflows.purchase_approval import PurchaseApprovalWorkflow
@@ -134,3 +135,33 @@ async def test_a_pipeline_rolls_out_with_the_cli_across_three_builds(
             "ramped",
             "rolled_back",
         ]
+
+
+async def test_a_pipeline_rolls_out_to_one_department_then_back_to_a_named_build(
+    dev_env: WorkflowEnvironment,
+    tmp_path: Path,
+    pipeline_env: Callable[[DeploymentWorld, Path], Cli],
+) -> None:
+    async with deployment_world(dev_env.client, tmp_path) as world:
+        cli_ = pipeline_env(world, tmp_path)
+        await world.start_build("A", PurchaseApprovalWorkflow)
+        assert (await cli_.run("promote", "A")).code == 0
+        await world.start_build("B", PurchaseApprovalWorkflow)
+        unknown = await cli_.run("department", "B", "Sales")
+        assert unknown.code == 2 and "No one is in department `Sales`" in unknown.err
+
+        first = await cli_.run("department", "B", "marketing")
+        assert first.code == 0 and "every new request of department Marketing" in first.out
+        # The CLI is another process: this one sees the target within FRESH_FOR_SECONDS.
+        world.admin.routing.forget()
+        assert await filed_builds(world, ("UBOB", "UALICE"), 2) == ["B", "A"] * 2
+        assert "Department rollout: B for Marketing" in (await cli_.run("status")).out
+
+        assert (await cli_.run("promote", "B")).code == 0
+        back = await cli_.run("rollback", "--to", "A", "--reason", "finance reports wrong")
+        assert back.code == 0 and "on `A` instead of `B`" in back.out
+        world.admin.routing.forget()
+        assert await filed_builds(world, ("UBOB", "UALICE"), 1) == ["A", "A"]
+        alerts = world.notifier.ops_alerts()
+        assert any("`cli:pipeline` (CLI) rolled back from build `B` to `A`" in a for a in alerts)
+        assert not any("<@cli:" in a for a in alerts)

@@ -8,11 +8,16 @@ from hypothesis import strategies as st
 
 from bot.slack.command_parsing import Unparseable
 from bot.slack.rollout_command import (
+    ROLLOUT_USAGE,
+    SUBCOMMANDS,
     PlanControl,
     Promote,
     Ramp,
+    Rollback,
     ShowRollout,
     StartPlan,
+    TargetDepartment,
+    parse_rollback_command,
     parse_rollout_command,
 )
 
@@ -69,3 +74,26 @@ def test_override_sends_traffic_to_a_rolled_back_build_only_when_said() -> None:
     plan = parse_rollout_command("plan B 50,100 every 1m override")
     assert plan == StartPlan("B", [50, 100], 60, override=True)
     assert isinstance(parse_rollout_command("pause override"), Unparseable)
+
+
+def test_department_rollout_and_rollback_targets() -> None:
+    assert parse_rollout_command("v2 department IT") == TargetDepartment("v2", "IT")
+    assert parse_rollout_command("v2 department Finance Ops override") == TargetDepartment(
+        "v2", "Finance Ops", override=True
+    )
+    parsed = parse_rollout_command("v2 department")
+    assert isinstance(parsed, Unparseable) and "which department" in parsed.problem
+    assert parse_rollback_command("") == Rollback()
+    assert parse_rollback_command("p99 is bad") == Rollback("p99 is bad")
+    assert parse_rollback_command("to v1 p99 is bad") == Rollback("p99 is bad", "v1")
+    assert parse_rollback_command("to v1 override") == Rollback("", "v1", override=True)
+    parsed_back = parse_rollback_command("to")
+    assert isinstance(parsed_back, Unparseable) and "which build" in parsed_back.problem
+
+
+def test_every_subcommand_is_one_entry_and_a_usage_line() -> None:
+    for word in SUBCOMMANDS:
+        assert f"/rollout {word}" in ROLLOUT_USAGE
+    assert parse_rollout_command("pause now") == Unparseable(
+        "`/rollout pause` takes nothing after it."
+    )

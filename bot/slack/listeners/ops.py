@@ -33,6 +33,8 @@ from bot.slack.rollout_command import (
     Ramp,
     ShowRollout,
     StartPlan,
+    TargetDepartment,
+    parse_rollback_command,
     parse_rollout_command,
 )
 from bot.slack.rules_command import SetRule, parse_rules_command
@@ -107,6 +109,10 @@ async def rollout(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
         result = await admin.plan(
             parsed.build_id, parsed.steps, parsed.interval_seconds, user, override=parsed.override
         )
+    elif isinstance(parsed, TargetDepartment):
+        result = await admin.target_department(
+            parsed.build_id, parsed.department, user, override=parsed.override
+        )
     else:
         assert isinstance(parsed, PlanControl)
         result = await admin.plan_control(parsed.action, user)
@@ -114,7 +120,12 @@ async def rollout(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
 
 
 async def rollback(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
-    result = await deps.rollout.rollback(user, text.strip())
+    parsed = parse_rollback_command(text)
+    if isinstance(parsed, Unparseable):
+        return [blocks.text(f":warning: {parsed.problem}\n\n{ROLLOUT_USAGE}")]
+    result = await deps.rollout.rollback(
+        user, parsed.reason, to_build=parsed.to_build, override=parsed.override
+    )
     return [
         blocks.text(
             f"Rolled back: new requests now run on `{result.to_build}` instead of "
