@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench install clean browser-deps second-build histories
+.PHONY: run test lint typecheck unit bench install clean browser-deps second-build histories controller-histories
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ run: $(STAMP)
 histories: $(STAMP)
 	RECORD_HISTORIES=$${RECORD_HISTORIES:-1} $(BIN)/pytest -q -s \
 	  tests/test_replay_drift.py -k test_current_code_issues_the_recorded_commands
+
+## Re-record the rollout controller's histories (tests/controller_histories/): the current code's
+## scenarios, and the frozen generations not recorded yet. Commit the files.
+controller-histories: $(STAMP)
+	RECORD_CONTROLLER_HISTORIES=1 $(BIN)/pytest -q -s tests/test_controller_replay.py \
+	  -k test_current_controller_issues_the_recorded_commands
 
 ## Lint, type-check and run every test against real Temporal servers.
 test: $(STAMP) browser-deps lint typecheck
