@@ -23,9 +23,10 @@ from domain.backtest import (
     needs_history,
 )
 from domain.history import REJECTION_WINDOW
-from domain.review_rules import RulesFile
+from domain.history_shards import shard_of
+from domain.review_rules import RulesFile, UserHistory
 from domain.workflow_ids import purchases_query, request_id_of, visibility_string
-from entities.history_store import HistoryStore
+from entities.history_store import NO_HISTORY, HistoryStore
 from workflows.names import DEPARTMENT, EMPLOYEE_ID, PURCHASE_OUTCOME, REVIEW_PATH
 
 # Requesters' histories read at once: enough to hide the round trips, few enough not to swamp
@@ -108,22 +109,34 @@ class RulesBacktest:
         """A requester whose history cannot be read is left out: the backtest then judges their
         requests as the review would, "history unavailable"."""
         gate = asyncio.Semaphore(CONCURRENT_READS)
+        shards = await self._existing_shards()
+
+        async def imported(employee: str) -> UserHistory:
+            if self._history.workflow_id(shard_of(employee)) not in shards:
+                return NO_HISTORY  # nothing was ever imported for them: no query to make
+            return await self._history.summary(employee, now=now)
 
         async def read(employee: str) -> tuple[str, RequesterBaseline | None]:
             async with gate:
                 try:
-                    completed, imported = await asyncio.gather(
+                    completed, before = await asyncio.gather(
                         self._client.count_workflows(
                             purchases_query(
                                 f"EmployeeId = {visibility_string(employee)} "
                                 "AND PurchaseOutcome = 'completed'"
                             )
                         ),
-                        self._history.summary(employee, now=now),
+                        imported(employee),
                     )
                 except (RPCError, WorkflowQueryFailedError):
                     return employee, None
-                return employee, RequesterBaseline(completed_now=completed.count, imported=imported)
+                return employee, RequesterBaseline(completed_now=completed.count, imported=before)
 
         read_all = await asyncio.gather(*(read(e) for e in employees))
         return {employee: baseline for employee, baseline in read_all if baseline is not None}
+
+    async def _existing_shards(self) -> set[str]:
+        """The history shards' workflow ids (at most 1,024): one listing instead of a query per
+        requester whose shard was never created (the usual case without an import)."""
+        query = "WorkflowType = 'HistoryShardWorkflow' AND ExecutionStatus = 'Running'"
+        return {e.id async for e in self._client.list_workflows(query, page_size=LIST_PAGE_SIZE)}
