@@ -14,10 +14,11 @@ for real closed requests. All were filed within the last minutes, so all are in 
 
 Measured, in alternating rounds: the backtest as `PUT /api/rules/IT?dry_run=true` and the
 `/rules set` modal run it (`bot.rules_backtest.RulesBacktest.run`, the change `IT max_amount
-1000 -> 800`): one visibility listing, then per requester whose verdict depends on their
-history one visibility count and one history-shard query (no shard exists here: the server
-answers NOT_FOUND itself), then the arithmetic. The floor: the same visibility listing alone,
-rows iterated and nothing else — what any backtest reading visibility must pay.
+1000 -> 800`): one visibility listing of the period's requests, one listing of the history
+shards, then per requester whose verdict depends on their history one visibility count (and a
+query to their shard if it exists: none does here, nothing was imported), then the arithmetic.
+The floor: the same visibility listing alone, rows iterated and nothing else — what any
+backtest reading visibility must pay.
 
     .venv/bin/python -m bench.backtest [--requests 10000] [--rounds 5]
 """
