@@ -43,9 +43,16 @@ async def open_confirmation(
         raise Refused("That is already the rule; nothing to change.")
     change = PendingChange.of(command, proposal.department, proposal.current.number)
     # Opened at once (a trigger id lasts 3 s), filled in when the backtest answers.
-    opened = await client.views_open(
-        trigger_id=trigger_id, view=confirmation_modal(change, proposal.diff)
-    )
+    try:
+        opened = await client.views_open(
+            trigger_id=trigger_id, view=confirmation_modal(change, proposal.diff)
+        )
+    except SlackApiError as err:
+        log.warning("rules confirmation not opened: %s", err.response.get("error"))
+        raise Refused(
+            "Slack did not let the bot open the confirmation (it answered too late); nothing "
+            "was changed. Send the command again."
+        ) from err
     view_id = str(opened["view"]["id"])
     try:
         figures = await deps.backtest.run(proposal.current.rules, proposal.proposed)
