@@ -19,6 +19,7 @@ from domain.workflow_ids import purchases_query, request_id_of, visibility_strin
 
 # Running requests looked at per Home view, newest first; status queries asked at once.
 MAX_SCANNED = 200
+IDS_PER_QUERY = 100
 CONCURRENT_QUERIES = 8
 
 
@@ -33,11 +34,16 @@ async def approvals_waiting_for(user: str, deps: BotDeps) -> list[StatusResult]:
     reports = deps.directory.get().value.reports_of(user)
     if not reports:
         return []
-    ids = ", ".join(visibility_string(person.employee_id) for person in reports)
-    query = purchases_query(f"ExecutionStatus = 'Running' AND EmployeeId IN ({ids})")
-    running = [
-        request_id_of(wf.id) async for wf in deps.temporal.list_workflows(query, limit=MAX_SCANNED)
-    ]
+    running: list[str] = []
+    employees = [person.employee_id for person in reports]
+    # A big organisation's ids go in several queries: a visibility query has a length limit.
+    for start in range(0, len(employees), IDS_PER_QUERY):
+        if len(running) >= MAX_SCANNED:
+            break
+        ids = ", ".join(map(visibility_string, employees[start : start + IDS_PER_QUERY]))
+        query = purchases_query(f"ExecutionStatus = 'Running' AND EmployeeId IN ({ids})")
+        listing = deps.temporal.list_workflows(query, limit=MAX_SCANNED - len(running))
+        running += [request_id_of(wf.id) async for wf in listing]
     gate = asyncio.Semaphore(CONCURRENT_QUERIES)
 
     async def status(request_id: str) -> StatusResult | None:

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from bot.api.tokens import ApiTokens, Role
-from bot.slack import blocks
+from bot.slack import blocks, waiting_approvals
 from bot.web.auth import Viewer, WebAuth, web_key
 from bot.web.links import DashboardLinks
 from domain.models import Stage
@@ -67,7 +68,11 @@ def buttons(view: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
-async def test_a_manager_decides_from_the_home_with_the_dms_handlers(sw: SlackWorld) -> None:
+async def test_a_manager_decides_from_the_home_with_the_dms_handlers(
+    sw: SlackWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One employee id per visibility query: Carlos's reports (Alice, Nico) take two queries.
+    monkeypatch.setattr(waiting_approvals, "IDS_PER_QUERY", 1)
     first, second = await file_waiting(sw), await file_waiting(sw)
     home = await open_home(sw, "UCARLOS", second)
     assert "Waiting for your decision* (2)" in str(home["blocks"])

@@ -172,3 +172,36 @@ def test_unknown_manager_in_file_is_reported(tmp_path: Path) -> None:
     (problem,) = caught.value.problems
     assert problem.startswith("people: ")
     assert "UNOPE" in problem
+
+
+def test_reports_of_walks_down_the_chain_and_survives_a_loop_at_the_top() -> None:
+    directory = _directory(
+        [
+            _person("UA", "UC"),
+            _person("UB", "UC"),
+            _person("UC", "UH"),
+            _person("UD", "UH"),
+            _person("UH", "UO"),
+            _person("UO", "UH"),  # two people managing each other
+        ]
+    )
+    assert {p.slack_id for p in directory.reports_of("UC")} == {"UA", "UB"}
+    assert {p.slack_id for p in directory.reports_of("UH")} == {"UA", "UB", "UC", "UD", "UO"}
+    assert {p.slack_id for p in directory.reports_of("UO")} == {"UA", "UB", "UC", "UD", "UH"}
+    assert directory.reports_of("UA") == []
+
+
+def test_finance_users_must_be_people() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Directory.model_validate(
+            {"people": [_person("UA", "UB"), _person("UB", "UA")], "finance_users": ["UGHOST"]}
+        )
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("finance_users",)
+    assert "UGHOST listed in finance_users but not in people" in error["msg"]
+
+
+def test_the_shipped_directory_names_finance_users() -> None:
+    directory = load_yaml_model(REPO / "directory.yaml", Directory).value
+    assert directory.finance_users == ("UFIONA", "UGEORGE")
+    assert directory.is_finance("UFIONA") and not directory.is_finance("UOLIVIA")
