@@ -208,6 +208,7 @@ async def slack_world(
                 client,
                 control_task_queue=world.settings.control_task_queue,
                 deployment_name=f"deploy-{world.employee_prefix}",
+                directory=ReloadingFile(world.settings.directory, Directory),
             )
             port = _free_port()
             runner = await _serve_bot(world, ws, web_client, audit, rollout, port)

@@ -306,6 +306,10 @@ async def test_rollout_status_for_ops(sw: SlackWorld) -> None:
     await sw.ephemeral_to("UOLIVIA", "Feature flags: readable")
     await sw.send_command("UOLIVIA", "/rollout", "plan b1 10,5 every 1m")
     await sw.ephemeral_to("UOLIVIA", "must go up and end at 100")
+    await sw.send_command("UOLIVIA", "/rollout", "b1 department Sales")
+    await sw.ephemeral_to("UOLIVIA", "No one is in department `Sales`")
+    await sw.send_command("UOLIVIA", "/rollback", "to")
+    await sw.ephemeral_to("UOLIVIA", "Say which build to go back to")
 
 
 async def test_a_wait_is_not_satisfied_by_a_message_from_before_the_action(sw: SlackWorld) -> None:
