@@ -66,9 +66,15 @@ def rollout_status_blocks(status: RolloutStatus, flags_problem: str | None = Non
         blocks.append(text("*Health*\n" + "\n".join(health_line(h) for h in c.health.values())))
     if c.watched_build:
         t = c.thresholds
+        department = c.department
+        scope = (
+            f" on department {escape(department.department)}'s requests"
+            if department is not None and department.build_id == c.watched_build
+            else ""
+        )
         blocks.append(
             context(
-                f"Watching `{c.watched_build}` every {t.check_interval_seconds:g} s: "
+                f"Watching `{c.watched_build}`{scope} every {t.check_interval_seconds:g} s: "
                 f"{c.consecutive_failures}/{t.failure_limit} failed checks in a row "
                 + escape(f"(limits: {describe_limits(t)})")
             )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
+from activities.worker_deployments import DeploymentView, VersionView
+from bot.rollout_admin import RolloutStatus
+from bot.slack.rollout_blocks import rollout_status_blocks
 from domain.actors import mention
-from domain.rollout_models import BuildRecord, RolloutState, Verdict
+from domain.rollout_models import BuildRecord, DepartmentTarget, RolloutState, Verdict
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -48,3 +52,17 @@ def test_rollback_goes_to_the_last_build_healthy_as_current() -> None:
     assert state.healthy_builds(at(30)) == ["A"]
     state.builds["C"].current_since = at(26)
     assert state.healthy_builds(at(30)) == ["C", "A"]
+
+
+def test_status_shows_the_department_rollout_and_where_a_rollback_goes() -> None:
+    state = RolloutState(
+        deployment_name="d",
+        watched_build="B",
+        department=DepartmentTarget(build_id="B", department="IT", since=at(0)),
+        builds={"A": BuildRecord(build_id="A", was_current=True, current_since=at(-60))},
+    )
+    view = DeploymentView("d", "A", None, 0.0, [VersionView("A", "current")])
+    shown = json.dumps(rollout_status_blocks(RolloutStatus(deployment=view, controller=state)))
+    assert "*Department rollout:* `B` gets every new request of IT" in shown
+    assert "Watching `B` on department IT's requests" in shown
+    assert "a rollback goes to the first that is not current): `A`" in shown
