@@ -9,7 +9,6 @@ from bot.api.rollouts import rollout_endpoints
 from bot.api.rules import rules_endpoints
 from bot.api.rules_shadow import shadow_endpoints
 from bot.insight.api import dashboard_endpoint
-from bot.insight.source import DashboardSource
 from bot.slack.deps import BotDeps
 
 
@@ -24,5 +23,5 @@ def api_endpoints(deps: BotDeps) -> list[Endpoint]:
         *rules_endpoints(deps),
         *review_endpoints(deps),
         *rollout_endpoints(deps.rollout, deps.announcer, deps.flags),
-        dashboard_endpoint(DashboardSource(deps.temporal, deps.rollout), departments),
+        dashboard_endpoint(deps.dashboard_source(), departments),
     ]

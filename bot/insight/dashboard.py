@@ -3,7 +3,6 @@ the rollout. Definitions are in the README next to `GET /api/dashboard`."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -100,23 +99,79 @@ def _median(values: Sequence[float]) -> float | None:
     return float(median(values)) if values else None
 
 
+class _Department:
+    """One department's running totals while the requests are counted."""
+
+    __slots__ = ("amount", "auto", "currency", "mixed", "requests", "reviewed", "valid")
+
+    def __init__(self) -> None:
+        self.requests = self.reviewed = self.auto = self.valid = 0
+        self.amount = Decimal(0)
+        self.currency: str | None = None
+        self.mixed = False  # valid requests in more than one currency
+
+    def add_valid(self, amount: Decimal, currency: str) -> None:
+        self.valid += 1
+        self.amount += amount
+        if self.currency is None:
+            self.currency = currency
+        elif currency != self.currency:
+            self.mixed = True
+
+    def figures(self) -> DepartmentFigures:
+        # One currency per department is the norm; a mix has no meaningful mean.
+        single = None if self.mixed else self.currency
+        amount = str((self.amount / self.valid).quantize(CENT, ROUND_HALF_EVEN)) if single else None
+        return DepartmentFigures(
+            auto_approval=ratio(self.auto, self.reviewed),
+            avg_amount=amount,
+            currency=single,
+            requests=self.requests,
+        )
+
+
+_DECIDED_BY_A_PERSON = (Fate.MANUALLY_APPROVED, Fate.REJECTED)
+
+
 def build_dashboard(
     period: Period, requests: Sequence[RequestFacts], rollout: RolloutFigures
 ) -> Dashboard:
-    fates = Counter(r.fate for r in requests)
-    reviewed = sum(r.reviewed for r in requests)
+    # One pass over the requests: a period can hold 100,000 of them.
+    fates = dict.fromkeys(Fate, 0)
+    reviewed = flagged = 0
+    review_times: list[float] = []
+    confidences: list[float] = []
+    auto_times: list[float] = []
+    manual_times: list[float] = []
+    departments: dict[str, _Department] = {}
+    for r in requests:
+        fate = r.fate
+        fates[fate] += 1
+        department = departments.get(r.department)
+        if department is None:
+            department = departments[r.department] = _Department()
+        department.requests += 1
+        if r.reviewed:
+            reviewed += 1
+            department.reviewed += 1
+        if fate is Fate.AUTO_APPROVED:
+            department.auto += 1
+            if r.decision_seconds is not None:
+                auto_times.append(r.decision_seconds)
+        elif fate in _DECIDED_BY_A_PERSON and r.decision_seconds is not None:
+            manual_times.append(r.decision_seconds)
+        if fate is not Fate.INVALID:
+            department.add_valid(r.amount, r.currency)
+        if r.flagged_wrong:
+            flagged += 1
+        if r.review_seconds is not None:
+            review_times.append(r.review_seconds)
+        if r.confidence is not None:
+            confidences.append(r.confidence)
     auto = fates[Fate.AUTO_APPROVED]
-    flagged = sum(r.flagged_wrong for r in requests)
     false_positive_rate = ratio(flagged, auto)
-    auto_times = [r.decision_seconds for r in requests if r.fate is Fate.AUTO_APPROVED]
-    manual_times = [
-        r.decision_seconds
-        for r in requests
-        if r.fate in (Fate.MANUALLY_APPROVED, Fate.REJECTED) and r.decision_seconds is not None
-    ]
-    all_times = [t for t in auto_times if t is not None] + manual_times
     manual_median = _median(manual_times)
-    all_median = _median(all_times)
+    all_median = _median(auto_times + manual_times)
     return Dashboard(
         period=period,
         counts=Counts(
@@ -133,12 +188,8 @@ def build_dashboard(
         ),
         automated_review_metrics=ReviewMetrics(
             auto_approval_rate=ratio(auto, reviewed),
-            avg_review_time=_mean(
-                [r.review_seconds for r in requests if r.review_seconds is not None]
-            ),
-            confidence_score_avg=_mean(
-                [r.confidence for r in requests if r.confidence is not None]
-            ),
+            avg_review_time=_mean(review_times),
+            confidence_score_avg=_mean(confidences),
             false_positive_rate=false_positive_rate,
         ),
         deployment_metrics=DeploymentMetrics(
@@ -147,9 +198,9 @@ def build_dashboard(
             error_rate=rollout.error_rate,
             avg_latency_p99=rollout.p99_seconds,
         ),
-        department_breakdown=_departments(requests),
+        department_breakdown={name: tally.figures() for name, tally in sorted(departments.items())},
         kpis=Kpis(
-            median_time_to_decision_auto_s=_median([t for t in auto_times if t is not None]),
+            median_time_to_decision_auto_s=_median(auto_times),
             median_time_to_decision_manual_s=manual_median,
             approval_time_reduction=(
                 1 - all_median / manual_median if all_median is not None and manual_median else None
@@ -158,35 +209,4 @@ def build_dashboard(
             rollbacks=rollout.rollbacks,
             median_rollback_s=_median(rollout.rollback_seconds),
         ),
-    )
-
-
-def _departments(requests: Sequence[RequestFacts]) -> dict[str, DepartmentFigures]:
-    by_department: dict[str, list[RequestFacts]] = {}
-    for request in requests:
-        by_department.setdefault(request.department, []).append(request)
-    return {name: _department(group) for name, group in sorted(by_department.items())}
-
-
-def _department(requests: list[RequestFacts]) -> DepartmentFigures:
-    valid = [r for r in requests if r.valid]
-    currencies = {r.currency for r in valid}
-    # One currency per department is the norm; a mix has no meaningful mean.
-    single = next(iter(currencies)) if len(currencies) == 1 else None
-    amount = (
-        str(
-            (sum((r.amount for r in valid), Decimal(0)) / len(valid)).quantize(
-                CENT, ROUND_HALF_EVEN
-            )
-        )
-        if single
-        else None
-    )
-    return DepartmentFigures(
-        auto_approval=ratio(
-            sum(r.fate is Fate.AUTO_APPROVED for r in requests), sum(r.reviewed for r in requests)
-        ),
-        avg_amount=amount,
-        currency=single,
-        requests=len(requests),
     )

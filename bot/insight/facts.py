@@ -25,7 +25,7 @@ class Fate(StrEnum):
     FAILED = "failed"  # the workflow failed (e.g. the order), or no approver was reachable
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RequestFacts:
     request_id: str
     department: str

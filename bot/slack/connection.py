@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from bot.api.endpoints import api_endpoints
 from bot.api.tokens import ApiTokens
 from bot.flags_admin import FlagsAdmin
 from bot.health import serve_probes
+from bot.insight.projection import RequestsProjection
+from bot.insight.source import DashboardSource
 from bot.installation import rollout_admin_for
 from bot.metrics import PrometheusExport, mount_metrics
 from bot.ops_audit import OpsAuditLog
@@ -139,6 +142,9 @@ async def start_bot(
     )
     catalog = ReloadingFile(settings.catalog, Catalog)
     rollout = rollout_admin_for(temporal, settings)
+    requests = RequestsProjection(temporal)
+    warming = asyncio.create_task(requests.warm())
+    stack.callback(warming.cancel)
     deps = BotDeps(
         temporal=temporal,
         service=PurchaseService(
@@ -169,6 +175,7 @@ async def start_bot(
         dashboard_links=DashboardLinks(
             web_auth, settings.public_url or f"http://127.0.0.1:{settings.port}"
         ),
+        dashboard=DashboardSource(temporal, rollout, requests),
     )
     app = build_app(slack.client, slack.signing_secret, deps)
     routes: list[Callable[[web.Application], None]] = [dashboard_web(deps, web_auth).add_routes]

@@ -9,6 +9,7 @@ from temporalio.client import Client
 from appconfig.files import ReloadingFile
 from bot.announcements import OpsAnnouncer
 from bot.flags_admin import FlagsAdmin
+from bot.insight.source import DashboardSource
 from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
 from bot.review_preview import ReviewPreview
@@ -38,3 +39,9 @@ class BotDeps:
     history: HistoryStore | None = None
     # Login links to the web dashboard (`/purchase dashboard`); None: not served.
     dashboard_links: DashboardLinks | None = None
+    # The dashboard's figures (API, App Home, web page) from one source, so its projection of
+    # the requests is built once per bot; None reads Temporal directly on every call.
+    dashboard: DashboardSource | None = None
+
+    def dashboard_source(self) -> DashboardSource:
+        return self.dashboard or DashboardSource(self.temporal, self.rollout)

@@ -22,6 +22,7 @@ ROLLOUT_USAGE = (
     "health check\n"
     "• `/rollout pause` · `/rollout resume` · `/rollout abort` — control the plan\n"
     "• `/rollout status` — builds, routing, health, plan\n"
+    "• `/rollout history [page]` — the ops audit trail, newest first\n"
     "• `/rollback [reason]` — back to the last build that was healthy as current, at once\n"
     "• `/rollback to <build> [reason]` — back to the build you name\n"
     "A build that was rolled back gets traffic again only with `override` at the end "
@@ -68,8 +69,20 @@ class ShowRollout:
     pass
 
 
+@dataclass(frozen=True)
+class ShowHistory:
+    page: int = 1
+
+
 RolloutCommand = (
-    Ramp | Promote | StartPlan | TargetDepartment | PlanControl | ShowRollout | Unparseable
+    Ramp
+    | Promote
+    | StartPlan
+    | TargetDepartment
+    | PlanControl
+    | ShowRollout
+    | ShowHistory
+    | Unparseable
 )
 # Parses the words after the subcommand's own word.
 SubcommandParser = Callable[[list[str]], RolloutCommand]
@@ -153,8 +166,17 @@ def _plan(words: list[str]) -> RolloutCommand:
     return StartPlan(words[0], valid, seconds)
 
 
+def _history(words: list[str]) -> RolloutCommand:
+    if not words:
+        return ShowHistory()
+    if len(words) == 1 and words[0].isdigit() and int(words[0]) >= 1:
+        return ShowHistory(int(words[0]))
+    return Unparseable("Say which page of the history: `/rollout history 2` (1 is the newest).")
+
+
 SUBCOMMANDS: dict[str, SubcommandParser] = {
     "status": lambda words: ShowRollout(),
+    "history": _history,
     "promote": _promote,
     "plan": _plan,
     **{action: _plan_control(action) for action in ("pause", "resume", "abort")},

@@ -25,12 +25,14 @@ from bot.slack.flags_command import (
     parse_flags_command,
 )
 from bot.slack.listeners.rules_modal import open_confirmation
+from bot.slack.ops_history import ops_history_blocks
 from bot.slack.rollout_blocks import history_health_block, rollout_status_blocks
 from bot.slack.rollout_command import (
     ROLLOUT_USAGE,
     PlanControl,
     Promote,
     Ramp,
+    ShowHistory,
     ShowRollout,
     StartPlan,
     TargetDepartment,
@@ -99,6 +101,8 @@ async def rollout(deps: BotDeps, user: str, text: str) -> list[blocks.Block]:
         if deps.history is not None:
             shown.append(history_health_block(await probe_history(deps.temporal, deps.history)))
         return shown
+    if isinstance(parsed, ShowHistory):
+        return ops_history_blocks(await deps.ops_audit.entries(), parsed.page)
     if isinstance(parsed, Unparseable):
         return [blocks.text(f":warning: {parsed.problem}\n\n{ROLLOUT_USAGE}")]
     if isinstance(parsed, Ramp):

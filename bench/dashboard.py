@@ -1,0 +1,246 @@
+"""`GET /api/dashboard` over 100,000 requests in the period: p95 <= 1 s.
+
+One run, its own Temporal dev server (in memory: a SQLite file here takes ~15 starts/s under
+load, which would make producing 100,000 requests take hours), the local Slack workspace, and
+`purchasebot bot` plus `purchasebot worker` as processes in production mode, as deployed.
+
+1. produces `--requests` closed purchase requests (bench/dashboard_requests.py: real executions
+   of the purchase workflow's type, input and result, completed by a stand-in workflow in this
+   process, eagerly started), asking the bot's dashboard every `--chunk` requests meanwhile, as
+   a bot in service would be asked (its projection catches up as it goes);
+2. `--calls` rounds, sequential, each in turn: the dashboard over the whole period (every
+   request), the dashboard for one department (a quarter of them), and the floor: one
+   visibility count of the period's requests (`count_workflows`), the least any answer about
+   them must ask Temporal. Every dashboard answer must count exactly the requests produced;
+3. unless `--skip-cold`: a second `purchasebot bot` process started afresh, timed from its
+   start to its first dashboard answer (its projection built from Temporal: every request
+   read), and its resident memory then.
+
+`.venv/bin/python -m bench.dashboard [--requests 100000] [--calls 30]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import tempfile
+import time
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from bench.dashboard_requests import DEPARTMENTS, SyntheticPurchase, start_requests
+from bench.support import (
+    REPO,
+    free_ports,
+    production_env,
+    start_logged,
+    stop,
+    wait_for_output,
+    wait_healthy,
+)
+from bot.dev_server import temporal_binary
+from bot.insight.source import period_query
+from bot.slack.app import slash_commands
+from domain.percentiles import nearest_rank
+from domain.workflow_ids import purchases_query
+from slack_workspace import LocalSlackWorkspace
+from workflows.names import CUSTOM_SEARCH_ATTRIBUTES
+
+TARGET_P95_S = 1.0
+TOKEN = "bench-dashboard-token-0123456789"
+QUEUE = "bench-dashboard-synthetic"
+COLD_TIMEOUT = aiohttp.ClientTimeout(total=3600)
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return int(next(line for line in status if line.startswith("VmRSS:")).split()[1]) / 1024
+
+
+class Dashboard:
+    """The bot's `GET /api/dashboard`, as a finance user's script calls it."""
+
+    def __init__(self, http: aiohttp.ClientSession, port: int, since: datetime) -> None:
+        self._http, self._port, self.since = http, port, since
+
+    async def get(self, department: str | None = None) -> tuple[float, dict[str, Any]]:
+        until = datetime.now(UTC) + timedelta(hours=1)
+        params = {"since": self.since.isoformat(), "until": until.isoformat()}
+        if department is not None:
+            params["department"] = department
+        began = time.perf_counter()
+        async with self._http.get(
+            f"http://127.0.0.1:{self._port}/api/dashboard",
+            params=params,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        ) as response:
+            answer: dict[str, Any] = await response.json()
+            if response.status != 200:
+                raise RuntimeError(f"dashboard answered {response.status}: {answer}")
+        return time.perf_counter() - began, answer
+
+
+async def start_bot(
+    env: dict[str, str], data: Path, stack: AsyncExitStack
+) -> tuple[int, subprocess.Popen[bytes]]:
+    """A `purchasebot bot` on a port of its own, once it is ready."""
+    (port,) = free_ports(1)
+    bot = start_logged("bot", {**env, "PORT": str(port)}, data)
+    stack.callback(stop, bot)
+    await wait_healthy(f"http://127.0.0.1:{port}/readyz")
+    return port, bot
+
+
+async def produce(client: Client, count: int, chunk: int, dashboard: Dashboard) -> float:
+    began = time.monotonic()
+    for first in range(0, count, chunk):
+        size = min(chunk, count - first)
+        await start_requests(client, size, QUEUE, first=first, eager=True)
+        seconds, answer = await dashboard.get()
+        done = first + size
+        print(
+            f"  {done:>7} started, {done / (time.monotonic() - began):5.0f}/s; dashboard "
+            f"{seconds * 1000:6.0f} ms, filed {answer['counts']['filed']} ({load()})",
+            flush=True,
+        )
+    closed = purchases_query("ExecutionStatus != 'Running'")
+    deadline = time.monotonic() + 600
+    while (await client.count_workflows(closed)).count < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the {count} requests did not all close within 10 minutes")
+        await asyncio.sleep(1)
+    return time.monotonic() - began
+
+
+def summary(name: str, seconds: list[float]) -> str:
+    ms = [s * 1000 for s in seconds]
+    return (
+        f"{name:<34} n={len(ms):>3}  p50 {nearest_rank(ms, 0.5):7.0f} ms  "
+        f"p95 {nearest_rank(ms, 0.95):7.0f} ms  max {max(ms):7.0f} ms"
+    )
+
+
+async def measure(
+    client: Client, dashboard: Dashboard, calls: int, count: int
+) -> tuple[list[float], list[float]]:
+    answers: list[float] = []
+    floor: list[float] = []
+    for n in range(calls):
+        department = DEPARTMENTS[n % len(DEPARTMENTS)]
+        kinds = ["all", "department", "floor"]
+        for kind in kinds[n % 3 :] + kinds[: n % 3]:  # each round starts with another kind
+            if kind == "floor":
+                query = period_query(dashboard.since, datetime.now(UTC) + timedelta(hours=1), None)
+                began = time.perf_counter()
+                counted = (await client.count_workflows(query)).count
+                floor.append(time.perf_counter() - began)
+                assert counted == count, f"visibility counts {counted}, not {count}"
+                continue
+            seconds, answer = await dashboard.get(None if kind == "all" else department)
+            answers.append(seconds)
+            expected = count if kind == "all" else count // len(DEPARTMENTS)
+            filed = answer["counts"]["filed"]
+            assert filed == expected, f"the dashboard counts {filed} requests, not {expected}"
+    return answers, floor
+
+
+async def run(args: argparse.Namespace, data: Path, stack: AsyncExitStack) -> None:
+    print(f"bench.dashboard: {args.requests} requests; at start: {load()}", flush=True)
+    server = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        data_converter=pydantic_data_converter,
+        ui=False,
+        dev_server_extra_args=[
+            arg
+            for key in CUSTOM_SEARCH_ATTRIBUTES
+            for arg in ("--search-attribute", f"{key.name}=Keyword")
+        ],
+    )
+    stack.push_async_callback(server.shutdown)
+    client = server.client
+    ws = LocalSlackWorkspace(
+        REPO / "directory.yaml", commands=slash_commands(), manifest=REPO / "manifest.yaml"
+    )
+    await ws.start()
+    stack.push_async_callback(ws.stop)
+    env = production_env(client.service_client.config.target_host, ws, 0)
+    env["PURCHASEBOT_API_TOKENS"] = f"{TOKEN}:finance"
+    worker = start_logged("worker", env, data / "worker")
+    stack.callback(stop, worker)
+    await wait_for_output(worker, data / "worker" / "output.txt", "Worker polling")
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    http = await stack.enter_async_context(aiohttp.ClientSession(timeout=COLD_TIMEOUT))
+    port, bot = await start_bot(env, data / "bot", stack)
+    dashboard = Dashboard(http, port, since)
+    await stack.enter_async_context(
+        Worker(
+            client,
+            task_queue=QUEUE,
+            workflows=[SyntheticPurchase],
+            max_concurrent_workflow_tasks=100,
+        )
+    )
+
+    print(f"1. producing {args.requests} requests", flush=True)
+    took = await produce(client, args.requests, args.chunk, dashboard)
+    print(f"   {args.requests} closed in {took:.0f} s ({args.requests / took:.0f}/s); {load()}")
+
+    print(f"2. {args.calls} rounds; {load()}", flush=True)
+    answers, floor = await measure(client, dashboard, args.calls, args.requests)
+    print(summary("dashboard (all; one department)", answers))
+    print(summary("floor: visibility count of period", floor))
+    p95 = nearest_rank(answers, 0.95)
+    verdict = "PASS" if p95 <= TARGET_P95_S else "MISS"
+    print(
+        f"   dashboard p95 {p95:.3f} s, target <= {TARGET_P95_S:.1f} s: {verdict}; "
+        f"p95 / floor p95 = {p95 / nearest_rank(floor, 0.95):.1f}; bot RSS "
+        f"{rss_mb(bot.pid):.0f} MB; {load()}"
+    )
+
+    if args.skip_cold:
+        return
+    print("3. a second bot, started afresh (its projection read from Temporal)", flush=True)
+    began = time.monotonic()
+    port2, fresh = await start_bot(env, data / "bot-2", stack)
+    first, answer = await Dashboard(http, port2, since).get()
+    cold = time.monotonic() - began
+    assert answer["counts"]["filed"] == args.requests, answer["counts"]
+    warm, _ = await Dashboard(http, port2, since).get()
+    print(
+        f"   start to first answer {cold:.0f} s (that call {first:.1f} s); next call "
+        f"{warm * 1000:.0f} ms; bot RSS {rss_mb(fresh.pid):.0f} MB; {load()}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--chunk", type=int, default=5_000)
+    parser.add_argument("--calls", type=int, default=30)
+    parser.add_argument("--skip-cold", action="store_true")
+    args = parser.parse_args()
+
+    async def go() -> None:
+        with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
+            async with AsyncExitStack() as stack:
+                await run(args, Path(tmp), stack)
+
+    asyncio.run(go())
+
+
+if __name__ == "__main__":
+    main()

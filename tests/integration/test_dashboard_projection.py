@@ -1,0 +1,99 @@
+"""The dashboard's projection (bot/insight/projection.py) agrees with reading Temporal directly:
+after its first build, after requests close and new ones start (caught up incrementally), and
+after a rebuild. Real executions on the dev server, run by the seeded stand-in workflow."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from bot.insight.projection import RequestsProjection
+from bot.insight.source import DirectRequests, ReadRequest
+from domain.models import Money, PurchaseRequest, PurchaseResult, PurchaseWorkflowInput
+from tests.integration.test_dashboard import SCENARIO, SeededPurchase
+from tests.integration.world import poll_until
+from workflows.names import DEPARTMENT
+
+
+async def _start(
+    client: Client, task_queue: str, department: str, amount: str
+) -> WorkflowHandle[SeededPurchase, PurchaseResult]:
+    request_id = f"proj-{uuid.uuid4().hex[:10]}"
+    request = PurchaseRequest(
+        request_id=request_id,
+        requester="UALICE",
+        employee_id="E1001",
+        department=department,
+        manager="UCARLOS",
+        product_url="https://www.amazon.es/dp/B0SEED",
+        amount=Money(amount=Decimal(amount)),
+        requested_at=datetime.now(UTC),
+    )
+    return await client.start_workflow(
+        SeededPurchase.run,
+        PurchaseWorkflowInput(request=request),
+        id=request_id,
+        task_queue=task_queue,
+        search_attributes=TypedSearchAttributes([SearchAttributePair(DEPARTMENT, department)]),
+    )
+
+
+def _key(read: ReadRequest) -> str:
+    return read.facts.request_id
+
+
+async def test_the_projection_agrees_with_temporal_as_requests_close_and_start(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    client = dev_env.client
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    until = since + timedelta(hours=1)
+    task_queue = f"proj-{uuid.uuid4()}"
+    direct = DirectRequests(client)
+    projection = RequestsProjection(client)
+
+    async def agree(filed: int, closed: int, department: str | None = None) -> bool:
+        """Once Temporal itself shows `filed` requests, `closed` of them closed, the projection
+        (read after it) must show exactly the same."""
+        truth = sorted(await direct.requests(since, until, department), key=_key)
+        if (len(truth), sum(r.closed for r in truth)) != (filed, closed):
+            return False  # visibility has not caught up yet
+        projected = sorted(await projection.requests(since, until, department), key=_key)
+        assert projected == truth
+        return True
+
+    async with Worker(client, task_queue=task_queue, workflows=[SeededPurchase]):
+        handles = []
+        for department, amount, end in SCENARIO:
+            handle = await _start(client, task_queue, department, amount)
+            if end is not None:
+                await handle.signal(SeededPurchase.seed, end)
+            handles.append((handle, end))
+        waiting = handles[-1][0]
+
+        n = len(SCENARIO)
+        await poll_until(lambda: agree(n, n - 1), 10, "the first build to agree")
+        assert await agree(5, 5, "IT") and await agree(4, 3, "Marketing")
+        running = [r for r in await projection.requests(since, until, None) if not r.closed]
+        assert [r.facts.request_id for r in running] == [waiting.id]
+
+        # The waiting request closes and a new one starts: both seen by the next catch-up.
+        approved = handles[0][1]
+        assert approved is not None
+        await waiting.signal(SeededPurchase.seed, approved)
+        await waiting.result()
+        late = await _start(client, task_queue, "IT", "12.50")
+        await poll_until(lambda: agree(n + 1, n), 10, "the projection to catch up")
+        closed_now = {r.facts.request_id: r for r in await projection.requests(since, until, None)}
+        assert closed_now[waiting.id].closed and not closed_now[late.id].closed
+        await late.terminate("test over")
+        await poll_until(lambda: agree(n + 1, n + 1), 10, "the terminated one to show")
+
+    assert await projection.rebuild() >= n + 1
+    assert await agree(n + 1, n + 1)
