@@ -219,6 +219,13 @@ async def test_ops_commands_are_for_ops_only_and_audited(sw: SlackWorld) -> None
         ]
 
     await poll_until(audited, 10, "both ops commands in the audit trail")
+    # `/rollout history`: the same trail, newest first (Nico's refusal marked as one).
+    await sw.send_command("UOLIVIA", "/rollout", "history")
+    shown = await sw.ephemeral_to("UOLIVIA", "Ops audit trail")
+    lines = str(shown.blocks).split("\\n")
+    assert "<@UOLIVIA>" in lines[0] and "ops_command_refused_by_system" in lines[0], lines
+    assert "<@UNICO>" in lines[1] and ":no_entry: *ops_command_refused*" in lines[1], lines
+    assert "/rollout build-2 30" in lines[1], lines
 
 
 @pytest.mark.parametrize("forgery", ["bad-signature", "stale-timestamp"])
