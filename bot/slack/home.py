@@ -12,7 +12,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.insight.api import DEFAULT_PERIOD, dashboard_of
 from bot.insight.dashboard import Period
-from bot.insight.source import DashboardSource
 from bot.slack import blocks
 from bot.slack.blocks import Block
 from bot.slack.deps import BotDeps
@@ -82,8 +81,7 @@ class HomeTab:
         period = Period(since=until - DEFAULT_PERIOD, until=until)
         try:
             async with asyncio.timeout(DASHBOARD_SECONDS):
-                source = DashboardSource(self._deps.temporal, self._deps.rollout)
-                figures = await dashboard_of(source, period)
+                figures = await dashboard_of(self._deps.dashboard_source(), period)
         except TimeoutError:
             return [{"type": "divider"}, blocks.text(DASHBOARD_SLOW)]
         except Exception:  # the rest of the Home still shows; ops see the log

@@ -153,7 +153,7 @@ def dashboard_web(deps: BotDeps, auth: WebAuth) -> DashboardWeb:
     """The web dashboard of the bot whose listeners get `deps`."""
     return DashboardWeb(
         auth,
-        DashboardSource(deps.temporal, deps.rollout),
+        deps.dashboard_source(),
         deps.rollout,
         lambda: deps.directory.get().value.departments,
     )

@@ -47,8 +47,8 @@ async def test_slack_errors_are_counted_and_grafana_queries_only_exported_metric
     )
     async with slack_world(client, tmp_path) as sw:
         await sw.world.import_sample_history()
-        # Alice's outcome DM: first refused as rate limited, then refused with a 500 (`fatal_error`); the
-        # activity retries and the third attempt goes out.
+        # Alice's outcome DM: first refused as rate limited, then with a 500 (`fatal_error`);
+        # the activity retries and the third attempt goes out.
         dm = {"channel": sw.dm("UALICE")}
         sw.ws.inject_fault("chat.postMessage", "rate_limited", retry_after=1, match=dm)
         sw.ws.inject_fault("chat.postMessage", "http_error", status=500, match=dm)
