@@ -15,11 +15,11 @@ from domain.models import AuditEntry
 
 # Events that send traffic to the build their detail starts with: a new exposure, so failed
 # checks before it are about an earlier one.
-TRAFFIC_MOVES = frozenset({"ramped", "promoted", "plan_started", "plan_step"})
+TRAFFIC_MOVES = frozenset({"ramped", "promoted", "plan_started", "plan_step", "department_rollout"})
 FAILED_CHECK = "health_check_failed"
 ROLLED_BACK = "rolled_back"
 # The controller's details start with the build they are about: "B at 10%", "B: problems",
-# "B -> A: reason", "B is current (was A)".
+# "B -> A: reason", "B is current (was A)", "B for IT".
 _SUBJECT = re.compile(r"[^\s:]+")
 
 
