@@ -19,6 +19,8 @@ DASHBOARD_SLOW = (
 DASHBOARD_FAILED = "The figures could not be read right now; try again in a minute."
 # Slack refuses a Home view of more than 100 blocks: each approval takes 5.
 MAX_APPROVALS_SHOWN = 12
+# Slack refuses a section whose text is longer than 3000 characters.
+SECTION_LIMIT = 3000
 
 
 def waiting_approval_blocks(waiting: Sequence[StatusResult]) -> list[Block]:
@@ -90,7 +92,10 @@ def dashboard_blocks(dashboard: Dashboard) -> list[Block]:
     ]
     if departments:
         lines.append(f"Departments: {departments}")
+    text = "\n".join(lines)
+    if len(text) > SECTION_LIMIT:  # many departments: the web dashboard has every one
+        text = text[: SECTION_LIMIT - 1] + "…"
     return [
-        blocks.text("\n".join(lines)),
+        blocks.text(text),
         blocks.context("Charts and other periods: `/purchase dashboard` sends you a login link."),
     ]

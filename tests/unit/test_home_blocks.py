@@ -5,12 +5,15 @@ figures read as words."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from bot.insight.dashboard import Period, RolloutFigures, build_dashboard
+from bot.insight.facts import Fate, RequestFacts
 from bot.slack import blocks
 from bot.slack.home_blocks import (
     MAX_APPROVALS_SHOWN,
     NOTHING_WAITING,
+    SECTION_LIMIT,
     dashboard_blocks,
     waiting_approval_blocks,
 )
@@ -91,3 +94,14 @@ def test_the_dashboard_reads_as_words_with_undefined_rates_as_dashes() -> None:
     assert "Auto-approval rate —" in text  # 0/0
     assert "Build `v7` · rollout 30% · error rate 2% · p99 1.5 s · rollbacks 1" in text
     assert "/purchase dashboard" in text
+
+
+def test_many_departments_stay_within_slacks_section_limit() -> None:
+    period = Period(since=NOW - timedelta(days=30), until=NOW)
+    requests = [
+        RequestFacts(f"r{n}", f"Department number {n}", NOW, Decimal("1"), "EUR", Fate.RUNNING)
+        for n in range(300)
+    ]
+    figures = build_dashboard(period, requests, RolloutFigures(None, 0.0, None, None, 0))
+    (section, _) = dashboard_blocks(figures)
+    assert len(section["text"]["text"]) <= SECTION_LIMIT
