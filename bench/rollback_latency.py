@@ -11,7 +11,11 @@ commands) runs here; the bot (`purchasebot bot`) and three builds of one Worker 
 2. `POST /api/rollback` to the first NEW request on the previous build: the same, as a deploy
    pipeline triggers it: an HTTP call to the bot with an `ops` bearer token (checked, audited in
    the ops audit trail, announced by the controller); target: median <= 1 s.
-3. First failing health check to the automatic rollback: a build started with the product's own
+3. `POST /api/rollback` of a department rollout to the first NEW request of that department on
+   the current build: `POST /api/rollout {"build_id": "B", "department": "IT"}` first, then the
+   rollback; requests are filed here, in another process than the bot, as the CLI files them:
+   this process sees the target end within `FRESH_FOR_SECONDS` (1 s) of its re-read.
+4. First failing health check to the automatic rollback: a build started with the product's own
    fault injection (`PURCHASEBOT_FAIL_ORDERS`: its store refuses every order, as
    `make second-build FAIL=1`) is ramped to 50 % while auto-approved requests flow; the monitor
    checks every CHECK_INTERVAL s and rolls back after FAILURE_LIMIT failed checks in a row; the
@@ -41,6 +45,7 @@ from temporalio.client import Client
 from appconfig.files import ReloadingFile
 from bench import support
 from bench.support import REPO
+from bot.department_routing import DepartmentRouting
 from bot.purchase_service import PurchaseService
 from bot.rollout_admin import RolloutAdmin
 from bot.temporal_client import connect
@@ -87,6 +92,13 @@ class Bench:
         )
         directory = ReloadingFile(REPO / "directory.yaml", Directory)
         self.service = PurchaseService(client, directory, task_queue=f"bench-{self.suffix}")
+        # As another process files requests during a department rollout (the CLI, a second bot).
+        self.routed = PurchaseService(
+            client,
+            directory,
+            task_queue=f"bench-{self.suffix}",
+            routing=DepartmentRouting(client, self.deployment),
+        )
 
     async def start_bot(self) -> None:
         await self.ws.start()
@@ -121,8 +133,10 @@ class Bench:
             # requests per deployment, and the new worker is asking about it too.
             await asyncio.sleep(0.5)
 
-    async def build_of_new_request(self) -> str:
-        submitted = await self.service.submit(requester="UNICO", url=INVALID_PRODUCT, amount="10")
+    async def build_of_new_request(self, service: PurchaseService | None = None) -> str:
+        """Nico's new request (IT): the build it runs on."""
+        service = service or self.service
+        submitted = await service.submit(requester="UNICO", url=INVALID_PRODUCT, amount="10")
         handle = self.client.get_workflow_handle(submitted.workflow_id)
         while True:  # the build is known once the first workflow task ran
             info = (await handle.describe()).raw_description.workflow_execution_info
@@ -144,19 +158,45 @@ class Bench:
         if "Rolled back" not in shown:
             raise RuntimeError(f"/rollback did not roll back: {shown}")
 
-    async def api_rollback(self) -> None:
-        """A pipeline calls `POST /api/rollback`; returns once it has the answer."""
+    async def api(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         async with (
             aiohttp.ClientSession() as http,
             http.post(
-                f"http://127.0.0.1:{self.port}/api/rollback",
-                json={"build_id": "B", "reason": "benchmark"},
+                f"http://127.0.0.1:{self.port}/api/{path}",
+                json=body,
                 headers={"Authorization": f"Bearer {API_TOKEN}"},
             ) as response,
         ):
-            answer = await response.json()
-        if response.status != 200 or answer.get("previous_build_id") != "A":
-            raise RuntimeError(f"/api/rollback did not roll back: {response.status} {answer}")
+            return response.status, await response.json()
+
+    async def api_rollback(self) -> None:
+        """A pipeline calls `POST /api/rollback`; returns once it has the answer."""
+        status, answer = await self.api("rollback", {"build_id": "B", "reason": "benchmark"})
+        if status != 200 or answer.get("previous_build_id") != "A":
+            raise RuntimeError(f"/api/rollback did not roll back: {status} {answer}")
+
+
+async def department_rollback_to_first_request(bench: Bench) -> list[float]:
+    """B rolled out to IT through the API, then rolled back through the API: until Nico's (IT)
+    next new request, filed in this process, runs on A again."""
+    samples = []
+    for _ in range(ROUNDS):
+        it_only = {"build_id": "B", "department": "IT", "override": True}
+        status, answer = await bench.api("rollout", it_only)
+        if status != 200:
+            raise RuntimeError(f"the department rollout was refused: {status} {answer}")
+        deadline = time.monotonic() + 10
+        while await bench.build_of_new_request(bench.routed) != "B":
+            if time.monotonic() > deadline:
+                raise RuntimeError("IT's new requests never reached B")
+        await asyncio.sleep(SETTLE_SECONDS)
+        started = time.perf_counter()
+        rollback = asyncio.create_task(bench.api_rollback())
+        while await bench.build_of_new_request(bench.routed) != "A":
+            pass
+        samples.append(time.perf_counter() - started)
+        await rollback
+    return samples
 
 
 async def rollback_to_first_request(
@@ -207,6 +247,7 @@ async def main() -> None:
             await bench.build("B")
             rollbacks = await rollback_to_first_request(bench, bench.slash_rollback)
             api_rollbacks = await rollback_to_first_request(bench, bench.api_rollback)
+            department_rollbacks = await department_rollback_to_first_request(bench)
             automatic = await failing_check_to_rollback(bench)
     median = statistics.median(rollbacks)
     print(
@@ -226,6 +267,13 @@ async def main() -> None:
         f"median {api_median * 1000:.0f} ms, max {max(api_rollbacks) * 1000:.0f} ms over "
         f"{len(api_rollbacks)} rounds (target median <= {API_ROLLBACK_TARGET_SECONDS:.0f} s: "
         f"{'PASS' if api_median <= API_ROLLBACK_TARGET_SECONDS else 'MISS'})"
+    )
+    dept_median = statistics.median(department_rollbacks)
+    print(
+        f"POST /api/rollback of a department rollout -> first new request of the department on "
+        f"the current build, filed in another process than the bot: median "
+        f"{dept_median * 1000:.0f} ms, max {max(department_rollbacks) * 1000:.0f} ms over "
+        f"{len(department_rollbacks)} rounds"
     )
     print(
         f"first failing health check -> automatic rollback: {automatic:.2f} s "
