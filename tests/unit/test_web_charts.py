@@ -100,6 +100,18 @@ def test_auto_approval_rate_per_day_is_each_days_dashboard() -> None:
     assert bars_of(render(chart)) == {"11-02": PLOT_HEIGHT / 2, "11-03": PLOT_HEIGHT}
 
 
+def test_a_request_outside_the_period_is_in_no_bar() -> None:
+    since = DAY + timedelta(hours=12)  # a period that starts mid-day
+    period = Period(since=since, until=DAY + timedelta(days=1, hours=12))
+    requests = [
+        _facts(DAY + timedelta(hours=1), Fate.AUTO_APPROVED, True),  # before `since`
+        _facts(since, Fate.MANUALLY_APPROVED, True),
+        _facts(DAY + timedelta(days=1, hours=12), Fate.AUTO_APPROVED, True),  # at `until`
+    ]
+    chart = auto_approval_per_day(period, requests, NO_ROLLOUT)
+    assert [(b.label, b.value) for b in chart.bars] == [("11-02", 0.0), ("11-03", None)]
+
+
 def test_a_long_period_has_a_bar_per_week() -> None:
     assert len(buckets(Period(since=DAY, until=DAY + timedelta(days=30)))) == 30
     weekly = buckets(Period(since=DAY, until=DAY + timedelta(days=90)))
