@@ -10,6 +10,9 @@
 #   deploy/kubernetes/deploy-build.sh --print IMAGE [REPLICAS]   only print the manifests
 #
 # BUILD_ID: the image's own build id (`purchasebot build-id` inside it) unless set.
+# TARGET_DEPARTMENT: once the build is ready, roll it out to that department first (its NEW
+# requests only; everyone else stays on the current build) with `purchasebot rollout department`
+# run in the bot's pod; the deployment monitor judges the build on that department's requests.
 # TEMPORAL_ADDRESS: default temporal-frontend:7233 (the Temporal Helm chart's service).
 set -euo pipefail
 
@@ -49,6 +52,14 @@ if (( print_only )); then
 fi
 render | kubectl apply -f -
 kubectl rollout status "deployment/purchasebot-worker-$name" --timeout=5m
-echo "Build $build_id is ready ($replicas workers). Route traffic to it from Slack:"
-echo "  /rollout $build_id 10          (or /rollout plan $build_id 10,25,50,100 every 10m)"
+if [[ -n "${TARGET_DEPARTMENT:-}" ]]; then
+  kubectl exec deployment/purchasebot-bot -- purchasebot rollout --actor cli:deploy-build \
+    department "$build_id" "$TARGET_DEPARTMENT" --wait 120
+  echo "Build $build_id gets every new request of $TARGET_DEPARTMENT. Then, from Slack:"
+  echo "  /rollout promote $build_id     (or /rollback)"
+else
+  echo "Build $build_id is ready ($replicas workers). Route traffic to it from Slack:"
+  echo "  /rollout $build_id 10          (or /rollout plan $build_id 10,25,50,100 every 10m,"
+  echo "                                  or /rollout $build_id department <name>)"
+fi
 echo "Delete its Deployment only once /rollout status shows it drained."
