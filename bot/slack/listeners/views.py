@@ -83,5 +83,8 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         location = split_message_ref(ref)
         if location is not None:
             await show_decision(client, deps.service, request_id, approval, *location)
-        else:  # no message: the Reject button was in the App Home
-            await decided_in_home(client, home, deps.service, request_id, approval, submission.user)
+        else:  # no message: the Reject button was in the App Home, whose publishing is slow
+            deps.after_ack.schedule(
+                decided_in_home(client, home, deps.service, request_id, approval, submission.user),
+                f"App Home after rejecting {request_id}",
+            )
