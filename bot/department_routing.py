@@ -4,7 +4,8 @@ Temporal routes new workflows by percentage only, so a department rollout pins e
 of that department to the build when it is started. The rollout controller publishes its target
 in its memo (`DEPARTMENT_MEMO`); this reads it with `describe`, which the server answers without
 a worker (a filing never waits for the control worker), at most once per `fresh_for_seconds`
-per process. A read that fails keeps the last known target: filing must not fail over it.
+per process. A read the server refuses or does not answer within READ_TIMEOUT keeps the last
+known target: a filing must not fail over it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.common import PinnedVersioningOverride, VersioningOverride, WorkerDeploymentVersion
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 # How stale a process's view of the target may be: a new department rollout, or its rollback,
 # reaches every process's new requests within this (the process that made the change at once).
 FRESH_FOR_SECONDS = 1.0
+# A filing waits at most this long for the read; past it the last known target is used.
+READ_TIMEOUT = timedelta(seconds=2)
 
 
 class DepartmentRouting:
@@ -65,7 +69,8 @@ class DepartmentRouting:
     async def _read(self, known: DepartmentTarget | None) -> DepartmentTarget | None:
         handle = self._client.get_workflow_handle(rollout_controller_id(self._deployment))
         try:
-            value = await (await handle.describe()).memo_value(DEPARTMENT_MEMO, default=None)
+            described = await handle.describe(rpc_timeout=READ_TIMEOUT)
+            value = await described.memo_value(DEPARTMENT_MEMO, default=None)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return None  # no controller yet: no department rollout

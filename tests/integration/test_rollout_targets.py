@@ -16,6 +16,7 @@ from temporalio.common import PinnedVersioningOverride, WorkerDeploymentVersion
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from bot.department_routing import DepartmentRouting
 from domain.models import NotificationResult
 from domain.refusal import Refused
 from domain.rollout_models import OpsAlertInput, Thresholds, Verdict
@@ -183,3 +184,10 @@ async def test_the_monitor_rolls_back_before_it_alerts(
         back = next(e for e in events if e.action == "rolled_back")
         # The failing alert (5 attempts, ~15 s) would come first without the patch.
         assert back.at - failed.at < timedelta(seconds=5), (failed, back)
+
+
+async def test_without_a_controller_no_request_is_pinned(dev_env: WorkflowEnvironment) -> None:
+    routing = DepartmentRouting(dev_env.client, "deployment-without-a-controller")
+    assert await routing.override_for("IT") is None
+    unversioned = DepartmentRouting(dev_env.client, "")  # no deployment: never pinned
+    assert await unversioned.override_for("IT") is None
