@@ -97,7 +97,9 @@ def build_activities(
     notifications = NotificationActivities(notifier, lambda: directory.get().value)
     flags = FeatureFlagActivities(client, flags_workflow_id, alert_ops=notifier.alert_ops)
     plan = ApprovalPlanActivities(
-        ApprovalTimings.from_days(settings.reminder_after_days, settings.escalate_after_days)
+        ApprovalTimings.from_days(settings.reminder_after_days, settings.escalate_after_days),
+        LiveRules(client, rules_workflow_id),
+        lambda: directory.get().value,
     )
     return activity_methods(validation, flags, review, ordering, notifications, plan)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 
 # Slack user ids: U... for ordinary workspaces, W... for Enterprise Grid.
 _SLACK_ID = re.compile(r"[UW][A-Z0-9]+")
@@ -59,6 +59,9 @@ class Directory(BaseModel):
     ops_users: tuple[str, ...] = ()
     # May see the money views (the dashboard in the App Home and on the web), like ops.
     finance_users: tuple[str, ...] = ()
+    # Department -> its head, who may give the second approval of large purchases (as may
+    # finance_users); see `second_approval_above` in rules.yaml.
+    department_heads: dict[str, str] = Field(default_factory=dict)
 
     _by_slack_id: dict[str, Person] = PrivateAttr(default_factory=dict)
 
@@ -100,6 +103,23 @@ class Directory(BaseModel):
         if unknown:
             raise ValueError(f"{', '.join(unknown)} listed in {info.field_name} but not in people")
         return listed
+
+    @field_validator("department_heads")
+    @classmethod
+    def _heads_are_people(cls, heads: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        people: tuple[Person, ...] | None = info.data.get("people")
+        if people is None:
+            return heads
+        ids = {p.slack_id for p in people}
+        unknown = [f"{dept}: {head}" for dept, head in heads.items() if head not in ids]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} in department_heads but not in people")
+        return heads
+
+    def second_approvers(self, department: str) -> list[str]:
+        """Who may give a large purchase's second approval: the head, then finance."""
+        head = self.department_heads.get(department)
+        return list(dict.fromkeys([*([head] if head else []), *self.finance_users]))
 
     def model_post_init(self, context: Any, /) -> None:
         self._by_slack_id = {p.slack_id: p for p in self.people}

@@ -272,6 +272,11 @@ class RetiredMessageInput(BaseModel):
     line: str = Field(description="mrkdwn written by the workflow")
 
 
+class SecondLevel(BaseModel):
+    threshold: Money
+    approvers: list[str]
+
+
 class ApprovalPlanInput(BaseModel):
     request: PurchaseRequest
 
@@ -284,6 +289,8 @@ class ApprovalPlan(BaseModel):
     reminders_after: list[timedelta] = Field(default_factory=list)
     # When the request moves to the approver's own manager; None: never.
     escalate_after: timedelta | None = None
+    # Above the department's threshold, who may give the second approval (asked in order).
+    second_level: SecondLevel | None = None
 
 
 class JourneyStep(StrEnum):
@@ -299,6 +306,7 @@ class JourneyEvent(BaseModel):
     at: datetime
     step: JourneyStep
     person: str
+    level: int = 0  # of a request with two approval levels: 1 or 2
 
 
 # --- status query and audit -----------------------------------------------------------------
@@ -341,6 +349,10 @@ class StatusResult(BaseModel):
     approval_message_ref: str = ""
     # Who was asked, reminded, and decided, with times (oldest first).
     journey: list[JourneyEvent] = Field(default_factory=list)
+    # Approval levels (approval-levels-v1): which one it is at, of how many; the first's result.
+    level: int = 1
+    levels: int = 1
+    first_approval: ApprovalResult | None = None
 
 
 class OpsAuditState(BaseModel):

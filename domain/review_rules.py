@@ -61,6 +61,10 @@ def _currency(value: str) -> str:
     return code
 
 
+# The approval-level threshold when the rules say nothing (or cannot be read): above 2,000 of
+# the rules' currency, a second person approves.
+DEFAULT_SECOND_APPROVAL_ABOVE = Decimal(2000)
+
 # Above these a value is a typo (an extra zero or two), not a policy: refused like a negative one.
 MAX_SANE_AMOUNT = Decimal(1_000_000)
 MAX_SANE_COUNT = 1000
@@ -99,6 +103,10 @@ class RuleSet(_Strict):
     # Empty means "any vendor", as in the seed design.
     vendor_whitelist: list[Name] = Field(default_factory=list)
     user_history: HistoryRules
+    # Amounts above this need a second approval (the department head or finance) after the
+    # manager's. Not a review check: it decides how many people approve. Defaulted so that
+    # rule versions stored before it existed still read.
+    second_approval_above: PositiveAmount = DEFAULT_SECOND_APPROVAL_ABOVE
 
 
 class RuleOverride(_Strict):
@@ -115,6 +123,7 @@ class RuleOverride(_Strict):
     department_limits: dict[str, PositiveAmount] | None = None
     vendor_whitelist: list[Name] | None = None
     user_history: HistoryOverride | None = None
+    second_approval_above: PositiveAmount | None = None
 
 
 class StrictnessAdjustments(_Strict):
@@ -145,6 +154,7 @@ class EffectiveRules(BaseModel):
     department_limit: PositiveAmount | None = None
     vendor_whitelist: tuple[Name, ...] = ()
     user_history: HistoryRules
+    second_approval_above: PositiveAmount = DEFAULT_SECOND_APPROVAL_ABOVE
 
     def tightened(self, strict: StrictnessAdjustments) -> EffectiveRules:
         limit = self.department_limit

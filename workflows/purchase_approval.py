@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         JourneyStep,
         MessageInput,
         MessageKind,
+        Money,
         OutcomeNotificationInput,
         PlaceOrderInput,
         PlaceOrderResult,
@@ -124,6 +125,12 @@ ESCALATION_PATCH = Patch(
     "original approver's messages are updated and they and the requester are told; the 7-day "
     "timeout stays the last resort",
 )
+LEVELS_PATCH = Patch(
+    "approval-levels-v1",
+    "amounts above the department's `second_approval_above` (live rules, default 2,000 EUR) need "
+    "a second approval after the manager's, by the department head or a finance_users member, "
+    "each level with its own message and buttons; a rejection at any level ends the request",
+)
 PATCHES: tuple[Patch, ...] = (
     AUTOMATED_REVIEW_PATCH,
     REVIEW_FLAGS_PATCH,
@@ -132,6 +139,7 @@ PATCHES: tuple[Patch, ...] = (
     SHADOW_REVIEW_PATCH,
     REMINDERS_PATCH,
     ESCALATION_PATCH,
+    LEVELS_PATCH,
 )
 
 # Short, local steps run as local activities: no extra round trip through the server's
@@ -199,6 +207,14 @@ class PurchaseApprovalWorkflow:
         self._escalating = False
         # Messages whose buttons no longer decide (the request moved on), with why not.
         self._retired_refs: dict[str, str] = {}
+        # Approval levels, since LEVELS_PATCH: the level being decided, of how many; who may
+        # give the second approval (from the plan); the first level's decision.
+        self._leveled = False
+        self._level = 1
+        self._levels = 1
+        self._second_pool: list[str] = []
+        self._second_threshold: Money | None = None
+        self._first_approval: ApprovalResult | None = None
 
     @workflow.run
     async def run(self, input: PurchaseWorkflowInput) -> PurchaseResult:
@@ -216,6 +232,7 @@ class PurchaseApprovalWorkflow:
         self._shadow_review = reviewing and workflow.patched(SHADOW_REVIEW_PATCH.id)
         self._reminding = workflow.patched(REMINDERS_PATCH.id)
         self._escalating = workflow.patched(ESCALATION_PATCH.id)
+        self._leveled = workflow.patched(LEVELS_PATCH.id)
         filed_at = workflow.now()
         self._record(request.requester, "requested", f"{request.quantity} x {request.product_url}")
 
@@ -250,21 +267,24 @@ class PurchaseApprovalWorkflow:
             )
             self._record(AUTOMATED_SYSTEM, "auto_approved", self._review.reason)
         elif self._exactly_once:
+            plan = await self._levels_plan() if self._leveled else None
             message_ref = await self._ask_approvers(validation.product)
             if self._unreachable is not None:
                 return await self._finish(PurchaseStatus.REJECTED, self._unreachable)
             if self._cancellation is None:
                 # The approver's week runs from filing, not from when Slack let us ask.
-                deadline = filed_at + timedelta(days=APPROVAL_TIMEOUT_DAYS)
-                if self._reminding and not self._settled():
-                    plan = await self._approval_plan()
-                    await self._follow_up_until_decided(
-                        validation.product, plan, filed_at, deadline
-                    )
+                await self._await_decision(validation.product, plan, filed_at)
+                if self._reminding:
                     # An escalation moved the buttons to another message.
                     message_ref = self._approval_message_ref
-                if not (self._reminding and self._settled()):
-                    await self._wait_for_decision(deadline - workflow.now())
+            if self._cancellation is None and self._second_level_due():
+                since = workflow.now()  # the second approver's week runs from the first's
+                await self._second_approval(validation.product)
+                if self._unreachable is not None:
+                    return await self._finish(PurchaseStatus.REJECTED, self._unreachable)
+                if self._cancellation is None:
+                    await self._await_decision(validation.product, plan, since)
+                message_ref = self._approval_message_ref
             if self._cancellation is not None:
                 return await self._finish(
                     PurchaseStatus.CANCELLED, self._cancellation.reason, message_ref
@@ -471,6 +491,17 @@ class PurchaseApprovalWorkflow:
             self._record(SYSTEM, "plan_unavailable", f"no reminders: {err.cause or err}")
             return ApprovalPlan()
 
+    async def _await_decision(
+        self, product: ProductInfo, plan: ApprovalPlan | None, since: datetime
+    ) -> None:
+        """Follow up (reminders, escalation) then time out, a week after `since`."""
+        deadline = since + timedelta(days=APPROVAL_TIMEOUT_DAYS)
+        if self._reminding and not self._settled():
+            plan = plan or await self._approval_plan()
+            await self._follow_up_until_decided(product, plan, since, deadline)
+        if not (self._reminding and self._settled()):
+            await self._wait_for_decision(deadline - workflow.now())
+
     async def _follow_up_until_decided(
         self, product: ProductInfo, plan: ApprovalPlan, since: datetime, deadline: datetime
     ) -> None:
@@ -529,6 +560,90 @@ class PurchaseApprovalWorkflow:
         self._reminder_refs.append(ref)
         self._record(SYSTEM, "reminded", f"{self._approver} (reminder {number} of {of})")
         self._step(JourneyStep.REMINDED, self._approver)
+
+    # --- approval levels, since LEVELS_PATCH --------------------------------------------------
+
+    async def _levels_plan(self) -> ApprovalPlan:
+        """The plan, read before the first approver is asked so that their message says
+        whether a second approval follows."""
+        plan = await self._approval_plan()
+        if plan.second_level is not None:
+            self._levels = 2
+            self._second_pool = list(plan.second_level.approvers)
+            self._second_threshold = plan.second_level.threshold
+        return plan
+
+    def _second_level_due(self) -> bool:
+        return self._levels == 2 and self._approval is not None and self._approval.approved
+
+    async def _second_approval(self, product: ProductInfo) -> None:
+        """The first approval is given: ask for the second with its own message and buttons;
+        the first level's messages lose theirs. Nobody may give it: the request ends (set in
+        `_unreachable`) and ops are told."""
+        first = self._approval
+        assert first is not None
+        self._first_approval, self._approval = first, None
+        self._level = 2
+        pool = [p for p in self._second_pool if p != first.decided_by]
+        if not pool:
+            self._unreachable = (
+                f"It needs a second approval (above {self._second_threshold}) and nobody may "
+                "give it (no department head or finance user besides the requester and the "
+                "first approver). Ops have been told."
+            )
+            self._record(SYSTEM, "second_approval_impossible", self._unreachable)
+            await self._alert_ops(
+                f":warning: Request `{self._request.request_id}` needs a second approval and "
+                "nobody may give it: add a department head or finance_users to directory.yaml."
+            )
+            return
+        self._approver = pool[0]
+        self._record(
+            SYSTEM, "second_approval_needed", f"above {self._second_threshold}: {', '.join(pool)}"
+        )
+        why = (
+            f"That message was for the first approval, already given by {first.decided_by}; "
+            f"the second approval is asked of {self._approver}."
+        )
+        first_messages = self._retire_buttons("", why)
+        await self._ask_approvers(product, first=False)
+        line = (
+            f":white_check_mark: First approval given by <@{first.decided_by}> on "
+            f"{_utc(first.decided_at)}; waiting for the second approval by <@{self._approver}>."
+        )
+        await asyncio.gather(*(self._retire_message(r, product, line) for r in first_messages))
+
+    def _level_note(self) -> str:
+        if self._levels < 2:
+            return ""
+        if self._level == 1:
+            return (
+                f"First approval (level 1 of 2): above {self._second_threshold}, a second "
+                "approval follows yours."
+            )
+        first = self._first_approval
+        by = f" <@{first.decided_by}> approved on {_utc(first.decided_at)};" if first else ""
+        return f"Second approval (level 2 of 2):{by} above {self._second_threshold} you decide too."
+
+    def _level_refusal(self, who: str) -> str | None:
+        """A decision by an approver of the other level."""
+        if self._levels < 2:
+            return None
+        if self._level == 1 and who != self._approver and who in self._second_pool:
+            return (
+                f"This request first needs {self._approver}'s approval (level 1 of 2); the "
+                "second approval is asked after that."
+            )
+        first = self._first_approval
+        if self._level == 2 and first is not None and who == first.decided_by:
+            return (
+                "You gave this request's first approval; the second must come from someone "
+                f"else ({self._approver}, or finance)."
+            )
+        return None
+
+    def _may_decide(self, who: str) -> bool:
+        return who == self._approver or (self._level == 2 and who in self._second_pool)
 
     # --- escalation, since ESCALATION_PATCH ------------------------------------------------
 
@@ -616,13 +731,13 @@ class PurchaseApprovalWorkflow:
 
     # --- messages, since NOTIFY_PATCH ---------------------------------------------------------
 
-    async def _ask_approvers(self, product: ProductInfo) -> str:
+    async def _ask_approvers(self, product: ProductInfo, *, first: bool = True) -> str:
         """Ask the approver; when Slack can never reach them, their manager, and so on. Returns
         the approval message's reference; "" when cancelled first or nobody could be asked
         (then `_unreachable` says why, the requester is told by the outcome and ops by an
         alert)."""
         assert self._code_path is not None
-        if self._review is not None and self._review.history_unavailable:
+        if first and self._review is not None and self._review.history_unavailable:
             # Told first: once the request waits for approval, the requester knows why.
             await self._send(
                 MessageInput(
@@ -689,7 +804,7 @@ class PurchaseApprovalWorkflow:
             product=product,
             review=self._review,
             code_path=self._code_path,
-            note=note,
+            note=" ".join(n for n in (note, self._level_note()) if n),
         )
 
     def _approval_message(self, product: ProductInfo) -> MessageInput:
@@ -831,7 +946,10 @@ class PurchaseApprovalWorkflow:
             )
         if decision.decided_by == self._request.requester:
             return "You cannot decide on your own purchase request."
-        if decision.decided_by != self._approver:
+        level_refusal = self._level_refusal(decision.decided_by)
+        if level_refusal is not None:
+            return level_refusal
+        if not self._may_decide(decision.decided_by):
             return f"Only the assigned approver ({self._approver}) can decide this request."
         if self._stage != Stage.AWAITING_APPROVAL:
             return f"This request is not waiting for a decision (stage: {self._stage.value})."
@@ -844,10 +962,11 @@ class PurchaseApprovalWorkflow:
             decided_at=workflow.now(),
             comments=decision.comments,
         )
+        level = f"level {self._level} of 2" if self._levels == 2 else ""
         self._record(
             decision.decided_by,
             "approved" if decision.approved else "rejected_by_approver",
-            decision.comments,
+            ": ".join(part for part in (level, decision.comments) if part),
         )
         self._step(JourneyStep.DECIDED, decision.decided_by)
         return self._approval
@@ -909,10 +1028,14 @@ class PurchaseApprovalWorkflow:
             approver=self._approver,
             approval_message_ref=self._approval_message_ref,
             journey=list(self._journey),
+            level=self._level,
+            levels=self._levels,
+            first_approval=self._first_approval,
         )
 
     def _step(self, step: JourneyStep, person: str) -> None:
-        self._journey.append(JourneyEvent(at=workflow.now(), step=step, person=person))
+        level = self._level if self._levels == 2 else 0
+        self._journey.append(JourneyEvent(at=workflow.now(), step=step, person=person, level=level))
 
     def _record(
         self, actor: str, action: str, detail: str = "", *, rules_version: str = ""

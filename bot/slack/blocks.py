@@ -285,9 +285,21 @@ _JOURNEY_WORDS: dict[JourneyStep, Callable[[JourneyEvent], str]] = {
 }
 
 
+def _level_decided(event: JourneyEvent) -> str | None:
+    """Of a request with two approval levels, each level's decider (the last one is also in
+    `decision_line`)."""
+    if event.step is not JourneyStep.DECIDED or not event.level:
+        return None
+    return f"level {event.level} decided by {mention(event.person)} {when(event.at)}"
+
+
 def journey_line(journey: list[JourneyEvent]) -> str:
     """E.g. "Asked @Carlos <date> · reminded <date> · reminded <date>"."""
-    words = [_JOURNEY_WORDS[e.step](e) for e in journey if e.step in _JOURNEY_WORDS]
+    words = [
+        word
+        for e in journey
+        if (word := _JOURNEY_WORDS[e.step](e) if e.step in _JOURNEY_WORDS else _level_decided(e))
+    ]
     line = " · ".join(words)
     return line[:1].upper() + line[1:]
 
@@ -299,6 +311,8 @@ def status_blocks(status: StatusResult) -> list[Block]:
         f"{r.quantity} x {escape(status.product.title if status.product else r.product_url)}, "
         f"{escape(str(r.amount))}",
     ]
+    if status.levels > 1:
+        lines.append(f"Approval level {status.level} of {status.levels}")
     journey = journey_line(status.journey)
     if journey:
         lines.append(journey)

@@ -292,6 +292,41 @@ async def escalated_by_time_approved(r: Recording) -> str:
     return await finished(r.world, submitted)
 
 
+LAPTOP = "https://www.amazon.es/dp/B0CX23V2ZK"  # 1199 EUR: two need a second approval
+
+
+async def two_levels(r: Recording, second_approves: bool) -> str:
+    """Two laptops (above 2,000 EUR): Carlos approves, then the IT head Helen decides."""
+    submitted = await r.world.service.submit(
+        requester="UNICO", url=LAPTOP, amount="2398", quantity=2
+    )
+    request_id = submitted.request.request_id
+
+    async def level(n: int) -> bool:
+        status = await r.world.service.status(request_id)
+        return status.level == n and "timer" in await commands_of(r.world, submitted.workflow_id)
+
+    await poll_until(lambda: level(1), WITHIN, f"{request_id} to wait for Carlos")
+    await r.world.service.decide(request_id, user="UCARLOS", approve=True)
+
+    async def helen_asked() -> bool:
+        status = await r.world.service.status(request_id)
+        commands = await commands_of(r.world, submitted.workflow_id)
+        return status.level == 2 and commands.count("timer") >= 2
+
+    await poll_until(helen_asked, WITHIN, f"{request_id} to wait for the second approval")
+    await r.world.service.decide(request_id, user="UHELEN", approve=second_approves)
+    return await finished(r.world, submitted)
+
+
+async def two_levels_approved(r: Recording) -> str:
+    return await two_levels(r, second_approves=True)
+
+
+async def two_levels_rejected(r: Recording) -> str:
+    return await two_levels(r, second_approves=False)
+
+
 async def approval_timeout(r: Recording) -> str:
     submitted = await waiting_for_manager(r.world)
     await r.env.sleep(timedelta(days=7, seconds=1))
@@ -313,6 +348,8 @@ PATHS: tuple[RecordedPath, ...] = (
     RecordedPath("approval-timeout", approval_timeout, time_skipping=True),
     RecordedPath("reminded-approved", reminded_approved, time_skipping=True),
     RecordedPath("escalated-by-time-approved", escalated_by_time_approved, time_skipping=True),
+    RecordedPath("two-levels-approved", two_levels_approved),
+    RecordedPath("two-levels-rejected", two_levels_rejected),
     RecordedPath(
         "escalated-approved", escalated_approved, replace_activities=(carlos_unreachable,)
     ),

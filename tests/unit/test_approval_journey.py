@@ -4,14 +4,17 @@ decision, and the timings' configuration."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
 
 from activities.approval_plan import ApprovalTimings
 from activities.notifier import message_text
+from appconfig.files import load_yaml_model
 from appconfig.settings import Settings
 from bot.slack import blocks
+from domain.directory import Directory
 from domain.models import (
     ApprovalRequestInput,
     CodePath,
@@ -22,6 +25,8 @@ from domain.models import (
     Stage,
     StatusResult,
 )
+from domain.review_rules import RuleOverride, RulesFile
+from tests.integration.world import REPO
 from tests.unit.test_blocks import NOW, PRODUCT, REQUEST, REVIEW
 
 NOTE = "Reminder 1 of 2: this request has been waiting for you since 2026-11-28 09:30 UTC."
@@ -102,3 +107,28 @@ def test_a_message_the_request_moved_away_from_keeps_its_facts_and_loses_its_but
     assert all(b["type"] != "actions" for b in payload)
     assert "Purchase request moved" in str(payload) and line in str(payload)
     assert "PR-1A2B3C4D" in str(payload)
+
+
+def test_second_approvers_are_the_head_then_finance_and_must_be_people() -> None:
+    directory = load_yaml_model(REPO / "directory.yaml", Directory).value
+    assert directory.second_approvers("IT") == ["UHELEN", "UFIONA", "UGEORGE"]
+    assert directory.second_approvers("Finance") == ["UGEORGE", "UFIONA"]  # head once
+    assert directory.second_approvers("Nowhere") == ["UFIONA", "UGEORGE"]
+    data = directory.model_dump()
+    data["department_heads"] = {"IT": "UNOBODY"}
+    with pytest.raises(ValidationError, match="IT: UNOBODY in department_heads but not in people"):
+        Directory.model_validate(data)
+
+
+def test_the_second_approval_threshold_is_a_live_rule_per_department() -> None:
+    rules = load_yaml_model(REPO / "rules.yaml", RulesFile).value
+    assert rules.for_department("IT").second_approval_above == Decimal(2000)
+    changed = rules.model_copy(
+        update={"departments": {"IT": RuleOverride(second_approval_above=Decimal(5000))}}
+    )
+    assert changed.for_department("IT").second_approval_above == Decimal(5000)
+    assert changed.for_department("Marketing").second_approval_above == Decimal(2000)
+    # Rules stored before the field existed still read, with the default.
+    stored = rules.model_dump(mode="json")
+    del stored["defaults"]["second_approval_above"]
+    assert RulesFile.model_validate(stored).defaults.second_approval_above == Decimal(2000)

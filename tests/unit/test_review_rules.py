@@ -372,6 +372,7 @@ OVERRIDE_SAMPLES: dict[str, Any] = {
     "department_limits": {"Ops": 77},
     "vendor_whitelist": ["shop.example"],
     "user_history": {"max_rejected_in_last_30_days": 0},
+    "second_approval_above": 4321,
 }
 
 
