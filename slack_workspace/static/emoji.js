@@ -10,6 +10,7 @@ const EMOJI = {
   "airplane": "✈️",
   "alarm_clock": "⏰",
   "arrow_down": "⬇️",
+  "arrow_heading_up": "⤴️",
   "arrow_left": "⬅️",
   "arrow_right": "➡️",
   "arrow_up": "⬆️",
