@@ -139,11 +139,13 @@ async def deployment_world(
     thresholds: Thresholds | None = None,
     alerts: Notifier | None = None,
     faulty: Sequence[Callable[..., Any]] = (),
+    settings_changes: dict[str, Any] | None = None,
 ) -> AsyncIterator[DeploymentWorld]:
     """`alerts`: where the controller's ops alerts go (default: the recording notifier).
-    `faulty`: control activities that replace the product's of the same name (a fault)."""
+    `faulty`: control activities that replace the product's of the same name (a fault).
+    `settings_changes`: worker settings of every build (e.g. compressed reminder timings)."""
     prefix = f"T{uuid.uuid4().hex[:6]}"
-    settings = make_settings(tmp_path, prefix, None)
+    settings = make_settings(tmp_path, prefix, None).model_copy(update=settings_changes or {})
     deployment = f"test-deploy-{uuid.uuid4().hex[:8]}"
     notifier = RecordingNotifier(settings.notifications_db)
     activities = build_activities(
