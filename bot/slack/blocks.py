@@ -293,6 +293,12 @@ def _level_decided(event: JourneyEvent) -> str | None:
     return f"level {event.level} decided by {mention(event.person)} {when(event.at)}"
 
 
+def last_follow_up(journey: list[JourneyEvent]) -> str:
+    """The latest reminder or escalation of a waiting request, e.g. "reminded <date>"."""
+    follow_ups = [e for e in journey if e.step in (JourneyStep.REMINDED, JourneyStep.ESCALATED)]
+    return _JOURNEY_WORDS[follow_ups[-1].step](follow_ups[-1]) if follow_ups else ""
+
+
 def journey_line(journey: list[JourneyEvent]) -> str:
     """E.g. "Asked @Carlos <date> · reminded <date> · reminded <date>"."""
     words = [

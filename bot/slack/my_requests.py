@@ -25,14 +25,17 @@ async def latest_request_lines(user: str, deps: BotDeps) -> list[str]:
     async for wf in deps.temporal.list_workflows(query, limit=LATEST):
         request_id = request_id_of(wf.id)
         outcome = wf.typed_search_attributes.get(PURCHASE_OUTCOME)
+        follow_up = ""
         if outcome is None:
             # Still open: its stage, live from the workflow itself.
             try:
-                outcome = (await deps.service.status(request_id)).stage.value.replace("_", " ")
+                status = await deps.service.status(request_id)
+                outcome = status.stage.value
+                follow_up = blocks.last_follow_up(status.journey)  # e.g. "reminded <date>"
             except Refused:
                 outcome = "in progress"
         # Stored names read as words: `rejected_by_system` -> "rejected by system".
-        shown = outcome.replace("_", " ")
+        shown = outcome.replace("_", " ") + (f", {follow_up}" if follow_up else "")
         lines.append(f"• `{request_id}` — {shown} (filed {blocks.when(wf.start_time)})")
     return lines
 

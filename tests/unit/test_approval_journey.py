@@ -74,6 +74,10 @@ def test_status_shows_who_was_asked_and_when_they_were_reminded() -> None:
     )
     assert line in str(blocks.status_blocks(status))
     assert blocks.journey_line([]) == ""
+    # `/purchase status` (the list) shows the latest follow-up of a waiting request.
+    assert blocks.last_follow_up(journey).startswith("escalated to <@UHELEN> <!date^")
+    assert blocks.last_follow_up(journey[:2]).startswith("reminded <!date^")
+    assert blocks.last_follow_up(journey[:1]) == ""
 
 
 def test_reminder_days_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
