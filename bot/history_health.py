@@ -1,9 +1,9 @@
 """Is the requester history readable right now? Shown by `/rollout status`, so ops see at once
 why reviews send requests to people (the review alerts them too, see OpsAlertThrottle).
 
-The probe does what a review does (one shard query and the visibility counts, with the same
-timeout) against a shard that exists: a query to a shard that was never created is answered by
-the server alone and would prove nothing about the workers that serve the shards.
+The probe does what a review does (one shard read and the visibility list, with the same
+timeout), then reads a shard that exists: reading a shard that was never created is answered
+by the server at once and would prove nothing about the shards themselves.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from temporalio.client import Client
 
 from activities.user_history import HistoryUnavailable, UserHistorySource
-from entities.history_store import HistoryStore
+from entities.history_store import HistoryStore, ShardUnreadable
 
 PROBE_EMPLOYEE = "purchasebot-health-probe"
 
@@ -35,6 +35,8 @@ async def probe_history(client: Client, store: HistoryStore) -> HistoryHealth:
             await store.record_count(shard)
     except HistoryUnavailable as err:
         return HistoryHealth(False, str(err))
+    except ShardUnreadable as err:
+        return HistoryHealth(False, f"the history store could not be read: {err}")
     except Exception as err:  # the probe must answer, whatever broke
         return HistoryHealth(False, f"the history store did not answer ({err})")
     took = (time.monotonic() - started) * 1000

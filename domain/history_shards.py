@@ -170,15 +170,8 @@ class ShardBook:
         return len(fresh)
 
     def summary(self, employee_id: str, *, now: datetime) -> UserHistory:
-        """Same counting as `domain.history.summarize`: completed at or before `now`,
-        rejected in (now - 30 days, now]."""
-        end = _epoch_us(now)
-        window_start = _epoch_us(now - REJECTION_WINDOW)
-        completed = self._completed.get(employee_id, ())
-        rejected = self._rejected.get(employee_id, ())
-        return UserHistory(
-            previous_purchases=sum(1 for at in completed if at <= end),
-            rejected_last_30_days=sum(1 for at in rejected if window_start < at <= end),
+        return count_history(
+            self._completed.get(employee_id, ()), self._rejected.get(employee_id, ()), now=now
         )
 
     def state(self) -> HistoryShardState:
@@ -188,6 +181,31 @@ class ShardBook:
             completed={e: list(dates) for e, dates in self._completed.items()},
             rejected={e: list(dates) for e, dates in self._rejected.items()},
         )
+
+
+def count_history(
+    completed: Sequence[int], rejected: Sequence[int], *, now: datetime
+) -> UserHistory:
+    """Same counting as `domain.history.summarize`, over epoch-microsecond dates: completed at
+    or before `now`, rejected in (now - 30 days, now]."""
+    end = _epoch_us(now)
+    window_start = _epoch_us(now - REJECTION_WINDOW)
+    return UserHistory(
+        previous_purchases=sum(1 for at in completed if at <= end),
+        rejected_last_30_days=sum(1 for at in rejected if window_start < at <= end),
+    )
+
+
+def state_summary(state: HistoryShardState, employee_id: str, *, now: datetime) -> UserHistory:
+    """One employee's summary straight from a stored shard state (what the read path decodes
+    from the shard run's start event), without building a ShardBook."""
+    return count_history(
+        state.completed.get(employee_id, ()), state.rejected.get(employee_id, ()), now=now
+    )
+
+
+def state_record_count(state: HistoryShardState) -> int:
+    return len(state.keys) // 16
 
 
 def group_by_shard(records: Iterable[ShardRecord]) -> dict[int, list[ShardRecord]]:

@@ -15,20 +15,27 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from temporalio import workflow
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from bot.history_file_import import import_history_file
 from bot.worker import build_control_worker
 from domain.history import HistoryRecord, summarize
 from domain.history_shards import (
     MAX_SHARD_RECORDS,
+    AddShardRecordsInput,
     AddShardRecordsResult,
+    EmployeeHistoryInput,
+    HistoryShardState,
+    ShardBook,
     ShardRecord,
     shard_of,
 )
 from domain.imported_history_models import ImportedHistoryState, ImportHistoryInput
 from domain.models import Money
+from domain.review_rules import UserHistory
 from entities.history_migration import migrate_legacy_history
 from entities.history_store import HistoryStore
 from entities.imported_history import ImportedHistoryWorkflow
@@ -237,3 +244,48 @@ async def test_a_hundred_thousand_records_import_and_stay_readable(
     assert await store.record_count(crowded) == expected
     assert (await store.summary(neighbours[0], now=NOW)).previous_purchases == 301
     print(f"100,000 rows imported in {took:.1f} s")
+
+
+@workflow.defn(name="HistoryShardWorkflow", sandboxed=False)
+class ShardThatKeepsItsBatches:
+    """A shard as a build before 'continue as new after every batch' ran it: its run accepts
+    batches and keeps them, so its start event does not hold them."""
+
+    @workflow.init
+    def __init__(self, state: HistoryShardState) -> None:
+        self._book = ShardBook(state)
+
+    @workflow.run
+    async def run(self, state: HistoryShardState) -> None:
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.update
+    def add_records(self, input: AddShardRecordsInput) -> AddShardRecordsResult:
+        added = self._book.add(input.records)
+        return AddShardRecordsResult(
+            added=added, already_present=len(input.records) - added, total=len(self._book)
+        )
+
+    @workflow.query
+    def employee_history(self, input: EmployeeHistoryInput) -> UserHistory:
+        return self._book.summary(input.employee_id, now=input.now)
+
+    @workflow.query
+    def record_count(self) -> int:
+        return len(self._book)
+
+
+async def test_a_shard_run_holding_batches_since_it_started_is_read_through_its_query(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    client = dev_env.client
+    queue = f"test-history-{uuid.uuid4().hex[:8]}"
+    store = HistoryStore(client, queue, f"test-shard-{uuid.uuid4().hex[:8]}-")
+    records = [_record("E1", "2026-11-01"), _record("E1", "2026-11-02")]
+    async with Worker(client, task_queue=queue, workflows=[ShardThatKeepsItsBatches]):
+        await store.add(shard_of("E1"), [ShardRecord.of(r) for r in records], imported_by="t")
+        try:
+            assert await store.summary("E1", now=NOW) == summarize(records, now=NOW)
+            assert await store.record_count(shard_of("E1")) == 2
+        finally:
+            await client.get_workflow_handle(store.workflow_id(shard_of("E1"))).terminate()
