@@ -34,9 +34,11 @@ HISTORY_SHARDS = 1024
 # Worst case at the cap (every record a different employee with a 64-character id): ~1.1 MB of
 # continue-as-new input, half the 2 MB limit. tests/unit/test_history_shards.py checks it.
 MAX_SHARD_RECORDS = 10_000
-# One Update's records (~100 bytes each as JSON): ~0.1 MB, a twentieth of the payload limit,
-# and a workflow task that stays well inside the 2 s deadlock detector even on a busy machine.
-MAX_BATCH_RECORDS = 1_000
+# One Update's records (~100 bytes each as JSON): ~0.25 MB, an eighth of the payload limit, and
+# a workflow task of ~30 ms, inside the 2 s deadlock detector even on a busy machine. Enough
+# that a 1,000,000-row import (~980 records per shard) is one Update per shard: the server's
+# work per Update, not per record, sets an import's pace.
+MAX_BATCH_RECORDS = 2_500
 SHARD_WORKFLOW_ID_PREFIX = "purchasebot-history-shard-"
 
 

@@ -209,7 +209,7 @@ async def test_a_hundred_thousand_records_import_and_stay_readable(
     to its cap in several batches, so it continues-as-new carrying its whole state."""
     client = dev_env.client
     crowded = shard_of("E000000")
-    # Employees of one shard, 9,000 records over 5 batches of distinct rows: >1 MB of history.
+    # Employees of one shard, 9,000 records over several batches of distinct rows: >1 MB of history.
     neighbours = [e for e in (f"N{i}" for i in range(200_000)) if shard_of(e) == crowded][:30]
     crowd = [
         f"{neighbours[i % 30]},2026-0{1 + i % 9}-{1 + i % 28:02d},{i + 1}.00,completed"
@@ -228,7 +228,7 @@ async def test_a_hundred_thousand_records_import_and_stay_readable(
     assert report.bad_rows == 0 and report.totals.refused == 0
     assert report.totals.added == distinct
     assert MAX_SHARD_RECORDS > 9_000
-    # The crowded shard continued as new after each of its 9+ batches, carrying its whole state:
+    # The crowded shard continued as new after each of its batches, carrying its whole state:
     # its count and an employee's summary come from the latest run.
     await store.add(
         crowded, [ShardRecord.of(_record(neighbours[0], "2026-11-30"))], imported_by="t"
