@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Protocol
 
-from domain.history import HistoryImportError, iter_history_csv
+from domain.history import HistoryImportError, iter_history_csv, record_key
 from domain.history_shards import ShardRecord, shard_of
 from domain.refusal import Refused
 from entities.history_batches import (
@@ -102,10 +102,22 @@ def _parse(path: Path, job: Path, progress: Progress) -> tuple[int, int]:
                     bad += 1
                     problems.write(f"line {parsed.line}: {parsed.problem}\n")
                     continue
-                shard_record = ShardRecord.of(parsed.record)
-                shard = shard_of(shard_record.employee_id)
+                # What ShardRecord.of keeps, written without building the model (a tenth of
+                # the parse's time at 1,000,000 rows).
+                record = parsed.record
+                shard = shard_of(record.employee_id)
                 spills[shard % SPILL_FILES].write(
-                    json.dumps([parsed.line, shard, *_row(shard_record)]) + "\n"
+                    json.dumps(
+                        [
+                            parsed.line,
+                            shard,
+                            record_key(record)[:16],
+                            record.employee_id,
+                            record.date.isoformat(),
+                            record.outcome.value,
+                        ]
+                    )
+                    + "\n"
                 )
     except UnicodeDecodeError as err:
         raise Refused(f"{path} is not UTF-8 text ({err.reason} at byte {err.start})") from err
@@ -115,10 +127,6 @@ def _parse(path: Path, job: Path, progress: Progress) -> tuple[int, int]:
         progress.finish()
     (job / PARSED_MARKER).write_text(json.dumps({"rows": rows, "bad_rows": bad}))
     return rows, bad
-
-
-def _row(record: ShardRecord) -> list[str]:
-    return [record.key, record.employee_id, record.at.isoformat(), record.outcome.value]
 
 
 def _spilled_batches(job: Path, sent: set[str]) -> Iterator[ShardBatch]:

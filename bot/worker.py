@@ -163,11 +163,12 @@ def build_control_activities(
 # under the GIL and stretches each task's wall time (16 at once made 50 ms tasks take seconds on a
 # busy machine, past the SDK's 2 s deadlock detector).
 CONTROL_WORKFLOW_TASKS = 4
-# Cached entity runs. Not all 1,024 history shards: a cached shard run costs ~0.35 MB in the
-# worker (SDK and core state beside the shard's own ~50 KB), 1,024 of them took the worker past
-# 300 MB. An evicted shard's run is one compact start event (it continues as new after every
-# batch), replayed in a few ms when a review queries it.
-CONTROL_CACHED_WORKFLOWS = 256
+# Cached entity runs. Few: the flags, rules, rollout and audit entities, and the history shards
+# an import is writing. A cached shard run costs ~0.35 MB in the worker (SDK and core state
+# beside the shard's own ~50 KB) and nothing needs it cached: reviews read a shard from the
+# server without a worker (entities.history_store), and an evicted shard's run is one compact
+# start event (it continues as new after every batch), replayed in ~1 ms by its next batch.
+CONTROL_CACHED_WORKFLOWS = 64
 
 
 def build_control_worker(
