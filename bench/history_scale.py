@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -56,6 +56,9 @@ BOOK = ("https://www.amazon.es/dp/1449373321", "39.90")
 REVIEW_SAMPLES = 300
 PATH_SAMPLES = 20
 CLOSED_CONCURRENCY = 64
+# Closed requests are added in steps, the review's own-outcome read measured after each.
+CLOSED_STEP = 20_000
+OWN_SAMPLES_PER_STEP = 100
 REVIEW_RATIO_TARGET = 1.2
 PATH_RATIO_TARGET = 1.0
 IMPORT_TARGET_SECONDS = 300.0
@@ -106,15 +109,18 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
 
-async def close_requests(client: Client, count: int, employees: int, queue: str) -> float:
-    """`count` closed PurchaseApprovalWorkflows in visibility; returns how long it took.
+async def close_requests(
+    client: Client, first: int, count: int, employees: int, queue: str
+) -> float:
+    """Closed PurchaseApprovalWorkflows number `first` to `first + count - 1` in visibility;
+    returns how long it took.
 
     Each is started with its search attributes (EmployeeId, PurchaseOutcome) on a queue no
     worker polls and a 1 s execution timeout: one RPC each, and the server closes it by itself
     (TimedOut; the review's reads look at the search attributes, not the status)."""
-    rng = random.Random(11)
+    rng = random.Random(11 + first)
     began = time.monotonic()
-    todo = iter(range(count))
+    todo = iter(range(first, first + count))
 
     async def one_by_one() -> None:
         for n in todo:
@@ -131,13 +137,11 @@ async def close_requests(client: Client, count: int, employees: int, queue: str)
                     ]
                 ),
             )
-            if n and n % 10_000 == 0:
-                print(f"  {n:,} started in {time.monotonic() - began:.0f} s", flush=True)
 
     await asyncio.gather(*(one_by_one() for _ in range(CLOSED_CONCURRENCY)))
     closed = "WorkflowId STARTS_WITH 'bench-closed-' AND ExecutionStatus != 'Running'"
     deadline = time.monotonic() + 600
-    while (await client.count_workflows(closed)).count < count:
+    while (await client.count_workflows(closed)).count < first + count:
         if time.monotonic() > deadline:
             raise RuntimeError("the server did not close the requests within 10 minutes")
         await asyncio.sleep(1)
@@ -165,7 +169,7 @@ class Probe:
         await timed(20, read)  # warm
         return await timed(REVIEW_SAMPLES, read)
 
-    async def own_outcome_reads(self) -> list[float]:
+    async def own_outcome_reads(self, samples: int = REVIEW_SAMPLES) -> list[float]:
         """The review's read of the requester's own closed requests alone (one visibility list)."""
         rng = random.Random(13)
 
@@ -173,7 +177,7 @@ class Probe:
             employee = f"E{rng.randrange(self.employees):06d}"
             return await self.history.own_outcomes(employee, now=datetime.now(UTC))
 
-        return await timed(REVIEW_SAMPLES, own)
+        return await timed(samples, own)
 
     async def auto_approved_path(self) -> list[float]:
         async def request(_: int) -> None:
@@ -220,55 +224,68 @@ async def run(
     csv_path = data / "history.csv"
     write_csv(csv_path, rows, employees)
     size_mb = csv_path.stat().st_size / 1e6
-    print(
-        f"{load()}. Importing {rows:,} rows ({size_mb:.0f} MB) for {employees:,} employees...",
-        flush=True,
-    )
+    say(f"{load()}. Importing {rows:,} rows ({size_mb:.0f} MB) for {employees:,} employees...")
     (data / "importer").mkdir()
-    imported = await import_file(csv_path, env, data / "importer")
-    again = await import_file(csv_path, env, data / "importer") if reimport else None
-    print(f"{load()}. Closing {closed:,} requests...", flush=True)
-    closed_seconds = await close_requests(client, closed, employees, "bench-no-worker")
-    visible = (await client.count_workflows("WorkflowType = 'PurchaseApprovalWorkflow'")).count
-
-    print(f"{load()}. Full history: the same measurements...", flush=True)
-    full_reviews = await probe.review_reads()
-    full_counts = await probe.own_outcome_reads()
-    print(line("review step (history reads)", empty_reviews, full_reviews, REVIEW_RATIO_TARGET))
-    print(
-        line("  own outcomes (visibility list)", empty_counts, full_counts, REVIEW_RATIO_TARGET),
-        flush=True,
-    )
-    full_path = await probe.auto_approved_path()
-    worker_rss, bot_rss = rss_mb(worker.pid), rss_mb(bot.pid)
-    importer_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-    print()
-    print(f"at the end: {load()}")
-    print(
-        f"history: {rows:,} records for {employees:,} employees in 1,024 shards; "
-        f"{visible:,} closed PurchaseApprovalWorkflows in visibility"
-    )
-    print(line("review step (history reads)", empty_reviews, full_reviews, REVIEW_RATIO_TARGET))
-    print(line("  own outcomes (visibility list)", empty_counts, full_counts, REVIEW_RATIO_TARGET))
-    print(line("auto-approved path, end to end", empty_path, full_path, PATH_RATIO_TARGET))
-    print(f"requests not auto-approved within 60 s: {probe.not_auto_approved}")
-    seconds, output = imported
+    seconds, output = await import_file(csv_path, env, data / "importer")
     verdict = "PASS" if seconds <= IMPORT_TARGET_SECONDS else "FAIL"
-    print(
+    say(
         f"import of {rows:,} rows: {seconds:.0f} s, {rows / seconds:,.0f} rows/s "
         f"(<= {IMPORT_TARGET_SECONDS:.0f} s: {verdict}) -- {output}"
     )
-    if again is not None:
-        print(f"same file again: {again[0]:.0f} s -- {again[1]}")
-    print(f"closed requests produced in {closed_seconds:.0f} s ({closed / closed_seconds:.0f}/s)")
-    for name, (now, peak) in (("worker", worker_rss), ("bot", bot_rss)):
-        verdict = "PASS" if peak <= RSS_TARGET_MB else "FAIL"
-        print(f"{name} RSS with the empty history: {empty_rss[name][0]:.0f} MB")
-        print(
-            f"{name} RSS: {now:.0f} MB now, peak {peak:.0f} MB (<= {RSS_TARGET_MB:.0f}: {verdict})"
+    say(f"worker RSS after the import: {rss_mb(worker.pid)[0]:.0f} MB")
+    if reimport:
+        again, again_output = await import_file(csv_path, env, data / "importer")
+        say(f"same file again: {again:.0f} s -- {again_output}")
+
+    # The full history first with only the few requests closed so far, then again once the
+    # closed requests are there: a run cut short still reports the first.
+    say(f"{load()}. Full history, {PATH_SAMPLES + 3} closed requests: the same measurements...")
+    await measure_full(probe, empty_reviews, empty_counts, empty_path)
+    step = max(1, min(closed, CLOSED_STEP))
+    for first in range(0, closed, step):
+        count = min(step, closed - first)
+        took = await close_requests(client, first, count, employees, "bench-no-worker")
+        own = stats(await probe.own_outcome_reads(OWN_SAMPLES_PER_STEP))
+        say(
+            f"{load()}. {first + count:,} closed requests ({count / took:.0f}/s): own outcomes "
+            f"median {own[0]:.1f} ms p99 {own[1]:.1f} ms"
         )
-    print(f"importer (a CLI process) peak RSS: {importer_peak:.0f} MB")
+    visible = (await client.count_workflows("WorkflowType = 'PurchaseApprovalWorkflow'")).count
+    say(f"{load()}. Full history, {visible:,} closed requests: the same measurements...")
+    await measure_full(probe, empty_reviews, empty_counts, empty_path)
+
+    importer_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    say(f"at the end: {load()}")
+    for name, process in (("worker", worker), ("bot", bot)):
+        now, peak = rss_mb(process.pid)
+        verdict = "PASS" if peak <= RSS_TARGET_MB else "FAIL"
+        say(f"{name} RSS with the empty history: {empty_rss[name][0]:.0f} MB")
+        say(f"{name} RSS: {now:.0f} MB now, peak {peak:.0f} MB (<= {RSS_TARGET_MB:.0f}: {verdict})")
+    say(f"importer (a CLI process) peak RSS: {importer_peak:.0f} MB")
+
+
+async def measure_full(
+    probe: Probe, empty_reviews: list[float], empty_counts: list[float], empty_path: list[float]
+) -> None:
+    say(
+        line(
+            "review step (history reads)",
+            empty_reviews,
+            await probe.review_reads(),
+            REVIEW_RATIO_TARGET,
+        )
+    )
+    say(
+        line(
+            "  own outcomes (visibility list)",
+            empty_counts,
+            await probe.own_outcome_reads(),
+            REVIEW_RATIO_TARGET,
+        )
+    )
+    full_path = await probe.auto_approved_path()
+    say(line("auto-approved path, end to end", empty_path, full_path, PATH_RATIO_TARGET))
+    say(f"requests not auto-approved within 60 s so far: {probe.not_auto_approved}")
 
 
 async def import_file(path: Path, env: dict[str, str], data: Path) -> tuple[float, str]:
@@ -297,15 +314,23 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=100_000)
     parser.add_argument("--closed", type=int, default=100_000)
     parser.add_argument(
+        "--keep", type=Path, help="keep the data (and the server's log) in this new directory"
+    )
+    parser.add_argument(
         "--skip-reimport", action="store_true", help="do not import the file a second time"
     )
     args = parser.parse_args()
 
     async def go() -> None:
-        with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp:
+        with ExitStack() as files:
+            if args.keep is None:
+                data = Path(files.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+            else:
+                data = args.keep
+                data.mkdir(parents=True)
             async with AsyncExitStack() as stack:
                 await run(
-                    args.rows, args.employees, args.closed, not args.skip_reimport, Path(tmp), stack
+                    args.rows, args.employees, args.closed, not args.skip_reimport, data, stack
                 )
 
     asyncio.run(go())

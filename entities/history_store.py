@@ -14,7 +14,9 @@ never misses a record.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
@@ -40,6 +42,7 @@ from entities.history_shard import HistoryShardWorkflow
 # A shard whose workers are gone must not hold a review for long (the review's own deadline
 # is the same; see activities.user_history).
 QUERY_TIMEOUT = timedelta(seconds=5)
+R = TypeVar("R")
 NO_HISTORY = UserHistory(previous_purchases=0, rejected_last_30_days=0)
 # A run at rest has 4 events (started, and its first workflow task scheduled, started,
 # completed); a few more if a task was retried. Past this, the run is not at rest: ask the query.
@@ -86,19 +89,42 @@ class HistoryStore:
     async def summary(self, employee_id: str, *, now: datetime) -> UserHistory:
         """The employee's imported history as seen at `now`; none when their shard was never
         created. Other RPC errors propagate: the caller must not mistake them for 'no history'."""
-        shard = shard_of(employee_id)
+        return await self._read(
+            shard_of(employee_id),
+            lambda state: state_summary(state, employee_id, now=now),
+            HistoryShardWorkflow.employee_history,
+            [EmployeeHistoryInput(employee_id=employee_id, now=now)],
+            missing=NO_HISTORY,
+        )
+
+    async def record_count(self, shard: int) -> int:
+        return await self._read(
+            shard, state_record_count, HistoryShardWorkflow.record_count, [], missing=0
+        )
+
+    async def _read(
+        self,
+        shard: int,
+        from_state: Callable[[HistoryShardState], R],
+        query: Callable[..., R],
+        args: Sequence[Any],
+        *,
+        missing: R,
+    ) -> R:
+        """`from_state` of the shard's stored state; the shard's own `query` when its current
+        run holds batches its start event does not; `missing` when it was never created."""
         try:
             state = await self._stored_state(shard)
         except _AskTheShard:
             return await query_entity(
                 self._client,
                 self.workflow_id(shard),
-                HistoryShardWorkflow.employee_history,
-                args=[EmployeeHistoryInput(employee_id=employee_id, now=now)],
-                missing=NO_HISTORY,
+                query,
+                args=args,
+                missing=missing,
                 rpc_timeout=QUERY_TIMEOUT,
             )
-        return NO_HISTORY if state is None else state_summary(state, employee_id, now=now)
+        return missing if state is None else from_state(state)
 
     async def _stored_state(self, shard: int) -> HistoryShardState | None:
         """The state the shard's current run started with (None: never created). Raises
@@ -144,16 +170,3 @@ class HistoryStore:
         async for found in self._client.list_workflows(query, limit=1):
             return int(found.id.removeprefix(self._id_prefix))
         return None
-
-    async def record_count(self, shard: int) -> int:
-        try:
-            state = await self._stored_state(shard)
-        except _AskTheShard:
-            return await query_entity(
-                self._client,
-                self.workflow_id(shard),
-                HistoryShardWorkflow.record_count,
-                missing=0,
-                rpc_timeout=QUERY_TIMEOUT,
-            )
-        return 0 if state is None else state_record_count(state)
