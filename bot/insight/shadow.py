@@ -2,10 +2,10 @@
 the people who decided, read from Temporal (the system of record), as the dashboard reads.
 
 Visibility finds the requests that could carry the candidate's verdict (started since it was
-set, by code with the `shadow-review-v1` patch). A finished request's history gives its result:
-the review (with the candidate's verdict) and who decided. A running one (most wait for a
-person) answers the workflow's `status` query with its review so far: it counts against the
-rules in force at once, and against the person once they decide."""
+set, by code with the `shadow-review-v1` patch). A completed request's close event (not its whole
+history) gives its result: the review (with the candidate's verdict) and who decided. A running
+one (most wait for a person) answers the workflow's `status` query with its review so far: it
+counts against the rules in force at once, and against the person once they decide."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
-from bot.insight.source import CONCURRENT_READS, read_request
+from bot.insight.source import CONCURRENT_READS
 from domain.actors import is_person
-from domain.models import ApprovalResult, AutomatedReviewResult
+from domain.models import ApprovalResult, AutomatedReviewResult, PurchaseResult
 from domain.rules_versions import ShadowCandidate
 from domain.workflow_ids import purchases_query
 from workflows.purchase_approval import SHADOW_REVIEW_PATCH, PurchaseApprovalWorkflow
@@ -140,11 +140,11 @@ class ShadowSource:
 
         async def read(execution: WorkflowExecution) -> ShadowFact | None:
             async with gate:
-                if execution.status is not WorkflowExecutionStatus.RUNNING:
-                    result = (await read_request(self._client, execution))[1]
-                    if result is None:  # failed or terminated: no result to read
-                        return None
+                if execution.status is WorkflowExecutionStatus.COMPLETED:
+                    result = await self._result(execution)
                     return shadow_fact(result.review, result.approval, candidate)
+                if execution.status is not WorkflowExecutionStatus.RUNNING:
+                    return None  # failed, terminated...: no result to read
                 handle = self._client.get_workflow_handle(execution.id, run_id=execution.run_id)
                 try:
                     status = await handle.query(
@@ -160,3 +160,10 @@ class ShadowSource:
         executions = [e async for e in self._client.list_workflows(query)]
         found = await asyncio.gather(*(read(e) for e in executions))
         return shadow_figures(candidate, [f for f in found if f is not None], len(unread))
+
+    async def _result(self, execution: WorkflowExecution) -> PurchaseResult:
+        """Only the close event is fetched (not the whole history): all the figures need."""
+        handle = self._client.get_workflow_handle_for(
+            PurchaseApprovalWorkflow.run, execution.id, run_id=execution.run_id
+        )
+        return await handle.result(follow_runs=False, rpc_timeout=STATUS_TIMEOUT)
