@@ -49,6 +49,9 @@ async def test_the_shadow_verdict_is_recorded_never_acts_and_is_measured_then_pr
     world = sw.world
     await sw.send_command("UALICE", "/rules", f"shadow set {TRUSTING}")
     await sw.ephemeral_to("UALICE", "is for the ops team only")
+    await sw.send_command("UOLIVIA", "/rules", "shadow set IT max_amount -5")
+    await sw.ephemeral_to("UOLIVIA", "departments.IT.max_amount: Input should be greater than 0")
+    assert (await world.rules.shadow()).candidate is None
     await sw.send_command("UOLIVIA", "/rules", f"shadow set {TRUSTING} trust newcomers")
     await sw.ephemeral_to("UOLIVIA", "*c1* is in shadow")
     announced = ops_messages(sw)[-1]
@@ -115,6 +118,9 @@ async def test_the_shadow_through_the_api_and_its_refusals(sw: SlackWorld) -> No
     code, answer = await api(sw, "PUT", "/rules/shadow", json={})
     assert code == 400 and "either `version` or `rules`" in answer["message"]
     rules = (await api(sw, "GET", "/rules"))[1]["rules"]
+    rules["departments"]["IT"]["max_amount"] = "-5"
+    code, answer = await api(sw, "PUT", "/rules/shadow", json={"rules": rules})
+    assert code == 400 and answer["field"] == "rules.departments.IT.max_amount", answer
     rules["departments"]["IT"]["max_amount"] = "20"
     code, answer = await api(sw, "PUT", "/rules/shadow", Role.AUDITOR, json={"rules": rules})
     assert code == 403
