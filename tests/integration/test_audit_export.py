@@ -59,6 +59,9 @@ async def test_the_export_round_trips_every_decision_trail(
         )
         ops = await asyncio.to_thread(run_cli, env, "audit", "ops")
         refused = await asyncio.to_thread(run_cli, env, "audit", "export", "--since", "yesterday")
+        backwards = await asyncio.to_thread(
+            run_cli, env, "audit", "export", "--since", "2026-12-02", "--until", "2026-12-01"
+        )
 
     assert read_jsonl(exported["jsonl"]) == expected
     assert read_csv(exported["csv"]) == expected
@@ -74,3 +77,4 @@ async def test_the_export_round_trips_every_decision_trail(
     assert manual_trail.stage == PurchaseStatus.REJECTED.value
     assert "UOLIVIA flag_changed: " + marker in ops.stdout, ops.stderr
     assert refused.returncode == 2 and "--since `yesterday` is not an ISO date" in refused.stderr
+    assert backwards.returncode == 2 and "must be after --since" in backwards.stderr
