@@ -107,23 +107,32 @@ async def start_bot(
 
 
 async def produce(client: Client, count: int, chunk: int, dashboard: Dashboard) -> float:
+    """Starts every request; after each `chunk`, asks the dashboard in the background (one call
+    at a time, production does not wait for it) and prints the progress."""
     began = time.monotonic()
-    for first in range(0, count, chunk):
-        size = min(chunk, count - first)
-        await start_requests(client, size, QUEUE, first=first, eager=True)
+    asking: asyncio.Task[None] | None = None
+
+    async def ask(done: int) -> None:
         seconds, answer = await dashboard.get()
-        done = first + size
         print(
             f"  {done:>7} started, {done / (time.monotonic() - began):5.0f}/s; dashboard "
             f"{seconds * 1000:6.0f} ms, filed {answer['counts']['filed']} ({load()})",
             flush=True,
         )
+
+    for first in range(0, count, chunk):
+        size = min(chunk, count - first)
+        await start_requests(client, size, QUEUE, first=first, eager=True)
+        if asking is None or asking.done():
+            asking = asyncio.create_task(ask(first + size))
     closed = purchases_query("ExecutionStatus != 'Running'")
     deadline = time.monotonic() + 600
     while (await client.count_workflows(closed)).count < count:
         if time.monotonic() > deadline:
             raise RuntimeError(f"the {count} requests did not all close within 10 minutes")
         await asyncio.sleep(1)
+    if asking is not None:
+        await asking
     return time.monotonic() - began
 
 
@@ -188,10 +197,12 @@ async def attach(args: argparse.Namespace) -> None:
     client = await Client.connect(args.attach_server, data_converter=pydantic_data_converter)
     since = datetime.now(UTC) - timedelta(days=1)
     async with aiohttp.ClientSession(timeout=COLD_TIMEOUT) as http:
+        dashboard = Dashboard(http, args.attach_bot_port, since)
+        # The bot last caught up at the run's last chunk: that call reads what arrived since.
+        seconds, answer = await dashboard.get()
+        print(f"   catch-up call: {seconds:.1f} s, filed {answer['counts']['filed']}; {load()}")
         print(f"2. {args.calls} rounds against the bot on port {args.attach_bot_port}; {load()}")
-        answers, floor, requests = await measure(
-            client, Dashboard(http, args.attach_bot_port, since), args.calls
-        )
+        answers, floor, requests = await measure(client, dashboard, args.calls)
         report(answers, floor, requests, args.attach_bot_pid)
     if args.skip_cold:
         return
