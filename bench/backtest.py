@@ -47,6 +47,8 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from appconfig.files import load_yaml_model
@@ -71,7 +73,8 @@ INVALID_SHARE = 0.02
 # What a person did with a request the review sent them (the rest of 1.0: cancelled).
 PERSON = (("completed", "manual", 0.75), ("rejected", "manual", 0.17))
 TIMED_OUT = ("rejected_by_system", "manual", 0.04)
-STARTS_IN_FLIGHT = 64
+STARTS_IN_FLIGHT = 32
+START_ATTEMPTS = 5
 # The server closes each past request this long after its start (no worker runs them).
 CLOSED_AFTER = timedelta(seconds=1)
 
@@ -152,14 +155,24 @@ async def produce(
             SearchAttributePair(REVIEW_PATH, closed.review_path),
         ]
         async with gate:
-            await client.start_workflow(
-                PURCHASE_WORKFLOW_TYPE,
-                "bench.backtest: a past request",
-                id=purchase_workflow_id(request.request_id),
-                task_queue=queue,  # no worker polls it
-                execution_timeout=CLOSED_AFTER,
-                search_attributes=TypedSearchAttributes([*filed, *ended]),
-            )
+            for attempt in range(START_ATTEMPTS):
+                try:
+                    await client.start_workflow(
+                        PURCHASE_WORKFLOW_TYPE,
+                        "bench.backtest: a past request",
+                        id=purchase_workflow_id(request.request_id),
+                        task_queue=queue,  # no worker polls it
+                        execution_timeout=CLOSED_AFTER,
+                        search_attributes=TypedSearchAttributes([*filed, *ended]),
+                    )
+                    return
+                except WorkflowAlreadyStartedError:
+                    return  # an earlier attempt whose answer was lost to a timeout
+                except RPCError:
+                    # A loaded server times starts out; the same id again starts it once.
+                    if attempt == START_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(1)
 
     began = time.monotonic()
     for first in range(0, len(requests), 1000):
