@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -55,7 +56,7 @@ from appconfig.files import load_yaml_model
 from bench.support import REPO, dev_server
 from bot.dev_server import temporal_binary
 from bot.request_attributes import start_attributes
-from bot.rules_backtest import RulesBacktest, listing_query
+from bot.rules_backtest import LIST_PAGE_SIZE, RulesBacktest, listing_query
 from bot.temporal_client import connect
 from domain.backtest import backtest_period
 from domain.catalog import Catalog
@@ -189,12 +190,19 @@ async def produce(
 
 
 async def floor(client: Client, queue: str) -> tuple[float, int]:
+    """The same listing, raw pages fetched and nothing read from them."""
     since, _ = backtest_period(datetime.now(UTC))
+    request = ListWorkflowExecutionsRequest(
+        namespace=client.namespace, query=listing_query(since, queue), page_size=LIST_PAGE_SIZE
+    )
     began = time.monotonic()
     rows = 0
-    async for _ in client.list_workflows(listing_query(since, queue), page_size=1000):
-        rows += 1
-    return time.monotonic() - began, rows
+    while True:
+        page = await client.workflow_service.list_workflow_executions(request, retry=True)
+        rows += len(page.executions)
+        if not page.next_page_token:
+            return time.monotonic() - began, rows
+        request.next_page_token = page.next_page_token
 
 
 async def main(count: int, rounds: int, on_file: bool) -> None:

@@ -6,8 +6,11 @@ backtest can re-decide past requests from visibility alone, without reading each
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
+from temporalio.api.common.v1 import Payload
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from domain.backtest import ReviewInputs
@@ -41,14 +44,34 @@ def start_attributes(request: PurchaseRequest, catalog: Catalog | None) -> Typed
     return TypedSearchAttributes(pairs)
 
 
-def review_inputs(attributes: TypedSearchAttributes) -> ReviewInputs | None:
-    """None when the request was filed without them (older code, or a product the catalog did
-    not know) or they do not read."""
-    amount = parse_money(attributes.get(PURCHASE_AMOUNT))
-    category, vendor = attributes.get(PRODUCT_CATEGORY), attributes.get(PRODUCT_VENDOR)
+def review_inputs(keywords: Mapping[str, str]) -> ReviewInputs | None:
+    """From a request's keyword search attributes by name. None when it was filed without them
+    (older code, or a product the catalog did not know) or they do not read."""
+    amount = parse_money(keywords.get(PURCHASE_AMOUNT.name))
+    category, vendor = keywords.get(PRODUCT_CATEGORY.name), keywords.get(PRODUCT_VENDOR.name)
     if amount is None or category is None or vendor is None:
         return None
     return ReviewInputs(amount=amount, category=category, vendor=vendor)
+
+
+def keyword_values(attributes: TypedSearchAttributes) -> dict[str, str]:
+    return {pair.key.name: str(pair.value) for pair in attributes}
+
+
+def raw_keyword_values(fields: Mapping[str, Payload]) -> dict[str, str]:
+    """Keyword search attributes straight from a visibility listing's payloads (JSON text): for
+    thousands of rows, without building each execution's typed attributes."""
+    values: dict[str, str] = {}
+    for name, payload in fields.items():
+        try:
+            value = json.loads(payload.data)
+        except ValueError:
+            continue
+        if isinstance(value, list):  # a keyword may come as a one-element list
+            value = value[0] if value else None
+        if isinstance(value, str):
+            values[name] = value
+    return values
 
 
 def parse_money(text: str | None) -> Money | None:

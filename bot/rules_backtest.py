@@ -10,14 +10,17 @@ import asyncio
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from temporalio.client import Client, WorkflowExecution, WorkflowQueryFailedError
+from temporalio.api.workflow.v1 import WorkflowExecutionInfo
+from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from bot.request_attributes import review_inputs
+from bot.request_attributes import raw_keyword_values, review_inputs
 from domain.backtest import (
     BacktestFigures,
     PastRequest,
     RequesterBaseline,
+    RulePair,
     backtest,
     backtest_period,
     needs_history,
@@ -49,17 +52,17 @@ def listing_query(since: datetime, task_queue: str | None) -> str:
     return purchases_query(condition)
 
 
-def past_request(execution: WorkflowExecution) -> PastRequest:
-    attributes = execution.typed_search_attributes
+def past_request(info: WorkflowExecutionInfo) -> PastRequest:
+    keywords = raw_keyword_values(info.search_attributes.indexed_fields)
     return PastRequest(
-        request_id=request_id_of(execution.id),
-        employee_id=attributes.get(EMPLOYEE_ID) or "",
-        department=attributes.get(DEPARTMENT) or "",
-        filed_at=execution.start_time,
-        closed_at=execution.close_time,
-        outcome=attributes.get(PURCHASE_OUTCOME),
-        review_path=attributes.get(REVIEW_PATH),
-        inputs=review_inputs(attributes),
+        request_id=request_id_of(info.execution.workflow_id),
+        employee_id=keywords.get(EMPLOYEE_ID.name, ""),
+        department=keywords.get(DEPARTMENT.name, ""),
+        filed_at=info.start_time.ToDatetime(tzinfo=UTC),
+        closed_at=info.close_time.ToDatetime(tzinfo=UTC) if info.HasField("close_time") else None,
+        outcome=keywords.get(PURCHASE_OUTCOME.name),
+        review_path=keywords.get(REVIEW_PATH.name),
+        inputs=review_inputs(keywords),
     )
 
 
@@ -79,12 +82,11 @@ class RulesBacktest:
         now = now or datetime.now(UTC)
         since, until = backtest_period(now)
         requests = await self.past_requests(since)
+        rules = RulePair(current, proposed)
         employees = {
             r.employee_id
             for r in requests
-            if r.inputs is not None
-            and since <= r.filed_at < until
-            and needs_history(r.inputs, r.department, (current, proposed))
+            if since <= r.filed_at < until and needs_history(r, rules)
         }
         baselines = await self.baselines(employees, now=now)
         return backtest(
@@ -97,11 +99,20 @@ class RulesBacktest:
         )
 
     async def past_requests(self, since: datetime) -> list[PastRequest]:
-        query = listing_query(since, self._task_queue)
-        return [
-            past_request(e)
-            async for e in self._client.list_workflows(query, page_size=LIST_PAGE_SIZE)
-        ]
+        """Page by page through the raw listing: the SDK's `list_workflows` decodes every
+        attribute of every row, which cost a third of the listing's time at 10,000 rows."""
+        request = ListWorkflowExecutionsRequest(
+            namespace=self._client.namespace,
+            query=listing_query(since, self._task_queue),
+            page_size=LIST_PAGE_SIZE,
+        )
+        found: list[PastRequest] = []
+        while True:
+            page = await self._client.workflow_service.list_workflow_executions(request, retry=True)
+            found += [past_request(info) for info in page.executions]
+            if not page.next_page_token:
+                return found
+            request.next_page_token = page.next_page_token
 
     async def baselines(
         self, employees: Iterable[str], *, now: datetime

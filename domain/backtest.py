@@ -5,8 +5,12 @@ Temporal (bot/backtest_source.py) and hands them here, with the clock's `now` as
 How a past request is re-decided:
 - its amount, category and vendor are the ones recorded when it was filed (start search
   attributes); a request filed before those existed cannot be re-decided and is counted apart;
-- the history criterion uses the requester's history AT FILING TIME, rebuilt from the same
-  records the review counted: this system's completed requests closed before the filing (the
+- the history criterion, where it matters, is judged with what the review recorded when that
+  is enough: when today's rules auto-approve the request exactly if its history passes and the
+  change keeps the history criteria, the recorded outcome says whether it passed (auto-approved
+  then: it did). Otherwise (the change is to the history criteria, or it makes a request reach
+  the history check that did not before) the requester's history AT FILING TIME is rebuilt from
+  the records the review counted: this system's completed requests closed before the filing (the
   completed count now minus those closed since) and the requests a person rejected in the 30
   days before it, plus the imported history (read once, as of now: it predates this system);
 - review strictness is the standard one (the strictness flag of each requester at the time is
@@ -109,19 +113,81 @@ def backtest_period(now: datetime) -> tuple[datetime, datetime]:
     return now - BACKTEST_PERIOD, now
 
 
-def needs_history(inputs: ReviewInputs, department: str, rule_sets: Iterable[RulesFile]) -> bool:
-    """Whether any of the rule sets reaches the history check for this request: when none does,
-    the verdicts do not depend on the history and it need not be read."""
-    return any(_reaches_history(inputs, rules.for_department(department)) for rules in rule_sets)
+# A history that meets any criterion: with it, `evaluate` says what the other checks decide.
+_ANY_HISTORY_PASSES = UserHistory(previous_purchases=10**9, rejected_last_30_days=0)
 
 
-def _reaches_history(inputs: ReviewInputs, rules: EffectiveRules) -> bool:
-    # The checks `evaluate` makes before the history, in its order.
-    return (
-        inputs.amount.currency == rules.currency
-        and inputs.amount.amount <= rules.max_amount
-        and inputs.category.strip().lower() in rules.trusted_categories
+@dataclass(frozen=True)
+class _Outlook:
+    """One request's verdicts under both rule sets, if its history passes or fails."""
+
+    current_if_passes: bool
+    current_if_fails: bool
+    proposed_if_passes: bool
+    proposed_if_fails: bool
+    same_history_criteria: bool
+
+    @property
+    def history_irrelevant(self) -> bool:
+        return (
+            self.current_if_passes == self.current_if_fails
+            and self.proposed_if_passes == self.proposed_if_fails
+        )
+
+    @property
+    def recorded_outcome_tells(self) -> bool:
+        """Today's rules auto-approve it exactly when its history passes, and the change keeps
+        the history criteria: what the review decided then says whether the history passed."""
+        return self.same_history_criteria and self.current_if_passes != self.current_if_fails
+
+
+class RulePair:
+    """Today's rules and the proposed ones, merged per department once (not per request)."""
+
+    def __init__(self, current: RulesFile, proposed: RulesFile) -> None:
+        self.current = current
+        self.proposed = proposed
+        self._merged: dict[str, tuple[EffectiveRules, EffectiveRules]] = {}
+
+    def of(self, department: str) -> tuple[EffectiveRules, EffectiveRules]:
+        if department not in self._merged:
+            self._merged[department] = (
+                self.current.for_department(department),
+                self.proposed.for_department(department),
+            )
+        return self._merged[department]
+
+
+def _outlook(request: PastRequest, inputs: ReviewInputs, rules: RulePair) -> _Outlook:
+    now_rules, new_rules = rules.of(request.department)
+    return _Outlook(
+        current_if_passes=_auto_approves(request, inputs, _ANY_HISTORY_PASSES, now_rules),
+        current_if_fails=_auto_approves(request, inputs, None, now_rules),
+        proposed_if_passes=_auto_approves(request, inputs, _ANY_HISTORY_PASSES, new_rules),
+        proposed_if_fails=_auto_approves(request, inputs, None, new_rules),
+        same_history_criteria=now_rules.user_history == new_rules.user_history,
     )
+
+
+def needs_history(request: PastRequest, rules: RulePair) -> bool:
+    """Whether re-deciding this request needs the requester's history counts: not when it is
+    left out anyway, when the history decides nothing under either rule set, nor when the
+    recorded outcome tells."""
+    if _left_out(request) is not None or request.inputs is None:
+        return False
+    outlook = _outlook(request, request.inputs, rules)
+    return not (outlook.history_irrelevant or outlook.recorded_outcome_tells)
+
+
+def _left_out(request: PastRequest) -> str | None:
+    """Why the request cannot be re-decided (the figure it counts in), or None."""
+    if request.review_path not in (ReviewPath.AUTO_APPROVED, ReviewPath.MANUAL):
+        return "not_reviewed"
+    if request.closed_at is None:
+        return "not_reviewed"
+    if request.inputs is None:
+        return "without_inputs"
+    return None
 
 
 class HistoryTimeline:
@@ -164,7 +230,7 @@ class HistoryTimeline:
 
 
 def _auto_approves(
-    request: PastRequest, inputs: ReviewInputs, history: UserHistory | None, rules: RulesFile
+    request: PastRequest, inputs: ReviewInputs, history: UserHistory | None, rules: EffectiveRules
 ) -> bool:
     return evaluate(
         amount=inputs.amount,
@@ -172,8 +238,32 @@ def _auto_approves(
         vendor=inputs.vendor,
         department=request.department,
         history=history,
-        rules=rules.for_department(request.department),
+        rules=rules,
     ).auto_approved
+
+
+def _verdicts(
+    request: PastRequest,
+    inputs: ReviewInputs,
+    actual: bool,
+    rules: RulePair,
+    timeline: HistoryTimeline,
+) -> tuple[bool, bool]:
+    """(today's rules, the proposed rules) on this request."""
+    outlook = _outlook(request, inputs, rules)
+    if outlook.history_irrelevant:
+        return outlook.current_if_passes, outlook.proposed_if_passes
+    if outlook.recorded_outcome_tells:
+        passed = actual  # auto-approved then exactly when its history passed
+        if passed:
+            return outlook.current_if_passes, outlook.proposed_if_passes
+        return outlook.current_if_fails, outlook.proposed_if_fails
+    history = timeline.at(request.employee_id, request.filed_at)
+    now_rules, new_rules = rules.of(request.department)
+    return (
+        _auto_approves(request, inputs, history, now_rules),
+        _auto_approves(request, inputs, history, new_rules),
+    )
 
 
 def backtest(
@@ -189,6 +279,7 @@ def backtest(
     `since` (for the history); `baselines`: per requester whose history any rule set needs."""
     listed = list(requests)
     timeline = HistoryTimeline(listed, baselines)
+    rules = RulePair(current, proposed)
     counts = dict.fromkeys(
         ("filed", "compared", "without_inputs", "not_reviewed", "not_reproduced", "actual"), 0
     )
@@ -198,26 +289,17 @@ def backtest(
         if not since <= request.filed_at < until:
             continue
         counts["filed"] += 1
-        path = request.review_path
-        if path not in (ReviewPath.AUTO_APPROVED, ReviewPath.MANUAL) or request.closed_at is None:
-            counts["not_reviewed"] += 1
+        left_out = _left_out(request)
+        if left_out is not None or request.inputs is None:
+            counts[left_out or "without_inputs"] += 1
             continue
-        inputs = request.inputs
-        if inputs is None:
-            counts["without_inputs"] += 1
-            continue
-        actual = path == ReviewPath.AUTO_APPROVED
-        history = (
-            timeline.at(request.employee_id, request.filed_at)
-            if needs_history(inputs, request.department, (current, proposed))
-            else None
-        )
-        if _auto_approves(request, inputs, history, current) != actual:
+        actual = request.review_path == ReviewPath.AUTO_APPROVED
+        today, would = _verdicts(request, request.inputs, actual, rules, timeline)
+        if today != actual:
             counts["not_reproduced"] += 1
             continue
         counts["compared"] += 1
         counts["actual"] += actual
-        would = _auto_approves(request, inputs, history, proposed)
         if would and not actual:
             more += 1
             if request.outcome == PurchaseStatus.REJECTED.value:

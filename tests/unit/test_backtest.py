@@ -13,6 +13,7 @@ from domain.backtest import (
     PastRequest,
     RequesterBaseline,
     ReviewInputs,
+    RulePair,
     backtest,
     backtest_period,
     needs_history,
@@ -190,27 +191,50 @@ def test_rejections_count_in_the_30_days_before_filing_even_from_before_the_peri
     assert (figures.more, figures.fewer, figures.more_rejected_by_manager) == (1, 0, 0)
 
 
+# A change to IT's history criteria: the recorded outcome no longer tells, the counts are needed.
+FOUR_PURCHASES = rules_with(SHIPPED, "IT", "user_history.min_previous_purchases", "4")
+
+
 def test_imported_history_adds_to_the_counts() -> None:
     request = req("100", path="auto_approved")
     imported = RequesterBaseline(0, UserHistory(previous_purchases=5, rejected_last_30_days=0))
-    assert run([request], SHIPPED, {"E1": imported}).compared == 1
-    assert run([request], SHIPPED, {"E1": RequesterBaseline(0, GOOD.imported)}).not_reproduced == 1
+    assert run([request], FOUR_PURCHASES, {"E1": imported}).compared == 1
+    no_history = {"E1": RequesterBaseline(0, NONE_IMPORTED)}
+    assert run([request], FOUR_PURCHASES, no_history).not_reproduced == 1
 
 
-def test_history_is_needed_only_where_a_rule_set_reaches_its_check() -> None:
-    cheap = ReviewInputs(Money(amount=Decimal(50)), category="electronics", vendor="amazon.es")
-    dear = ReviewInputs(Money(amount=Decimal(5000)), category="electronics", vendor="amazon.es")
-    toy = ReviewInputs(Money(amount=Decimal(50)), category="toys", vendor="amazon.es")
-    usd = ReviewInputs(Money(amount=Decimal(50), currency="USD"), category="books", vendor="x")
-    assert needs_history(cheap, "IT", [SHIPPED])
-    assert not any(needs_history(i, "IT", [SHIPPED]) for i in (dear, toy, usd))
-    assert needs_history(dear, "IT", [SHIPPED, rules_with(SHIPPED, "IT", "max_amount", "6000")])
+def test_the_recorded_outcome_says_whether_the_history_passed_when_the_criteria_stay() -> None:
+    # Today's rules auto-approve these exactly when the history passes; the change keeps IT's
+    # history criteria. Then the review's outcome says it, and no history needs to be read:
+    # the one a person got had failed its history, and still fails it under the new rules.
+    auto, manual = req("40", path="auto_approved"), req("40", outcome="rejected")
+    cheaper = rules_with(SHIPPED, "IT", "max_amount", "30")
+    figures = run([auto, manual], cheaper, baselines={})
+    assert (figures.compared, figures.not_reproduced) == (2, 0)
+    assert (figures.more, figures.fewer) == (0, 1)
+    rules = RulePair(SHIPPED, cheaper)
+    assert not needs_history(auto, rules) and not needs_history(manual, rules)
+
+
+def test_history_is_read_only_where_the_rules_reach_it_and_the_outcome_does_not_tell() -> None:
+    dear, toy = req("5000", outcome="rejected"), req("50", category="toys")
+    invalid = req("50", path="not_reviewed", outcome="invalid")
+    cheap = req("50", path="auto_approved")
+    unchanged = RulePair(SHIPPED, SHIPPED)
+    assert not any(needs_history(r, unchanged) for r in (dear, toy, invalid, cheap))
+    # Raising the limits makes the 5000 one reach the history check for the first time.
+    data = rules_with(SHIPPED, "IT", "max_amount", "6000").model_dump(mode="json")
+    data["defaults"]["department_limits"]["IT"] = "6000"
+    raised = RulePair(SHIPPED, RulesFile.model_validate(data))
+    assert needs_history(dear, raised) and not needs_history(toy, raised)
+    # A change to the history criteria needs it wherever the history check is reached.
+    assert needs_history(cheap, RulePair(SHIPPED, FOUR_PURCHASES))
     # Without the history no rule set could pass them, so no baseline is needed for them:
-    figures = run([req("5000", outcome="rejected")], SHIPPED, baselines={})
-    assert figures.compared == 1 and figures.not_reproduced == 0
+    figures = run([dear, toy], SHIPPED, baselines={})
+    assert figures.compared == 2 and figures.not_reproduced == 0
 
 
 def test_a_requester_whose_history_could_not_be_read_is_judged_history_unavailable() -> None:
-    figures = run([req("100", path="auto_approved"), req("100")], SHIPPED, baselines={})
+    figures = run([req("100", path="auto_approved"), req("100")], FOUR_PURCHASES, baselines={})
     # The review would have sent both to a person: the auto-approved one is not reproduced.
     assert figures.not_reproduced == 1 and figures.compared == 1

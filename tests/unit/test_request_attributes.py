@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from appconfig.files import load_yaml_model
-from bot.request_attributes import parse_money, review_inputs, start_attributes
+from bot.request_attributes import keyword_values, parse_money, review_inputs, start_attributes
 from domain.catalog import Catalog
 from domain.models import Money, PurchaseRequest
 from workflows.names import CUSTOM_SEARCH_ATTRIBUTES, DEPARTMENT, EMPLOYEE_ID, PRODUCT_CATEGORY
@@ -33,7 +33,7 @@ def request(url: str, amount: str) -> PurchaseRequest:
 def test_a_catalog_product_is_filed_with_what_the_review_judges() -> None:
     filed = start_attributes(request("https://www.amazon.es/dp/1449373321", "39.90"), CATALOG)
     assert filed.get(EMPLOYEE_ID) == "E1001" and filed.get(DEPARTMENT) == "IT"
-    inputs = review_inputs(filed)
+    inputs = review_inputs(keyword_values(filed))
     assert inputs is not None
     assert inputs.amount == Money(amount=Decimal("39.90"), currency="EUR")
     assert (inputs.category, inputs.vendor) == ("books", "amazon.es")
@@ -41,9 +41,9 @@ def test_a_catalog_product_is_filed_with_what_the_review_judges() -> None:
 
 def test_an_unknown_product_or_no_catalog_gives_no_inputs() -> None:
     unknown = start_attributes(request("https://www.amazon.es/dp/B000000000", "5"), CATALOG)
-    assert unknown.get(PRODUCT_CATEGORY) is None and review_inputs(unknown) is None
+    assert unknown.get(PRODUCT_CATEGORY) is None and review_inputs(keyword_values(unknown)) is None
     without = start_attributes(request("https://www.amazon.es/dp/1449373321", "39.90"), None)
-    assert review_inputs(without) is None and without.get(EMPLOYEE_ID) == "E1001"
+    assert review_inputs(keyword_values(without)) is None and without.get(EMPLOYEE_ID) == "E1001"
 
 
 def test_amounts_read_back_exactly_and_bad_text_is_none() -> None:
