@@ -80,6 +80,12 @@ async def test_two_levels_in_slack_with_a_double_click_across_levels(
         assert all(c.ok for c in clicks)
         second = await sw.bot_message_to("UHELEN", "Second approval (level 2 of 2)")
         assert buttons(second) == DECISION_BUTTONS
+
+        async def second_click_refused() -> bool:
+            status = await sw.world.service.status(request_id)
+            return any(e.action == "decision_refused" for e in status.audit)
+
+        await poll_until(second_click_refused, 15, "Carlos's second click to be refused")
         status = await sw.world.service.status(request_id)
         assert (status.level, status.approval) == (2, None)
         assert [e.action for e in status.audit].count("approved") == 1
