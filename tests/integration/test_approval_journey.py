@@ -23,6 +23,20 @@ def kinds(world: World, request_id: str, kind: str) -> list[dict[str, str]]:
     return [m for m in world.notifier.messages_for(request_id) if m["kind"] == kind]
 
 
+async def nicos_book_asked(world: World) -> str:
+    """Nico's book (no history: his manager Carlos decides), once Carlos is asked; its id."""
+    url, amount = book(world)
+    submitted = await world.service.submit(requester="UNICO", url=url, amount=amount)
+    request_id = submitted.request.request_id
+
+    async def asked() -> bool:
+        status = await world.service.status(request_id)
+        return any(e.step is JourneyStep.ASKED for e in status.journey)
+
+    await poll_until(asked, 15, "Carlos to be asked")
+    return request_id
+
+
 async def refused(world: World, request_id: str, user: str, message_ref: str = "") -> str:
     try:
         await world.service.decide(request_id, user=user, approve=True, message_ref=message_ref)
@@ -35,15 +49,7 @@ async def test_reminders_escalation_then_the_week_times_out(
     time_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     async with running_world(time_env.client, tmp_path, versioned=False) as w:
-        url, amount = book(w)
-        submitted = await w.service.submit(requester="UNICO", url=url, amount=amount)
-        request_id = submitted.request.request_id
-
-        async def asked() -> bool:
-            status = await w.service.status(request_id)
-            return any(e.step is JourneyStep.ASKED for e in status.journey)
-
-        await poll_until(asked, 15, "Carlos to be asked")
+        request_id = await nicos_book_asked(w)
         await time_env.sleep(timedelta(days=1, minutes=1))
         first = await reminded(w, request_id)
         # The reminder's buttons decide this request only: a click from another request's
@@ -106,15 +112,7 @@ async def test_reminders_escalation_then_the_week_times_out(
 
 async def test_no_reminder_once_decided(time_env: WorkflowEnvironment, tmp_path: Path) -> None:
     async with running_world(time_env.client, tmp_path, versioned=False) as w:
-        url, amount = book(w)
-        submitted = await w.service.submit(requester="UNICO", url=url, amount=amount)
-        request_id = submitted.request.request_id
-
-        async def waiting() -> bool:
-            status = await w.service.status(request_id)
-            return any(e.step is JourneyStep.ASKED for e in status.journey)
-
-        await poll_until(waiting, 15, "Carlos to be asked")
+        request_id = await nicos_book_asked(w)
         await w.service.decide(request_id, user="UCARLOS", approve=True)
         result = await w.service.outcome(request_id, wait_seconds=30)
         assert result is not None and result.status is PurchaseStatus.COMPLETED
