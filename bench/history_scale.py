@@ -179,6 +179,25 @@ class Probe:
 
         return await timed(samples, own)
 
+    async def two_count_reads(self, samples: int) -> list[float]:
+        """For comparison: the two visibility counts the review made before the list (with
+        `PurchaseOutcome` as a second indexed equality)."""
+        rng = random.Random(14)
+
+        async def counts(_: int) -> object:
+            employee = f"E{rng.randrange(self.employees):06d}"
+            return await asyncio.gather(
+                *(
+                    self.client.count_workflows(
+                        "WorkflowType = 'PurchaseApprovalWorkflow' AND "
+                        f"EmployeeId = '{employee}' AND PurchaseOutcome = '{outcome}'"
+                    )
+                    for outcome in ("completed", "rejected")
+                )
+            )
+
+        return await timed(samples, counts)
+
     async def auto_approved_path(self) -> list[float]:
         async def request(_: int) -> None:
             submitted = await self.service.submit(requester="UALICE", url=BOOK[0], amount=BOOK[1])
@@ -241,14 +260,18 @@ async def run(
     # closed requests are there: a run cut short still reports the first.
     say(f"{load()}. Full history, {PATH_SAMPLES + 3} closed requests: the same measurements...")
     await measure_full(probe, empty_reviews, empty_counts, empty_path)
+    counts = stats(await probe.two_count_reads(OWN_SAMPLES_PER_STEP))
+    say(f"the former two counts, before closing: median {counts[0]:.1f} ms p99 {counts[1]:.1f} ms")
     step = max(1, min(closed, CLOSED_STEP))
     for first in range(0, closed, step):
         count = min(step, closed - first)
         took = await close_requests(client, first, count, employees, "bench-no-worker")
         own = stats(await probe.own_outcome_reads(OWN_SAMPLES_PER_STEP))
+        counts = stats(await probe.two_count_reads(OWN_SAMPLES_PER_STEP))
         say(
             f"{load()}. {first + count:,} closed requests ({count / took:.0f}/s): own outcomes "
-            f"median {own[0]:.1f} ms p99 {own[1]:.1f} ms"
+            f"median {own[0]:.1f} ms p99 {own[1]:.1f} ms (the former two counts: median "
+            f"{counts[0]:.1f} ms p99 {counts[1]:.1f} ms)"
         )
     visible = (await client.count_workflows("WorkflowType = 'PurchaseApprovalWorkflow'")).count
     say(f"{load()}. Full history, {visible:,} closed requests: the same measurements...")
