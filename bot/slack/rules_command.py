@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from bot.slack.blocks import Block, context, text
 from bot.slack.command_parsing import Unparseable
@@ -130,6 +131,7 @@ def rules_blocks(version: RulesVersion, departments: list[str]) -> list[Block]:
                     effective.user_history.min_previous_purchases,
                     effective.user_history.max_rejected_in_last_30_days,
                 ),
+                _second_approval_line(effective.second_approval_above),
             ]
         else:
             merged = rules.for_department(department)
@@ -144,11 +146,16 @@ def rules_blocks(version: RulesVersion, departments: list[str]) -> list[Block]:
                     merged.user_history.min_previous_purchases,
                     merged.user_history.max_rejected_in_last_30_days,
                 ),
+                _second_approval_line(merged.second_approval_above),
             ]
         # Names in the rules are data people typed: the whole text is escaped once.
         blocks.append(text(escape("\n".join(lines))))
     blocks.append(context("Change one: `/rules set <department> <field> <value> [reason]`."))
     return blocks
+
+
+def _second_approval_line(above: Decimal) -> str:
+    return f"• a second approval (head or finance) above {above}"
 
 
 def _history_line(min_purchases: int, max_rejected: int) -> str:

@@ -14,6 +14,7 @@ from activities.notifier import message_text
 from appconfig.files import load_yaml_model
 from appconfig.settings import Settings
 from bot.slack import blocks
+from bot.slack.rules_command import rules_blocks
 from domain.directory import Directory
 from domain.models import (
     ApprovalRequestInput,
@@ -26,6 +27,7 @@ from domain.models import (
     StatusResult,
 )
 from domain.review_rules import RuleOverride, RulesFile
+from domain.rules_versions import first_version
 from tests.integration.world import REPO
 from tests.unit.test_blocks import NOW, PRODUCT, REQUEST, REVIEW
 
@@ -138,3 +140,14 @@ def test_the_second_approval_threshold_is_a_live_rule_per_department() -> None:
     stored = rules.model_dump(mode="json")
     del stored["defaults"]["second_approval_above"]
     assert RulesFile.model_validate(stored).defaults.second_approval_above == Decimal(2000)
+
+
+def test_rules_view_shows_the_second_approval_threshold() -> None:
+    rules = load_yaml_model(REPO / "rules.yaml", RulesFile).value
+    changed = rules.model_copy(
+        update={"departments": {"IT": RuleOverride(second_approval_above=Decimal(5000))}}
+    )
+    version = first_version(changed, author="test", at=NOW, reason="seed")
+    shown = str(rules_blocks(version, ["IT", "Marketing"]))
+    assert shown.count("a second approval (head or finance) above 2000") == 2  # defaults, Mkt
+    assert "a second approval (head or finance) above 5000" in shown  # IT's own
