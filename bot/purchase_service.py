@@ -7,7 +7,7 @@ Shared by the command line and the Slack bot. Every failure a person can cause c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -26,7 +26,7 @@ from appconfig.files import ReloadingFile
 from bot.department_routing import DepartmentRouting
 from bot.request_attributes import start_attributes
 from domain.catalog import Catalog
-from domain.directory import Directory
+from domain.directory import Directory, is_slack_id
 from domain.intake import IntakeError, build_purchase_request
 from domain.models import (
     ApprovalDecision,
@@ -36,13 +36,15 @@ from domain.models import (
     PurchaseRequest,
     PurchaseResult,
     PurchaseWorkflowInput,
+    ReassignInput,
+    ReassignResult,
     StatusResult,
 )
 from domain.refusal import Refused
 from domain.request_ids import new_request_id as new_request_id  # re-exported for callers
-from domain.workflow_ids import purchase_workflow_id, request_id_of
+from domain.workflow_ids import purchase_workflow_id, purchases_query, request_id_of
 from entities.client import refusal
-from workflows.names import EMPLOYEE_ID, TASK_QUEUE
+from workflows.names import APPROVER, EMPLOYEE_ID, TASK_QUEUE
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
 T = TypeVar("T")
@@ -198,6 +200,33 @@ class PurchaseService:
         return await _refused_on_failure(
             handle, handle.execute_update(PurchaseApprovalWorkflow.decide, decision)
         )
+
+    async def reassign(
+        self, request_id: str, *, to: str, by: str, reason: str = "", on_behalf_of: str = ""
+    ) -> ReassignResult:
+        """Hand a waiting request to `to`. Who may do it (ops, or the approver delegating) is
+        the caller's to check; `to` must be a person of the directory."""
+        if self._directory.get().value.person(to) is None:
+            raise Refused(f"<@{to}> is not in the company directory; pick someone who is.")
+        move = ReassignInput(to=to, by=by, reason=reason, on_behalf_of=on_behalf_of)
+        handle = self._handle(request_id)
+        return await _refused_on_failure(
+            handle, handle.execute_update(PurchaseApprovalWorkflow.reassign, move)
+        )
+
+    async def waiting_for(self, approvers: Sequence[str]) -> list[str]:
+        """The ids of this task queue's running requests that wait for one of `approvers`
+        (the `Approver` search attribute: requests since delegation-v1, or reassigned)."""
+        # Only Slack ids go into the query: nothing to quote, nothing to inject.
+        ids = [a for a in approvers if is_slack_id(a)]
+        if not ids:
+            return []
+        names = ", ".join(f"'{a}'" for a in ids)
+        query = purchases_query(
+            f"ExecutionStatus = 'Running' AND TaskQueue = '{self._task_queue}' AND "
+            f"{APPROVER.name} IN ({names})"
+        )
+        return [request_id_of(w.id) async for w in self._client.list_workflows(query)]
 
     async def cancel(self, request_id: str, *, user: str, reason: str = "") -> CancelResult:
         cancel = CancelInput(requested_by=user, reason=reason or "Cancelled by the requester")

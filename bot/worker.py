@@ -17,6 +17,7 @@ from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.approval_plan import ApprovalPlanActivities, ApprovalTimings
 from activities.automated_review import AutomatedReviewActivities, OpsAlertThrottle
+from activities.delegations import DelegationActivities
 from activities.feature_flags import FeatureFlagActivities
 from activities.notifications import NotificationActivities
 from activities.notifier import Notifier
@@ -32,6 +33,7 @@ from appconfig.settings import Settings
 from domain.catalog import Catalog
 from domain.directory import Directory
 from domain.history_shards import SHARD_WORKFLOW_ID_PREFIX
+from entities.delegations import DELEGATIONS_WORKFLOW_ID, DelegationsWorkflow
 from entities.feature_flags import FLAGS_WORKFLOW_ID, FeatureFlagsWorkflow
 from entities.history_shard import HistoryShardWorkflow
 from entities.history_store import HistoryStore
@@ -58,6 +60,7 @@ CONTROL_WORKFLOWS: Sequence[type] = (
     RolloutControllerWorkflow,
     FeatureFlagsWorkflow,
     ReviewRulesWorkflow,
+    DelegationsWorkflow,
 )
 
 
@@ -76,6 +79,7 @@ def build_activities(
     history_id_prefix: str = SHARD_WORKFLOW_ID_PREFIX,
     flags_workflow_id: str = FLAGS_WORKFLOW_ID,
     rules_workflow_id: str = RULES_WORKFLOW_ID,
+    delegations_workflow_id: str = DELEGATIONS_WORKFLOW_ID,
 ) -> list[Callable[..., Any]]:
     """Load and check the configuration files, then bind every activity to what it needs.
     Raises ConfigFileError when a file is invalid: a worker must not start on a broken file."""
@@ -101,7 +105,10 @@ def build_activities(
         LiveRules(client, rules_workflow_id),
         lambda: directory.get().value,
     )
-    return activity_methods(validation, flags, review, ordering, notifications, plan)
+    delegations = DelegationActivities(
+        client, lambda: directory.get().value, delegations_workflow_id
+    )
+    return activity_methods(validation, flags, review, ordering, notifications, plan, delegations)
 
 
 def activity_methods(*owners: object) -> list[Callable[..., Any]]:

@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, 
 _SLACK_ID = re.compile(r"[UW][A-Z0-9]+")
 
 
+def is_slack_id(value: str) -> bool:
+    return _SLACK_ID.fullmatch(value) is not None
+
+
 def _slack_id(value: str) -> str:
     if not _SLACK_ID.fullmatch(value):
         raise ValueError(
@@ -126,6 +130,10 @@ class Directory(BaseModel):
 
     def person(self, slack_id: str) -> Person | None:
         return self._by_slack_id.get(slack_id)
+
+    def manager_of(self, slack_id: str) -> str | None:
+        person = self._by_slack_id.get(slack_id)
+        return person.manager if person is not None else None
 
     def is_ops(self, slack_id: str) -> bool:
         return slack_id in self.ops_users

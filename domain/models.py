@@ -141,6 +141,8 @@ class ApprovalResult(BaseModel):
     decided_by: str
     decided_at: datetime
     comments: str = ""
+    # The delegator, when the approver decided as someone's delegate (since reassign-v1).
+    on_behalf_of: str = ""
 
 
 class CancelInput(BaseModel):
@@ -163,6 +165,38 @@ class ApprovalRequestInput(BaseModel):
 
 class ApprovalRequestResult(BaseModel):
     message_ref: str = ""
+
+
+class ReassignInput(BaseModel):
+    """Input of the `reassign` update: the request now waits for `to`. `by` is who moved it (an
+    ops user, or the approver who delegated); `on_behalf_of` the approver `to` stands in for
+    when it is a delegation ("" for an ops reassignment)."""
+
+    to: str = Field(description="Slack user id of the new approver")
+    by: str
+    reason: str = ""
+    on_behalf_of: str = ""
+
+
+class ReassignResult(BaseModel):
+    previous: str
+    approver: str
+    reassigned_at: datetime
+    message_ref: str = ""
+
+
+class DelegateLookupInput(BaseModel):
+    approver: str
+    requester: str
+
+
+class DelegateLookupResult(BaseModel):
+    """Who is asked instead of `approver`: `approver` itself when nobody stands in; otherwise
+    `on_behalf_of` is the approver and `note` says why (for the audit trail)."""
+
+    approver: str
+    on_behalf_of: str = ""
+    note: str = ""
 
 
 # --- purchase -----------------------------------------------------------------------------
@@ -297,6 +331,8 @@ class JourneyStep(StrEnum):
     ASKED = "asked"
     REMINDED = "reminded"
     ESCALATED = "escalated"  # the person is the one the request moved to
+    DELEGATED = "delegated"  # a delegate stands in (delegation-v1, reassign-v1)
+    REASSIGNED = "reassigned"  # ops handed it to someone else (reassign-v1)
     DECIDED = "decided"
 
 
@@ -353,6 +389,8 @@ class StatusResult(BaseModel):
     level: int = 1
     levels: int = 1
     first_approval: ApprovalResult | None = None
+    # Whom the approver stands in for (a delegation, since delegation-v1 / reassign-v1).
+    on_behalf_of: str = ""
 
 
 class OpsAuditState(BaseModel):

@@ -7,7 +7,9 @@ class name, before `@workflow.defn(name=...)`) and changed them with start + Upd
 `*-update-with-start`, by entities/client.py (the Update arrives with the start);
 `review-rules-changes-and-revert`: the rules entity started, changed, reverted and queried;
 `review-rules-shadow-set-stop-promote`: candidate rules put in shadow, a refused repeat, stopped,
-another candidate, queried as a review does, promoted (a new version).
+another candidate, queried as a review does, promoted (a new version);
+`delegations-set-replace-end`: a delegation set, replaced and ended, with refused changes
+(recorded by tests/integration/test_delegation.py with RECORD_ENTITY_HISTORY=<file>).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import _Definition
 
 from bot.worker import CONTROL_WORKFLOWS
+from entities.delegations import DelegationsWorkflow
 from entities.feature_flags import FeatureFlagsWorkflow
 from entities.imported_history import ImportedHistoryWorkflow
 from entities.ops_audit import OpsAuditWorkflow
@@ -39,6 +42,7 @@ TYPE_NAMES = {
     ImportedHistoryWorkflow: "ImportedHistoryWorkflow",
     OpsAuditWorkflow: "OpsAuditWorkflow",
     ReviewRulesWorkflow: "ReviewRulesWorkflow",
+    DelegationsWorkflow: "DelegationsWorkflow",
 }
 
 

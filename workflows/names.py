@@ -24,6 +24,9 @@ REVIEW_PATH = SearchAttributeKey.for_keyword("ReviewPath")
 PURCHASE_AMOUNT = SearchAttributeKey.for_keyword("PurchaseAmount")
 PRODUCT_CATEGORY = SearchAttributeKey.for_keyword("ProductCategory")
 PRODUCT_VENDOR = SearchAttributeKey.for_keyword("ProductVendor")
+# Who a waiting request waits for now (since delegation-v1; reassign-v1 keeps it current): how a
+# delegation finds the requests already waiting for the delegator.
+APPROVER = SearchAttributeKey.for_keyword("Approver")
 CUSTOM_SEARCH_ATTRIBUTES = (
     EMPLOYEE_ID,
     DEPARTMENT,
@@ -32,6 +35,7 @@ CUSTOM_SEARCH_ATTRIBUTES = (
     PURCHASE_AMOUNT,
     PRODUCT_CATEGORY,
     PRODUCT_VENDOR,
+    APPROVER,
 )
 
 # Approvers get a week; after that the request is rejected by "system".

@@ -24,6 +24,7 @@ from temporalio.workflow import ActivityCancellationType
 with workflow.unsafe.imports_passed_through():
     from activities.approval_plan import ApprovalPlanActivities
     from activities.automated_review import AutomatedReviewActivities
+    from activities.delegations import DelegationActivities
     from activities.feature_flags import FeatureFlagActivities
     from activities.notifications import UNDELIVERABLE, NotificationActivities
     from activities.ordering import OrderingActivities
@@ -46,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         CancelInput,
         CancelResult,
         CodePath,
+        DelegateLookupInput,
         JourneyEvent,
         JourneyStep,
         MessageInput,
@@ -58,6 +60,8 @@ with workflow.unsafe.imports_passed_through():
         PurchaseResult,
         PurchaseStatus,
         PurchaseWorkflowInput,
+        ReassignInput,
+        ReassignResult,
         RetiredMessageInput,
         ShadowVerdict,
         Stage,
@@ -69,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.workflow_ids import PURCHASE_WORKFLOW_TYPE
     from workflows.names import (
         APPROVAL_TIMEOUT_DAYS,
+        APPROVER,
         PURCHASE_OUTCOME,
         REVIEW_PATH,
     )
@@ -131,6 +136,19 @@ LEVELS_PATCH = Patch(
     "a second approval after the manager's, by the department head or a finance_users member, "
     "each level with its own message and buttons; a rejection at any level ends the request",
 )
+DELEGATION_PATCH = Patch(
+    "delegation-v1",
+    "a new request's approver is looked up in the delegations (an activity) before being asked: "
+    "a delegate stands in while the delegation lasts, never the requester; the approver is kept "
+    "in the `Approver` search attribute so waiting requests can be found",
+)
+REASSIGN_PATCH = Patch(
+    "reassign-v1",
+    "requests started from here on accept the `reassign` Update (ops' `/purchase reassign`, or a "
+    "delegation reaching requests already waiting): the new approver gets the approval message "
+    "with buttons, the previous one's message says where it went, the requester is told; a "
+    "delegate's decision is audited on behalf of the delegator",
+)
 PATCHES: tuple[Patch, ...] = (
     AUTOMATED_REVIEW_PATCH,
     REVIEW_FLAGS_PATCH,
@@ -140,6 +158,8 @@ PATCHES: tuple[Patch, ...] = (
     REMINDERS_PATCH,
     ESCALATION_PATCH,
     LEVELS_PATCH,
+    DELEGATION_PATCH,
+    REASSIGN_PATCH,
 )
 
 # Short, local steps run as local activities: no extra round trip through the server's
@@ -176,7 +196,12 @@ M = TypeVar("M", MessageInput, OutcomeNotificationInput, OpsAlertInput, RetiredM
 # The follow-ups of a waiting request, in the order they happen when due at the same time.
 _REMIND, _ESCALATE = 0, 1
 # The steps after which a person has the request to decide.
-_ASKING = (JourneyStep.ASKED, JourneyStep.ESCALATED)
+_ASKING = (
+    JourneyStep.ASKED,
+    JourneyStep.ESCALATED,
+    JourneyStep.DELEGATED,
+    JourneyStep.REASSIGNED,
+)
 
 
 @workflow.defn(name=PURCHASE_WORKFLOW_TYPE)
@@ -215,6 +240,13 @@ class PurchaseApprovalWorkflow:
         self._second_pool: list[str] = []
         self._second_threshold: Money | None = None
         self._first_approval: ApprovalResult | None = None
+        # Since REASSIGN_PATCH / DELEGATION_PATCH: whom the approver stands in for (a
+        # delegation), and whether a reassignment is sending its message right now.
+        self._delegating = False
+        self._reassignable = False
+        self._on_behalf_of = ""
+        self._moves = 0
+        self._reassigning = False
 
     @workflow.run
     async def run(self, input: PurchaseWorkflowInput) -> PurchaseResult:
@@ -233,6 +265,8 @@ class PurchaseApprovalWorkflow:
         self._reminding = workflow.patched(REMINDERS_PATCH.id)
         self._escalating = workflow.patched(ESCALATION_PATCH.id)
         self._leveled = workflow.patched(LEVELS_PATCH.id)
+        self._delegating = workflow.patched(DELEGATION_PATCH.id)
+        self._reassignable = workflow.patched(REASSIGN_PATCH.id)
         filed_at = workflow.now()
         self._record(request.requester, "requested", f"{request.quantity} x {request.product_url}")
 
@@ -277,6 +311,8 @@ class PurchaseApprovalWorkflow:
                 if self._reminding:
                     # An escalation moved the buttons to another message.
                     message_ref = self._approval_message_ref
+                # A reassignment moved the approval message: the outcome updates the current one.
+                message_ref = self._approval_message_ref or message_ref
             if self._cancellation is None and self._second_level_due():
                 since = workflow.now()  # the second approver's week runs from the first's
                 await self._second_approval(validation.product)
@@ -438,6 +474,11 @@ class PurchaseApprovalWorkflow:
         *,
         order: PlaceOrderResult | None = None,
     ) -> PurchaseResult:
+        if self._reassigning:
+            # Only a cancel or the timeout ends a request while a reassignment is sending its
+            # message; the reassignment finishes first (it stops at once when cancelled).
+            await workflow.wait_condition(lambda: not self._reassigning)
+            message_ref = self._approval_message_ref or message_ref
         self._stage = Stage(status.value)
         result = PurchaseResult(
             request_id=self._request.request_id,
@@ -584,6 +625,7 @@ class PurchaseApprovalWorkflow:
         assert first is not None
         self._first_approval, self._approval = first, None
         self._level = 2
+        self._on_behalf_of = ""  # a level-1 delegate's stand-in ends with their approval
         pool = [p for p in self._second_pool if p != first.decided_by]
         if not pool:
             self._unreachable = (
@@ -684,6 +726,9 @@ class PurchaseApprovalWorkflow:
         retired = self._retire_buttons(
             ref, f"This request was escalated to {target}; that message no longer decides it."
         )
+        self._on_behalf_of = ""  # the manager decides in their own right
+        if self._delegating:
+            self._publish_approver()
         self._record(SYSTEM, "escalated", f"to {target}: no decision from {original} ({after})")
         self._step(JourneyStep.ESCALATED, target)
         moved = f":arrow_heading_up: Moved to <@{target}>: no decision after {after}."
@@ -749,6 +794,9 @@ class PurchaseApprovalWorkflow:
             )
         self._stage = Stage.AWAITING_APPROVAL
         self._asked_manager = True
+        if self._delegating and first:
+            # The second level is a pool (the head or any finance user): no delegation there.
+            await self._look_up_delegate()
         tried: list[str] = []
         while self._cancellation is None:
             ref, failure = await self._ask(self._approval_message(product))
@@ -756,6 +804,8 @@ class PurchaseApprovalWorkflow:
                 self._approval_message_ref = ref
                 self._record(SYSTEM, "approval_requested", f"approver {self._approver}")
                 self._step(JourneyStep.ASKED, self._approver)
+                if self._delegating:
+                    self._publish_approver()
                 return ref
             if self._cancellation is not None:
                 break
@@ -782,6 +832,7 @@ class PurchaseApprovalWorkflow:
                 )
                 return ""
             unreachable, self._approver = self._approver, above.escalate_to
+            self._on_behalf_of = ""  # the manager decides in their own right
             self._record(SYSTEM, "escalated", f"to {self._approver}: {unreachable} unreachable")
             await self._send(
                 MessageInput(
@@ -923,6 +974,130 @@ class PurchaseApprovalWorkflow:
             return "auto_approved"
         return "manual" if self._asked_manager else "not_reviewed"
 
+    # --- delegation and reassignment, since DELEGATION_PATCH / REASSIGN_PATCH ------------------
+
+    async def _look_up_delegate(self) -> None:
+        """A delegate stands in for an approver who is away (never the requester). Unreadable
+        delegations mean the approver is asked: a request never waits on the lookup."""
+        try:
+            found = await workflow.execute_activity_method(
+                DelegationActivities.delegate_for,
+                DelegateLookupInput(approver=self._approver, requester=self._request.requester),
+                start_to_close_timeout=MESSAGE_TIMEOUT,
+                retry_policy=LOOKUP_RETRY,
+            )
+        except ActivityError as err:
+            self._record(SYSTEM, "delegations_unavailable", f"asking {self._approver}: {_why(err)}")
+            return
+        if found.note:
+            self._record(SYSTEM, "delegated", found.note)
+        if found.approver != self._approver:
+            self._step(JourneyStep.DELEGATED, found.approver)
+        self._approver, self._on_behalf_of = found.approver, found.on_behalf_of
+
+    def _publish_approver(self) -> None:
+        """Visibility knows whom each waiting request waits for: a new delegation finds them."""
+        workflow.upsert_search_attributes([APPROVER.value_set(self._approver)])
+
+    def _reassign_refusal(self, move: ReassignInput) -> str | None:
+        """Why the request cannot move to `move.to`, or None. Whether `to` is a person of the
+        directory and `by` may move it is the caller's to check (the workflow has no directory)."""
+        if self._approval is not None or self._cancellation is not None:
+            return "This request is already decided or cancelled; nothing was changed."
+        if not (self._reassignable and self._exactly_once):
+            return (
+                f"This request was filed before requests could be reassigned; it stays with "
+                f"{self._approver}."
+            )
+        if self._stage != Stage.AWAITING_APPROVAL or not self._approval_message_ref:
+            return "This request is not waiting for an approver yet; try again in a moment."
+        if self._reassigning:
+            return "This request is being handed to someone else right now; try again in a moment."
+        if move.to == self._request.requester:
+            return f"{move.to} filed this request and cannot approve it; pick someone else."
+        if move.to == self._approver:
+            return f"This request already waits for {move.to}."
+        first = self._first_approval
+        if self._level == 2 and first is not None and move.to == first.decided_by:
+            return f"{move.to} gave the first approval; the second must come from someone else."
+        return None
+
+    @workflow.update
+    async def reassign(self, move: ReassignInput) -> ReassignResult:
+        """The request now waits for `move.to`: they get the approval message with buttons,
+        the previous approver's message loses its buttons and says where it went, the
+        requester is told. Refused (validator: nothing written) when it cannot move."""
+        refusal = self._reassign_refusal(move)
+        if refusal is not None:  # unreachable after the validator; kept as the handler's guard
+            raise ApplicationError(refusal, type="ReassignRefused", non_retryable=True)
+        assert self._product is not None
+        previous, previous_for = self._approver, self._on_behalf_of
+        self._reassigning = True
+        self._approver, self._on_behalf_of = move.to, move.on_behalf_of
+        self._moves += 1
+        try:
+            ref, failure = await self._ask(
+                MessageInput(
+                    kind=MessageKind.APPROVAL_REQUEST,
+                    key=self._message_key(f"reassigned:{self._moves}:{move.to}"),
+                    recipient=move.to,
+                    approval=self._approval_request(self._product),
+                )
+            )
+            if not ref:
+                self._approver, self._on_behalf_of = previous, previous_for
+                self._record(move.by, "reassign_failed", f"to {move.to}: {failure}")
+                raise ApplicationError(
+                    f"{move.to} could not be asked ({failure}); the request still waits for "
+                    f"{previous}.",
+                    type="ReassignRefused",
+                    non_retryable=True,
+                )
+            # The previous approver's messages (the first, reminders) lose their buttons.
+            retired = self._retire_buttons(
+                ref, f"This request was handed to {move.to}; that message no longer decides it."
+            )
+            self._publish_approver()
+            delegated = bool(move.on_behalf_of)
+            instead = f" on behalf of {move.on_behalf_of}" if delegated else ""
+            why = f": {move.reason}" if move.reason else ""
+            action = "delegated" if delegated else "reassigned"
+            self._record(move.by, action, f"from {previous} to {move.to}{instead}{why}")
+            self._step(JourneyStep.DELEGATED if delegated else JourneyStep.REASSIGNED, move.to)
+            await self._tell_moved(retired, previous, move)
+            return ReassignResult(
+                previous=previous, approver=move.to, reassigned_at=workflow.now(), message_ref=ref
+            )
+        finally:
+            self._reassigning = False
+
+    @reassign.validator
+    def _validate_reassign(self, move: ReassignInput) -> None:
+        refusal = self._reassign_refusal(move)
+        if refusal is not None:
+            raise ApplicationError(refusal, type="ReassignRefused", non_retryable=True)
+
+    async def _tell_moved(self, retired: list[str], previous: str, move: ReassignInput) -> None:
+        """The previous approver's message and the requester: where the request went, and why."""
+        assert self._product is not None
+        instead = f" on behalf of <@{move.on_behalf_of}>" if move.on_behalf_of else ""
+        why = f": {escape(move.reason)}" if move.reason else ""
+        line = f":arrow_right: Handed to <@{move.to}>{instead} by <@{move.by}>{why}"
+        await asyncio.gather(
+            *(self._retire_message(r, self._product, line) for r in retired),
+            self._send(
+                MessageInput(
+                    kind=MessageKind.NOTICE,
+                    key=self._message_key(f"moved:{self._moves}:{move.to}"),
+                    recipient=self._request.requester,
+                    text=(
+                        f"Your request `{self._request.request_id}` now waits for "
+                        f"<@{move.to}>{instead} instead of <@{previous}>{why}."
+                    ),
+                )
+            ),
+        )
+
     # --- decisions ----------------------------------------------------------------------------
 
     def _refusal(self, decision: ApprovalDecision) -> str | None:
@@ -961,12 +1136,14 @@ class PurchaseApprovalWorkflow:
             decided_by=decision.decided_by,
             decided_at=workflow.now(),
             comments=decision.comments,
+            on_behalf_of=self._on_behalf_of,
         )
         level = f"level {self._level} of 2" if self._levels == 2 else ""
+        instead = f"on behalf of {self._on_behalf_of}" if self._on_behalf_of else ""
         self._record(
             decision.decided_by,
             "approved" if decision.approved else "rejected_by_approver",
-            ": ".join(part for part in (level, decision.comments) if part),
+            ": ".join(part for part in (level, instead, decision.comments) if part),
         )
         self._step(JourneyStep.DECIDED, decision.decided_by)
         return self._approval
@@ -1031,6 +1208,7 @@ class PurchaseApprovalWorkflow:
             level=self._level,
             levels=self._levels,
             first_approval=self._first_approval,
+            on_behalf_of=self._on_behalf_of,
         )
 
     def _step(self, step: JourneyStep, person: str) -> None:

@@ -4,6 +4,7 @@ one line here."""
 from __future__ import annotations
 
 from bot.api.framework import Endpoint
+from bot.api.requests import request_endpoints
 from bot.api.review import review_endpoints
 from bot.api.rollouts import rollout_endpoints
 from bot.api.rules import rules_endpoints
@@ -22,6 +23,7 @@ def api_endpoints(deps: BotDeps) -> list[Endpoint]:
         *shadow_endpoints(deps),  # before rules: `/api/rules/{department}` matches `shadow`
         *rules_endpoints(deps),
         *review_endpoints(deps),
+        *request_endpoints(deps),
         *rollout_endpoints(deps.rollout, deps.announcer, deps.flags),
         dashboard_endpoint(deps.dashboard_source(), departments),
     ]

@@ -19,6 +19,7 @@ from domain.models import (
     ProductInfo,
     PurchaseRequest,
     PurchaseResult,
+    Stage,
     StatusResult,
 )
 from domain.mrkdwn import escape
@@ -57,6 +58,10 @@ USAGE = (
     "• `/purchase check <amazon-link> <amount> [quantity]` — would it be auto-approved? "
     "Nothing is filed\n"
     "• `/purchase dashboard` — a login link to the web dashboard (ops and finance)\n"
+    "• `/purchase delegate @someone until 2026-12-24` — while you are away, requests you approve "
+    "go to them (also the ones waiting); `/purchase delegate off` — back to you\n"
+    "• `/purchase reassign PR-K5QW2XH7RTB3M @someone [why]` — ops: hand a waiting request to "
+    "another approver\n"
     "• `/purchase help` — this help"
 )
 
@@ -282,6 +287,8 @@ _JOURNEY_WORDS: dict[JourneyStep, Callable[[JourneyEvent], str]] = {
     JourneyStep.ASKED: lambda e: f"asked {mention(e.person)} {when(e.at)}",
     JourneyStep.REMINDED: lambda e: f"reminded {when(e.at)}",
     JourneyStep.ESCALATED: lambda e: f"escalated to {mention(e.person)} {when(e.at)}",
+    JourneyStep.DELEGATED: lambda e: f"delegated to {mention(e.person)} {when(e.at)}",
+    JourneyStep.REASSIGNED: lambda e: f"reassigned to {mention(e.person)} {when(e.at)}",
 }
 
 
@@ -324,6 +331,7 @@ def status_blocks(status: StatusResult) -> list[Block]:
         lines.append(journey)
     if status.approval is not None:
         lines.append(decision_line(status.approval))
+    lines.extend(assignment_lines(status))
     blocks = [text("\n".join(lines)), context(review_line(status.review))]
     trail = "\n".join(
         f"{when(e.at)} {escape(e.actor)}: {escape(e.action)}"
@@ -332,6 +340,14 @@ def status_blocks(status: StatusResult) -> list[Block]:
     )
     blocks.append(context(trail[:2900]))
     return blocks
+
+
+def assignment_lines(status: StatusResult) -> list[str]:
+    """Whom a waiting request waits for now, and for whom they stand in (a delegation)."""
+    if not status.approver or status.stage is not Stage.AWAITING_APPROVAL or status.approval:
+        return []
+    instead = f" on behalf of {mention(status.on_behalf_of)}" if status.on_behalf_of else ""
+    return [f"Waiting for {mention(status.approver)}{instead}"]
 
 
 def _input(block_id: str, label: str, element: Block, *, optional: bool = False) -> Block:

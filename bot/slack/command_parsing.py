@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
+from domain.delegation import parse_until
+from domain.directory import is_slack_id
 from domain.intake import KNOWN_CURRENCIES
 from domain.mrkdwn import escape, unescape_slack
 from domain.request_ids import parse_request_id
@@ -55,6 +58,36 @@ class DashboardLink:
 
 
 @dataclass(frozen=True)
+class ReassignRequest:
+    """`/purchase reassign <id> @someone [why…]` (ops only)."""
+
+    request_id: str
+    to: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Delegate:
+    """`/purchase delegate @someone until <date>`."""
+
+    to: str
+    until: datetime
+
+
+@dataclass(frozen=True)
+class DelegateOff:
+    pass
+
+
+@dataclass(frozen=True)
+class ShowDelegation:
+    pass
+
+
+DelegationCommand = ReassignRequest | Delegate | DelegateOff | ShowDelegation
+
+
+@dataclass(frozen=True)
 class Unparseable:
     """Any slash command's text that cannot be read: `problem` tells the person why."""
 
@@ -69,6 +102,7 @@ Command = (
     | ShowStatus
     | CancelRequest
     | DashboardLink
+    | DelegationCommand
     | Unparseable
 )
 
@@ -99,6 +133,10 @@ def parse_purchase_command(text: str) -> Command:
         if len(words) > 1:
             return Unparseable("`/purchase dashboard` takes nothing after it.")
         return DashboardLink()
+    if head == "reassign":
+        return _reassign(words[1:])
+    if head == "delegate":
+        return _delegate(words[1:])
     if head == "check":
         wanted = _new_request(words[1:])
         if isinstance(wanted, Unparseable):
@@ -122,6 +160,56 @@ def _new_request(words: list[str]) -> NewRequest | Unparseable:
     # Stored as the literal characters typed; every place that shows it escapes it again.
     justification = unescape_slack(" ".join(rest)) if rest else None
     return NewRequest(url=url, amount=amount, quantity=quantity, justification=justification)
+
+
+def _reassign(words: list[str]) -> ReassignRequest | Unparseable:
+    usage = "Say `/purchase reassign PR-K5QW2XH7RTB3M @someone [why]`."
+    if len(words) < 2:
+        return Unparseable(f"Say which request and to whom. {usage}")
+    request_id = parse_request_id(words[0])
+    if request_id is None:
+        return _not_an_id(words[0])
+    to = _mentioned_user(words[1])
+    if to is None:
+        return _not_a_person(words[1], usage)
+    return ReassignRequest(request_id=request_id, to=to, reason=unescape_slack(" ".join(words[2:])))
+
+
+def _delegate(words: list[str]) -> DelegationCommand | Unparseable:
+    usage = "Say `/purchase delegate @someone until 2026-12-24`, or `/purchase delegate off`."
+    if not words:
+        return ShowDelegation()
+    if len(words) == 1 and words[0].lower() == "off":
+        return DelegateOff()
+    if len(words) != 3 or words[1].lower() != "until":
+        return Unparseable(usage)
+    to = _mentioned_user(words[0])
+    if to is None:
+        return _not_a_person(words[0], usage)
+    try:
+        until = parse_until(words[2])
+    except ValueError as err:
+        return Unparseable(escape(str(err)))
+    return Delegate(to=to, until=until)
+
+
+# Slack sends a mention as <@U024BE7LH> or <@U024BE7LH|name>; a bare id is accepted too.
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def _mentioned_user(word: str) -> str | None:
+    match = _MENTION.match(word)
+    if match:
+        return match.group(1)
+    bare = word.removeprefix("@")
+    return bare if is_slack_id(bare) else None
+
+
+def _not_a_person(word: str, usage: str) -> Unparseable:
+    return Unparseable(
+        f"`{escape(unescape_slack(word[:40]))}` is not a person: mention them with @ so Slack "
+        f"links the name. {usage}"
+    )
 
 
 def _not_an_id(word: str) -> Unparseable:

@@ -22,6 +22,7 @@ from bot.announcements import OpsAnnouncer
 from bot.api.app import build_api, mount_api
 from bot.api.endpoints import api_endpoints
 from bot.api.tokens import ApiTokens
+from bot.delegations_admin import DelegationsAdmin
 from bot.flags_admin import FlagsAdmin
 from bot.health import serve_probes
 from bot.insight.projection import RequestsProjection
@@ -145,15 +146,16 @@ async def start_bot(
     requests = RequestsProjection(temporal)
     warming = asyncio.create_task(requests.warm())
     stack.callback(warming.cancel)
+    service = PurchaseService(
+        temporal,
+        directory,
+        task_queue=settings.task_queue,
+        catalog=catalog,
+        routing=rollout.routing,
+    )
     deps = BotDeps(
         temporal=temporal,
-        service=PurchaseService(
-            temporal,
-            directory,
-            task_queue=settings.task_queue,
-            catalog=catalog,
-            routing=rollout.routing,
-        ),
+        service=service,
         directory=directory,
         ops_audit=OpsAuditLog(temporal, settings.control_task_queue),
         rollout=rollout,
@@ -171,6 +173,7 @@ async def start_bot(
         after_ack=after_ack,
         announcer=OpsAnnouncer(alerts),
         backtest=RulesBacktest(temporal, settings.task_queue, history_store(temporal, settings)),
+        delegations=DelegationsAdmin(temporal, settings.control_task_queue, service, directory),
         history=history_store(temporal, settings),
         dashboard_links=DashboardLinks(
             web_auth, settings.public_url or f"http://127.0.0.1:{settings.port}"

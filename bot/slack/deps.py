@@ -8,6 +8,7 @@ from temporalio.client import Client
 
 from appconfig.files import ReloadingFile
 from bot.announcements import OpsAnnouncer
+from bot.delegations_admin import DelegationsAdmin
 from bot.flags_admin import FlagsAdmin
 from bot.insight.source import DashboardSource
 from bot.ops_audit import OpsAuditLog
@@ -35,6 +36,7 @@ class BotDeps:
     after_ack: AfterAck
     announcer: OpsAnnouncer
     backtest: RulesBacktest
+    delegations: DelegationsAdmin
     # The requester-history store, probed by /rollout status; None leaves the line out.
     history: HistoryStore | None = None
     # Login links to the web dashboard (`/purchase dashboard`); None: not served.

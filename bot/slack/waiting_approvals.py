@@ -1,10 +1,9 @@
 """The requests waiting for one person's decision, read from Temporal.
 
-No search attribute names a request's approver, and adding one would change the commands every
-request emits (a patch). Visibility finds the running requests of everyone below the person in
-the management chain (an escalation goes up that chain, so it stays inside it); each request's
-`status` query then says whether it waits for a decision and by whom. A request reassigned to
-someone outside the requester's chain is not found here (the approval DM still has it)."""
+Visibility finds the running requests of everyone below the person in the management chain (an
+escalation goes up that chain, so it stays inside it), and those whose `Approver` search attribute
+names the person (since delegation-v1: a delegate's or a reassigned request, outside the chain);
+each request's `status` query then says whether it waits for a decision and by whom."""
 
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ from bot.slack.deps import BotDeps
 from domain.models import Stage, StatusResult
 from domain.refusal import Refused
 from domain.workflow_ids import purchases_query, request_id_of, visibility_string
+from workflows.names import APPROVER
 
 # Running requests looked at per Home view, newest first; status queries asked at once.
 MAX_SCANNED = 200
@@ -32,8 +32,6 @@ def waits_for(status: StatusResult, user: str) -> bool:
 async def approvals_waiting_for(user: str, deps: BotDeps) -> list[StatusResult]:
     """Oldest first: the one waiting longest is decided first."""
     reports = deps.directory.get().value.reports_of(user)
-    if not reports:
-        return []
     running: list[str] = []
     employees = [person.employee_id for person in reports]
     # A big organisation's ids go in several queries: a visibility query has a length limit.
@@ -44,6 +42,12 @@ async def approvals_waiting_for(user: str, deps: BotDeps) -> list[StatusResult]:
         query = purchases_query(f"ExecutionStatus = 'Running' AND EmployeeId IN ({ids})")
         listing = deps.temporal.list_workflows(query, limit=MAX_SCANNED - len(running))
         running += [request_id_of(wf.id) async for wf in listing]
+    # Delegated or reassigned to this person from outside their chain (since delegation-v1).
+    if len(running) < MAX_SCANNED:
+        mine = f"{APPROVER.name} = {visibility_string(user)}"
+        query = purchases_query(f"ExecutionStatus = 'Running' AND {mine}")
+        listing = deps.temporal.list_workflows(query, limit=MAX_SCANNED - len(running))
+        running += [r async for wf in listing if (r := request_id_of(wf.id)) not in running]
     gate = asyncio.Semaphore(CONCURRENT_QUERIES)
 
     async def status(request_id: str) -> StatusResult | None:

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -200,6 +200,25 @@ async def escalated_approved(r: Recording) -> str:
     return await finished(r.world, submitted)
 
 
+async def reassigned_approved(r: Recording) -> str:
+    """Ops hand Carlos's waiting request to Helen (reassign-v1), who approves."""
+    submitted = await waiting_for_manager(r.world)
+    await r.world.service.reassign(
+        submitted.request.request_id, to="UHELEN", by="UOLIVIA", reason="Carlos is away"
+    )
+    await r.world.service.decide(submitted.request.request_id, user="UHELEN", approve=True)
+    return await finished(r.world, submitted)
+
+
+async def delegated_approved(r: Recording) -> str:
+    """Carlos delegated to Diana before Nico filed (delegation-v1): Diana approves for him."""
+    until = datetime.now(UTC) + timedelta(days=3)
+    await r.world.delegations.set("UCARLOS", "UDIANA", until, actor="UCARLOS")
+    submitted = await waiting_for_manager(r.world)
+    await r.world.service.decide(submitted.request.request_id, user="UDIANA", approve=True)
+    return await finished(r.world, submitted)
+
+
 async def nobody_reachable(r: Recording) -> str:
     """No approver can be reached: the request ends, rejected with the reason."""
     url, amount = book(r.world)
@@ -353,6 +372,8 @@ PATHS: tuple[RecordedPath, ...] = (
     RecordedPath(
         "escalated-approved", escalated_approved, replace_activities=(carlos_unreachable,)
     ),
+    RecordedPath("reassigned-approved", reassigned_approved),
+    RecordedPath("delegated-approved", delegated_approved),
     RecordedPath("nobody-reachable", nobody_reachable, replace_activities=(no_approver_reachable,)),
     RecordedPath(
         "cancelled-while-asking",

@@ -180,6 +180,7 @@ async def _serve_bot(
         announcer=OpsAnnouncer(alerts),
         dashboard_links=DashboardLinks(web_auth, f"http://127.0.0.1:{port}"),
         backtest=RulesBacktest(world.client, world.settings.task_queue, world.history),
+        delegations=world.delegations,
     )
     app = build_app(client, ws.signing_secret, deps)
     api = build_api(tokens, audit, api_endpoints(deps), [dashboard_web(deps, web_auth).add_routes])

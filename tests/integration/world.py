@@ -19,6 +19,7 @@ from activities.notifier import Notifier, RecordingNotifier
 from activities.orders_ledger import OrdersLedger
 from appconfig.files import ReloadingFile, load_yaml_model
 from appconfig.settings import Settings
+from bot.delegations_admin import DelegationsAdmin
 from bot.flags_admin import FlagsAdmin
 from bot.history_import import import_history_records
 from bot.launcher import started_workers
@@ -53,6 +54,7 @@ class World:
     employee_prefix: str
     flags: FlagsAdmin
     rules: RulesAdmin
+    delegations: DelegationsAdmin
 
     def product(self, predicate: Callable[[CatalogProduct], bool]) -> CatalogProduct:
         return next(p for p in self.catalog.products if predicate(p))
@@ -143,6 +145,7 @@ async def running_world(
     history_prefix = history_id_prefix or f"history-{uuid.uuid4().hex[:8]}-"
     flags_id = f"flags-{uuid.uuid4().hex[:8]}"
     rules_id = f"rules-{uuid.uuid4().hex[:8]}"
+    delegations_id = f"delegations-{uuid.uuid4().hex[:8]}"
     activities = build_activities(
         client,
         settings,
@@ -151,6 +154,7 @@ async def running_world(
         history_id_prefix=history_prefix,
         flags_workflow_id=flags_id,
         rules_workflow_id=rules_id,
+        delegations_workflow_id=delegations_id,
     )
     if replace_activities:
         names = {_activity_name(a) for a in replace_activities}
@@ -162,6 +166,12 @@ async def running_world(
     rules = RulesAdmin(
         client, settings.control_task_queue, rules_id, initial=load_initial_rules(settings.rules)
     )
+    service = PurchaseService(
+        client,
+        directory,
+        task_queue=settings.task_queue,
+        catalog=ReloadingFile(settings.catalog, Catalog),
+    )
     async with started_workers(
         client, settings, activities, control_activities, workflows=workflows
     ):
@@ -170,12 +180,7 @@ async def running_world(
         yield World(
             client=client,
             settings=settings,
-            service=PurchaseService(
-                client,
-                directory,
-                task_queue=settings.task_queue,
-                catalog=ReloadingFile(settings.catalog, Catalog),
-            ),
+            service=service,
             ledger=ledger,
             notifier=recorder,
             catalog=load_yaml_model(settings.catalog, Catalog).value,
@@ -183,6 +188,9 @@ async def running_world(
             employee_prefix=prefix,
             flags=flags,
             rules=rules,
+            delegations=DelegationsAdmin(
+                client, settings.control_task_queue, service, directory, delegations_id
+            ),
         )
 
 

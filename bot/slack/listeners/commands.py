@@ -16,6 +16,7 @@ from bot.slack.command_parsing import (
     CancelRequest,
     CheckPurchase,
     DashboardLink,
+    DelegationCommand,
     NewRequest,
     OpenForm,
     ShowHelp,
@@ -24,6 +25,7 @@ from bot.slack.command_parsing import (
     parse_purchase_command,
 )
 from bot.slack.dashboard_link import send_dashboard_link
+from bot.slack.delegation_commands import answer_delegation
 from bot.slack.deps import BotDeps
 from bot.slack.filing import file_request
 from bot.slack.my_requests import latest_request_lines, latest_requests_block
@@ -77,7 +79,7 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
         await respond(response_type="ephemeral", text=answer)
 
     async def _reply(
-        parsed: NewRequest | CheckPurchase | ShowStatus | CancelRequest,
+        parsed: NewRequest | CheckPurchase | ShowStatus | CancelRequest | DelegationCommand,
         user: str,
         request_id: str | None,
         respond: AsyncRespond,
@@ -93,11 +95,13 @@ def register(app: AsyncApp, deps: BotDeps) -> None:
 
 
 async def _answer(
-    parsed: NewRequest | CheckPurchase | ShowStatus | CancelRequest,
+    parsed: NewRequest | CheckPurchase | ShowStatus | CancelRequest | DelegationCommand,
     user: str,
     request_id: str | None,
     deps: BotDeps,
 ) -> list[blocks.Block]:
+    if isinstance(parsed, DelegationCommand):
+        return await answer_delegation(parsed, user, deps)
     if isinstance(parsed, NewRequest):
         submitted = await file_request(deps.service, user, parsed, request_id)
         return [blocks.text(blocks.request_filed_text(submitted.request))]
@@ -116,9 +120,8 @@ async def _answer(
         return await _my_requests(user, deps)
     status = await deps.service.status(parsed.request_id)
     directory = deps.directory.get().value
-    if user not in (status.request.requester, status.request.manager) and not directory.is_ops(
-        user
-    ):
+    involved = (status.request.requester, status.request.manager, status.approver)
+    if user not in involved and not directory.is_ops(user):
         raise Refused("You can only see your own requests and the ones you approve.")
     return blocks.status_blocks(status)
 
