@@ -214,7 +214,7 @@ class PurchaseService:
             handle, handle.execute_update(PurchaseApprovalWorkflow.reassign, move)
         )
 
-    async def waiting_for(self, approvers: Sequence[str]) -> list[str]:
+    async def waiting_for(self, approvers: Sequence[str], *, limit: int | None = None) -> list[str]:
         """The ids of this task queue's running requests that wait for one of `approvers`
         (the `Approver` search attribute: requests since delegation-v1, or reassigned)."""
         # Only Slack ids go into the query: nothing to quote, nothing to inject.
@@ -226,7 +226,8 @@ class PurchaseService:
             f"ExecutionStatus = 'Running' AND TaskQueue = '{self._task_queue}' AND "
             f"{APPROVER.name} IN ({names})"
         )
-        return [request_id_of(w.id) async for w in self._client.list_workflows(query)]
+        listing = self._client.list_workflows(query, limit=limit)
+        return [request_id_of(w.id) async for w in listing]
 
     async def cancel(self, request_id: str, *, user: str, reason: str = "") -> CancelResult:
         cancel = CancelInput(requested_by=user, reason=reason or "Cancelled by the requester")

@@ -15,7 +15,6 @@ from bot.slack.deps import BotDeps
 from domain.models import Stage, StatusResult
 from domain.refusal import Refused
 from domain.workflow_ids import purchases_query, request_id_of, visibility_string
-from workflows.names import APPROVER
 
 # Running requests looked at per Home view, newest first; status queries asked at once.
 MAX_SCANNED = 200
@@ -44,10 +43,8 @@ async def approvals_waiting_for(user: str, deps: BotDeps) -> list[StatusResult]:
         running += [request_id_of(wf.id) async for wf in listing]
     # Delegated or reassigned to this person from outside their chain (since delegation-v1).
     if len(running) < MAX_SCANNED:
-        mine = f"{APPROVER.name} = {visibility_string(user)}"
-        query = purchases_query(f"ExecutionStatus = 'Running' AND {mine}")
-        listing = deps.temporal.list_workflows(query, limit=MAX_SCANNED - len(running))
-        running += [r async for wf in listing if (r := request_id_of(wf.id)) not in running]
+        waiting = await deps.service.waiting_for([user], limit=MAX_SCANNED - len(running))
+        running += [r for r in waiting if r not in running]
     gate = asyncio.Semaphore(CONCURRENT_QUERIES)
 
     async def status(request_id: str) -> StatusResult | None:
