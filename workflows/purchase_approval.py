@@ -247,6 +247,7 @@ class PurchaseApprovalWorkflow:
         self._on_behalf_of = ""
         self._moves = 0
         self._reassigning = False
+        self._asking = 0  # messages with buttons being sent right now
 
     @workflow.run
     async def run(self, input: PurchaseWorkflowInput) -> PurchaseResult:
@@ -878,15 +879,20 @@ class PurchaseApprovalWorkflow:
             # the cancellation, so nobody is left with buttons on a cancelled request.
             cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
-        await workflow.wait_condition(lambda: sending.done() or self._cancellation is not None)
-        if not sending.done():
-            sending.cancel()
+        # While buttons are being sent (a reminder, an escalation) the request does not move.
+        self._asking += 1
         try:
-            return (await sending).message_ref, ""
-        except ActivityError as err:
-            return "", _why(err)
-        except asyncio.CancelledError:
-            return "", "cancelled"
+            await workflow.wait_condition(lambda: sending.done() or self._cancellation is not None)
+            if not sending.done():
+                sending.cancel()
+            try:
+                return (await sending).message_ref, ""
+            except ActivityError as err:
+                return "", _why(err)
+            except asyncio.CancelledError:
+                return "", "cancelled"
+        finally:
+            self._asking -= 1
 
     async def _announce(self, outcome: OutcomeNotificationInput) -> None:
         """The requester's DM, the approval message's update and the FYI: one activity each,
@@ -1011,7 +1017,7 @@ class PurchaseApprovalWorkflow:
             )
         if self._stage != Stage.AWAITING_APPROVAL or not self._approval_message_ref:
             return "This request is not waiting for an approver yet; try again in a moment."
-        if self._reassigning:
+        if self._reassigning or self._asking:
             return "This request is being handed to someone else right now; try again in a moment."
         if move.to == self._request.requester:
             return f"{move.to} filed this request and cannot approve it; pick someone else."
