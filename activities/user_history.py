@@ -26,9 +26,9 @@ from temporalio.service import RPCError
 from domain.history import REJECTION_WINDOW
 from domain.models import PurchaseStatus
 from domain.review_rules import UserHistory
+from domain.search_attributes import PURCHASE_OUTCOME
 from domain.workflow_ids import PURCHASE_WORKFLOW_TYPE
 from entities.history_store import HistoryStore, ShardUnreadable
-from workflows.names import PURCHASE_OUTCOME
 
 # Past this, the review goes on without waiting: a person decides (the review's whole budget is
 # 5 minutes over 3 attempts, and a requester should not wait minutes for a fallback).

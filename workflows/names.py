@@ -2,41 +2,38 @@
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+# The custom search attributes are defined in domain/ (activities read them too, and must not
+# import workflows/); re-exported here for the code that has always imported them from this module.
+from domain.search_attributes import (
+    APPROVER,
+    CUSTOM_SEARCH_ATTRIBUTES,
+    DEPARTMENT,
+    EMPLOYEE_ID,
+    PRODUCT_CATEGORY,
+    PRODUCT_VENDOR,
+    PURCHASE_AMOUNT,
+    PURCHASE_OUTCOME,
+    REVIEW_PATH,
+)
+
+__all__ = [
+    "APPROVAL_TIMEOUT_DAYS",
+    "APPROVER",
+    "CUSTOM_SEARCH_ATTRIBUTES",
+    "DEPARTMENT",
+    "EMPLOYEE_ID",
+    "PRODUCT_CATEGORY",
+    "PRODUCT_VENDOR",
+    "PURCHASE_AMOUNT",
+    "PURCHASE_OUTCOME",
+    "REVIEW_PATH",
+    "TASK_QUEUE",
+]
 
 TASK_QUEUE = "purchase-approval-task-queue"
 
 # The patch ids of PurchaseApprovalWorkflow are listed once, with the workflow:
 # `workflows.purchase_approval.PATCHES`.
-
-# Custom search attributes, registered on the server by `purchasebot up` (and by the tests).
-# They make each request findable and give the review the requester's past outcomes from
-# visibility, so no worker keeps history in a local file.
-EMPLOYEE_ID = SearchAttributeKey.for_keyword("EmployeeId")
-DEPARTMENT = SearchAttributeKey.for_keyword("Department")
-PURCHASE_OUTCOME = SearchAttributeKey.for_keyword("PurchaseOutcome")
-# auto_approved / manual / not_reviewed: lets the monitor measure the system's own latency
-# (leaving out requests that waited for a person) and the share of auto-approvals.
-REVIEW_PATH = SearchAttributeKey.for_keyword("ReviewPath")
-# What the review judges besides the history, set when the request is filed (start options, not
-# workflow code): the rules backtest re-decides past requests from visibility alone.
-# "39.90 EUR" (Decimal text: exact), the catalog category and the store, e.g. "amazon.es".
-PURCHASE_AMOUNT = SearchAttributeKey.for_keyword("PurchaseAmount")
-PRODUCT_CATEGORY = SearchAttributeKey.for_keyword("ProductCategory")
-PRODUCT_VENDOR = SearchAttributeKey.for_keyword("ProductVendor")
-# Who a waiting request waits for now (since delegation-v1; reassign-v1 keeps it current): how a
-# delegation finds the requests already waiting for the delegator.
-APPROVER = SearchAttributeKey.for_keyword("Approver")
-CUSTOM_SEARCH_ATTRIBUTES = (
-    EMPLOYEE_ID,
-    DEPARTMENT,
-    PURCHASE_OUTCOME,
-    REVIEW_PATH,
-    PURCHASE_AMOUNT,
-    PRODUCT_CATEGORY,
-    PRODUCT_VENDOR,
-    APPROVER,
-)
 
 # Approvers get a week; after that the request is rejected by "system".
 APPROVAL_TIMEOUT_DAYS = 7
