@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import tempfile
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from appconfig.files import ReloadingFile
-from bench.support import REPO, dev_server, start_process
+from bench.support import REPO, demo_env, dev_server, start_process
 from bot.purchase_service import PurchaseService
 from bot.rules_admin import RulesAdmin, load_initial_rules
 from bot.temporal_client import connect
@@ -47,15 +46,7 @@ async def main(rounds: int) -> None:
             server = await stack.enter_async_context(dev_server(data))
             suffix = uuid.uuid4().hex[:6]
             control, queue = f"bench-control-{suffix}", f"bench-{suffix}"
-            env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith(("PURCHASEBOT_",))},
-                "TEMPORAL_ADDRESS": server.address,
-                "PURCHASEBOT_DATA_DIR": str(data),
-                "PURCHASEBOT_TASK_QUEUE": queue,
-                "PURCHASEBOT_CONTROL_TASK_QUEUE": control,
-                "PURCHASEBOT_DEPLOYMENT_NAME": "",
-                "PURCHASEBOT_MODE": "demo",
-            }
+            env = demo_env(server.address, data, queue, control)
             for _ in range(WORKERS):
                 start_process("worker", env, stack)
             client = await connect(server.address)

@@ -23,7 +23,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from appconfig.files import ReloadingFile
-from bench.support import REPO, dev_server, enable_auto_approvals, start_process
+from bench.support import REPO, demo_env, dev_server, enable_auto_approvals, start_process
 from bot.insight.shadow import ShadowSource, shadow_query
 from bot.purchase_service import PurchaseService
 from bot.rules_admin import RulesAdmin, load_initial_rules
@@ -46,15 +46,7 @@ async def main(requests: int, rounds: int) -> None:
             server = await stack.enter_async_context(dev_server(data))
             suffix = uuid.uuid4().hex[:6]
             control, queue = f"bench-control-{suffix}", f"bench-{suffix}"
-            env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith(("PURCHASEBOT_",))},
-                "TEMPORAL_ADDRESS": server.address,
-                "PURCHASEBOT_DATA_DIR": str(data),
-                "PURCHASEBOT_TASK_QUEUE": queue,
-                "PURCHASEBOT_CONTROL_TASK_QUEUE": control,
-                "PURCHASEBOT_DEPLOYMENT_NAME": "",
-                "PURCHASEBOT_MODE": "demo",
-            }
+            env = demo_env(server.address, data, queue, control)
             start_process("worker", env, stack)
             client = await connect(server.address, wait_seconds=30)
             await enable_auto_approvals(client, control)

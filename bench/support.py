@@ -87,6 +87,20 @@ def product_env(
     }
 
 
+def demo_env(temporal_address: str, data: Path, queue: str, control: str) -> dict[str, str]:
+    """A `purchasebot worker` in demo mode (notifications recorded, no Slack), unversioned, on
+    these queues; none of the caller's own PURCHASEBOT_ settings leak in."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PURCHASEBOT_")},
+        "TEMPORAL_ADDRESS": temporal_address,
+        "PURCHASEBOT_DATA_DIR": str(data),
+        "PURCHASEBOT_TASK_QUEUE": queue,
+        "PURCHASEBOT_CONTROL_TASK_QUEUE": control,
+        "PURCHASEBOT_DEPLOYMENT_NAME": "",
+        "PURCHASEBOT_MODE": "demo",
+    }
+
+
 def start_process(role: str, env: dict[str, str], stack: AsyncExitStack) -> None:
     """`purchasebot <role>`, stopped (SIGTERM, then SIGKILL) when `stack` closes."""
     process = subprocess.Popen(
