@@ -33,11 +33,10 @@ from bot.progress import TerminalProgress
 from bot.purchase_service import PurchaseService
 from bot.replay_tools import (
     DEFAULT_REPLAY_QUERY,
-    PATCH_DESCRIPTIONS,
     PatchStatus,
     ReplaySummary,
     ReplayToolError,
-    patch_report,
+    patched_workflows_report,
     replay_matching,
 )
 from bot.rollout_cli import EXIT_WAIT_TIMED_OUT, WaitTimedOut, add_rollout_parser, cmd_rollout
@@ -141,7 +140,9 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--limit", type=int, help="replay at most N histories")
 
     pat = sub.add_parser(
-        "patches", help="open workflows with/without each patch: is deprecate_patch safe?"
+        "patches",
+        help="open workflows with/without each patch, for every patched workflow: is "
+        "deprecate_patch safe?",
     )
     pat.add_argument(
         "--filter", help="extra visibility query to narrow the count, e.g. \"TaskQueue='q'\""
@@ -295,13 +296,12 @@ async def cmd_replay(args: argparse.Namespace, settings: Settings) -> None:
         raise ExitCode(1)
 
 
-def describe_patch(status: PatchStatus) -> str:
+def describe_patch(status: PatchStatus, about: str | None = None) -> str:
     verdict = (
         "deprecate_patch is safe"
         if status.deprecate_safe
         else "deprecate_patch is NOT safe yet (open workflows still need the old branch)"
     )
-    about = PATCH_DESCRIPTIONS.get(status.patch_id)
     return (
         f"{status.patch_id}: {status.open_without} open without it, "
         f"{status.open_with} open with it; {verdict}" + (f"\n    ({about})" if about else "")
@@ -309,11 +309,13 @@ def describe_patch(status: PatchStatus) -> str:
 
 
 async def cmd_patches(args: argparse.Namespace, settings: Settings) -> None:
-    report = await patch_report(await connect(), extra_filter=args.filter)
+    report = await patched_workflows_report(await connect(), extra_filter=args.filter)
     scope = f"matching {args.filter}" if args.filter else "in the whole namespace"
-    print(f"Open PurchaseApprovalWorkflows {scope}:")
-    for status in report:
-        print(describe_patch(status))
+    for patched, statuses in report:
+        print(f"Open {patched.type_name}s {scope}:")
+        about = {patch.id: patch.description for patch in patched.patches}
+        for status in statuses:
+            print(describe_patch(status, about.get(status.patch_id)))
 
 
 async def cmd_up(args: argparse.Namespace, settings: Settings) -> None:

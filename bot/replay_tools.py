@@ -31,12 +31,46 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
 from domain.workflow_ids import PURCHASE_WORKFLOW_TYPE
+from workflows.patches import Patch
 from workflows.purchase_approval import PATCHES, PurchaseApprovalWorkflow
+from workflows.rollout_controller import CONTROLLER_PATCHES, RolloutControllerWorkflow
 
-DEFAULT_REPLAY_QUERY = f"WorkflowType='{PURCHASE_WORKFLOW_TYPE}'"
-# Every patch id PurchaseApprovalWorkflow checks: what `purchasebot patches` reports on.
+
+class ReplayToolError(Exception):
+    """A person's mistake (bad query, bad filter, bad patch id): one clear line, no trace."""
+
+
+def workflow_type_name(cls: type) -> str:
+    defn = getattr(cls, "__temporal_workflow_definition", None)
+    if defn is None:
+        raise ReplayToolError(f"{cls.__name__} is not a workflow class (no @workflow.defn).")
+    return str(defn.name)
+
+
+@dataclass(frozen=True)
+class PatchedWorkflow:
+    """A workflow whose command changes go behind patches, with its list of them."""
+
+    cls: type
+    patches: tuple[Patch, ...]
+
+    @property
+    def type_name(self) -> str:
+        return workflow_type_name(self.cls)
+
+
+# Every workflow that patches its commands, each with its one list of patches (kept with the
+# workflow): what `purchasebot patches` reports on and `purchasebot replay` replays.
+PATCHED_WORKFLOWS = (
+    PatchedWorkflow(PurchaseApprovalWorkflow, PATCHES),
+    PatchedWorkflow(RolloutControllerWorkflow, CONTROLLER_PATCHES),
+)
+REPLAYED_WORKFLOWS = tuple(patched.cls for patched in PATCHED_WORKFLOWS)
+DEFAULT_REPLAY_QUERY = " OR ".join(
+    f"WorkflowType='{patched.type_name}'" for patched in PATCHED_WORKFLOWS
+)
+# Every patch id PurchaseApprovalWorkflow checks: what `patch_report` reports on by default.
 WORKFLOW_PATCHES = tuple(patch.id for patch in PATCHES)
-PATCH_DESCRIPTIONS = {patch.id: patch.description for patch in PATCHES}
 # System search attribute (a KeywordList) the server fills with the ids of the patches a
 # workflow took the patched branch of (`patched()` returned True, or `deprecate_patch`).
 CHANGE_VERSION = "TemporalChangeVersion"
@@ -44,10 +78,6 @@ CHANGE_VERSION = "TemporalChangeVersion"
 CORE_MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')
 
 log = logging.getLogger("purchasebot.replay")
-
-
-class ReplayToolError(Exception):
-    """A person's mistake (bad query, bad filter, bad patch id): one clear line, no trace."""
 
 
 @dataclass(frozen=True)
@@ -86,13 +116,6 @@ class PatchStatus:
         return self.open_without == 0
 
 
-def workflow_type_name(cls: type) -> str:
-    defn = getattr(cls, "__temporal_workflow_definition", None)
-    if defn is None:
-        raise ReplayToolError(f"{cls.__name__} is not a workflow class (no @workflow.defn).")
-    return str(defn.name)
-
-
 def first_line(err: BaseException) -> str:
     """One readable line for a replay failure, e.g. "[TMPRL1100] Nondeterminism error: ..."."""
     text = str(err).strip() or type(err).__name__
@@ -126,12 +149,13 @@ async def replay_matching(
     client: Client,
     query: str,
     *,
-    workflows: Sequence[type] = (PurchaseApprovalWorkflow,),
+    workflows: Sequence[type] = REPLAYED_WORKFLOWS,
     limit: int | None = None,
 ) -> ReplaySummary:
     """Replay, on `workflows`, the history of every workflow the visibility `query` matches.
 
-    Workflows of other types are counted in `skipped`, not replayed: no code is given for them.
+    Each history is replayed on the class of its workflow type; workflows of other types are
+    counted in `skipped`, not replayed: no code is given for them.
     `limit` caps the number of histories replayed, in the order visibility lists them.
     Raises ReplayToolError for an invalid query.
     """
@@ -203,9 +227,10 @@ async def patch_report(
     client: Client,
     patch_ids: Sequence[str] = WORKFLOW_PATCHES,
     *,
+    workflow_type: str = PURCHASE_WORKFLOW_TYPE,
     extra_filter: str | None = None,
 ) -> list[PatchStatus]:
-    """For each patch id: Running PurchaseApprovalWorkflows started without it / with it.
+    """For each patch id: Running workflows of `workflow_type` started without it / with it.
 
     Across the whole namespace unless `extra_filter` (a visibility query, e.g.
     `TaskQueue='x'`) narrows it. Counts come from visibility, which lags the workflows by tens
@@ -230,7 +255,7 @@ async def patch_report(
        markers apart: narrow with e.g. `StartTime < '<step 2 deploy time>'`, or simply run
        `purchasebot replay` against the code without the call.
     """
-    base = f"WorkflowType='{PURCHASE_WORKFLOW_TYPE}' AND ExecutionStatus='Running'"
+    base = f"WorkflowType='{workflow_type}' AND ExecutionStatus='Running'"
     if extra_filter is not None and extra_filter.strip():
         # Checked alone first, so that an error (and its position) is about what was typed.
         await _count(client, extra_filter)
@@ -252,3 +277,21 @@ async def patch_report(
             )
         )
     return report
+
+
+async def patched_workflows_report(
+    client: Client, *, extra_filter: str | None = None
+) -> list[tuple[PatchedWorkflow, list[PatchStatus]]]:
+    """`patch_report` for every patched workflow, each on its own type and its own patches."""
+    return [
+        (
+            patched,
+            await patch_report(
+                client,
+                [patch.id for patch in patched.patches],
+                workflow_type=patched.type_name,
+                extra_filter=extra_filter,
+            ),
+        )
+        for patched in PATCHED_WORKFLOWS
+    ]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -77,15 +76,7 @@ with workflow.unsafe.imports_passed_through():
         PURCHASE_OUTCOME,
         REVIEW_PATH,
     )
-
-
-@dataclass(frozen=True)
-class Patch:
-    """A change to the commands this workflow emits, put behind `workflow.patched(id)` so that
-    requests started by older code replay on their own path."""
-
-    id: str
-    description: str
+    from workflows.patches import Patch
 
 
 # Every patch this workflow checks, oldest first: the one list `purchasebot patches`, the replay

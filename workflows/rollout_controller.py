@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
         RoutingInput,
         Verdict,
     )
-    from workflows.purchase_approval import Patch
+    from workflows.patches import Patch
 
 ROUTING_TIMEOUT = timedelta(seconds=30)
 # Routing changes are retried briefly; a refusal (unknown build) is not retried at all.

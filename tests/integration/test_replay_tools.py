@@ -21,6 +21,7 @@ from tests.integration.world import World, poll_until, running_world
 from workflows.purchase_approval import AUTOMATED_REVIEW_PATCH as REVIEW_PATCH
 from workflows.purchase_approval import PATCHES
 from workflows.purchase_approval import REVIEW_FLAGS_PATCH as FLAGS_PATCH
+from workflows.rollout_controller import CONTROLLER_PATCHES
 
 AUTOMATED_REVIEW_PATCH = REVIEW_PATCH.id
 REVIEW_FLAGS_PATCH = FLAGS_PATCH.id
@@ -233,6 +234,7 @@ async def test_patch_report_counts_open_workflows_with_and_without_the_patch(
         shown = run_cli(env, "patches", "--filter", only_here)
 
     assert shown.returncode == 0, shown.stderr
+    # Every patched workflow's patches, grouped by workflow; no controller runs on this queue.
     assert shown.stdout.splitlines() == [
         f"Open PurchaseApprovalWorkflows matching {only_here}:",
         *[
@@ -240,6 +242,15 @@ async def test_patch_report_counts_open_workflows_with_and_without_the_patch(
             for patch in PATCHES
             for line in (
                 f"{patch.id}: 0 open without it, 2 open with it; deprecate_patch is safe",
+                f"    ({patch.description})",
+            )
+        ],
+        f"Open RolloutControllerWorkflows matching {only_here}:",
+        *[
+            line
+            for patch in CONTROLLER_PATCHES
+            for line in (
+                f"{patch.id}: 0 open without it, 0 open with it; deprecate_patch is safe",
                 f"    ({patch.description})",
             )
         ],
