@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from domain.actors import actor_label
+from domain.actors import actor_label, mention
 from domain.intake import MAX_JUSTIFICATION_CHARS
 from domain.models import (
     ApprovalResult,
@@ -102,7 +102,7 @@ def review_line(review: AutomatedReviewResult | None) -> str:
 
 def request_fields(request: PurchaseRequest, product: ProductInfo) -> Block:
     fields = [
-        f"*Requester*\n<@{request.requester}> ({escape(request.department)})",
+        f"*Requester*\n{mention(request.requester)} ({escape(request.department)})",
         f"*Item*\n<{escape(product.url)}|{_link_label(product.title)}>",
         f"*Category*\n{escape(product.category)}",
         f"*Quantity*\n{request.quantity}",
@@ -207,10 +207,6 @@ def decision_line(approval: ApprovalResult) -> str:
     return f"*{verb}* by {who} on {when(approval.decided_at)}{reason}"
 
 
-def mention(user: str) -> str:
-    return f"<@{user}>"
-
-
 def outcome_line(result: PurchaseResult) -> str:
     """How it ended, who decided and when, and the approver's words (domain/outcomes.py)."""
     outcome = describe_outcome(result, literal=escape)
@@ -244,7 +240,7 @@ def auto_approval_fyi_blocks(
     """The manager's FYI. "Flag as wrong" feeds the deployment monitor's decision quality."""
     assert result.product is not None
     return [
-        text(f"FYI: a purchase by <@{request.requester}> was auto-approved."),
+        text(f"FYI: a purchase by {mention(request.requester)} was auto-approved."),
         request_fields(request, result.product),
         context(review_line(result.review)),
         {
@@ -267,7 +263,7 @@ def flagged_blocks(original: list[Block], who: str) -> list[Block]:
     kept = [b for b in original if isinstance(b, dict) and b.get("type") != "actions"]
     return [
         *kept,
-        context(f":triangular_flag_on_post: Flagged as a wrong auto-approval by <@{who}>"),
+        context(f":triangular_flag_on_post: Flagged as a wrong auto-approval by {mention(who)}"),
     ]
 
 
@@ -276,7 +272,7 @@ def request_filed_text(request: PurchaseRequest) -> str:
         f"Request `{request.request_id}` filed: {request.quantity} x "
         f"{escape(request.product_url)} for {escape(str(request.amount))}. The product is "
         "checked and reviewed now; low-risk requests are approved at once, others go to "
-        f"<@{request.manager}>. You'll get a DM with the outcome. "
+        f"{mention(request.manager)}. You'll get a DM with the outcome. "
         f"`/purchase status {request.request_id}` shows where it stands."
     )
 

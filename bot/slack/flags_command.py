@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from bot.slack.blocks import Block, context, text
 from bot.slack.command_parsing import Unparseable
 from domain import flag_registry
+from domain.actors import mention
 from domain.feature_flags import (
     FlagScope,
     FlagsEntityState,
@@ -184,7 +185,7 @@ def flags_blocks(state: FlagsEntityState) -> list[Block]:
     for change in recent:
         blocks.append(
             context(
-                f"{change.at:%Y-%m-%d %H:%M} UTC · {_who(change.actor)} · "
+                f"{change.at:%Y-%m-%d %H:%M} UTC · {mention(change.actor)} · "
                 f"{escape(change.action)} · {escape(change.detail)}"
             )
         )
@@ -204,7 +205,7 @@ def _flag_blocks(flag: Flag[V], settings: FlagSettings[V]) -> list[Block]:
         )
         lines.append(f"• Rollout: {render_rollout(flag, settings.rollout)}{note}")
     departments = [f"{escape(k)} {flag.show(v)}" for k, v in settings.departments.items()]
-    users = [f"<@{k}> {flag.show(v)}" for k, v in settings.users.items()]
+    users = [f"{mention(k)} {flag.show(v)}" for k, v in settings.users.items()]
     lines.append(f"• Departments: {_listing(departments)}")
     lines.append(f"• Users: {_listing(users)}")
     return [text("\n".join(lines))]
@@ -217,10 +218,3 @@ def _listing(items: list[str]) -> str:
     shown = ", ".join(sorted(items)[:MAX_LISTED])
     extra = len(items) - MAX_LISTED
     return shown + (f" and {extra} more" if extra > 0 else "")
-
-
-def _who(actor: str) -> str:
-    try:
-        return f"<@{check_user_id(actor)}>"
-    except ValueError:
-        return escape(actor)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.slack.blocks import Block, context, mention, text, when
+from bot.slack.blocks import Block, context, text, when
+from domain.actors import mention
 from domain.models import AuditEntry
 from domain.mrkdwn import escape
 
@@ -16,18 +17,13 @@ DETAIL_LIMIT = 120
 LINES_PER_SECTION = 10
 
 
-def _actor(actor: str) -> str:
-    # Slack user ids are mentions; API callers ("api:..."), the CLI and the monitor are named.
-    return mention(actor) if actor[:1] in ("U", "W") and actor.isalnum() else f"`{escape(actor)}`"
-
-
 def _line(entry: AuditEntry) -> str:
     detail = (
         entry.detail if len(entry.detail) <= DETAIL_LIMIT else entry.detail[:DETAIL_LIMIT] + "…"
     )
     shown = f": {escape(detail)}" if detail else ""
     refused = ":no_entry: " if "refused" in entry.action else ""
-    return f"• {when(entry.at)} {_actor(entry.actor)} {refused}*{escape(entry.action)}*{shown}"
+    return f"• {when(entry.at)} {mention(entry.actor)} {refused}*{escape(entry.action)}*{shown}"
 
 
 def ops_history_blocks(entries: Sequence[AuditEntry], page: int) -> list[Block]:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from bot.slack.blocks import Block, context, text
 from bot.slack.command_parsing import Unparseable
-from domain.feature_flags import check_user_id
+from domain.actors import mention
 from domain.mrkdwn import escape, unescape_slack
 from domain.rules_versions import DEFAULTS, RuleChange, RulesVersion, RulesVersionSummary
 
@@ -183,24 +183,17 @@ def diff_blocks(old: RulesVersion, new: RulesVersion, changes: list[RuleChange])
 
 def _summary_line(version: RulesVersionSummary) -> str:
     why = f" · {escape(version.reason)}" if version.reason else ""
-    return f"*{version.label}* · {version.at:%Y-%m-%d %H:%M} UTC · {who(version.author)}{why}"
+    return f"*{version.label}* · {version.at:%Y-%m-%d %H:%M} UTC · {mention(version.author)}{why}"
 
 
 def diff_text(changes: list[RuleChange]) -> str:
     return "\n".join(f"• `{escape(str(change))}`" for change in changes)
 
 
-def who(actor: str) -> str:
-    try:
-        return f"<@{check_user_id(actor)}>"
-    except ValueError:
-        return escape(actor)
-
-
 def change_announcement(summary: RulesVersionSummary) -> str:
     """The ops channel's line for a rules change, the same from Slack and from the API."""
     why = f" — {escape(summary.reason)}" if summary.reason else ""
     return (
-        f":scroll: Review rules are now *{summary.label}*, by {who(summary.author)}{why}. "
+        f":scroll: Review rules are now *{summary.label}*, by {mention(summary.author)}{why}. "
         "Every worker reviews with them from the next request.\n" + diff_text(summary.diff)
     )

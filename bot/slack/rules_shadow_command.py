@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from bot.insight.shadow import ShadowFigures
 from bot.slack.blocks import Block, context, text
 from bot.slack.command_parsing import Unparseable
-from bot.slack.rules_command import diff_text, who
+from bot.slack.rules_command import diff_text
+from domain.actors import mention
 from domain.mrkdwn import escape
 from domain.rules_shadow import ShadowView
 from domain.rules_versions import RulesVersionSummary, ShadowCandidate
@@ -105,7 +106,7 @@ def candidate_line(candidate: ShadowCandidate) -> str:
     made = f" · from {escape(candidate.source)}" if candidate.source else ""
     return (
         f"*{candidate.label}* ({escape(candidate.content_hash)}) in shadow since "
-        f"{candidate.at:%Y-%m-%d %H:%M} UTC · {who(candidate.author)}{made}{why}"
+        f"{candidate.at:%Y-%m-%d %H:%M} UTC · {mention(candidate.author)}{made}{why}"
     )
 
 
@@ -166,14 +167,14 @@ def started_announcement(candidate: ShadowCandidate, diff_from: str, diff: str) 
     why = f" — {escape(candidate.reason)}" if candidate.reason else ""
     return (
         f":ghost: Candidate review rules *{candidate.label}* are in shadow, by "
-        f"{who(candidate.author)}{why}. Every review also evaluates them and records their "
+        f"{mention(candidate.author)}{why}. Every review also evaluates them and records their "
         f"verdict; they decide nothing. Differs from {diff_from}:\n{diff}"
     )
 
 
 def stopped_announcement(candidate: ShadowCandidate, author: str, reason: str) -> str:
     why = f" — {escape(reason)}" if reason else ""
-    return f":ghost: Shadow review of *{candidate.label}* stopped by {who(author)}{why}."
+    return f":ghost: Shadow review of *{candidate.label}* stopped by {mention(author)}{why}."
 
 
 def promoted_line(candidate: ShadowCandidate, version: RulesVersionSummary) -> str:

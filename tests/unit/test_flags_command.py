@@ -195,7 +195,8 @@ def test_blocks_list_every_level_of_every_flag() -> None:
 def test_blocks_show_the_last_five_changes_newest_first() -> None:
     changes = texts(flags_blocks(entity_state(changes=8)))[-5:]
     assert changes[0] == (f"2026-11-28 09:07 UTC · <@UOPS> · set {AUTO} · change &lt;7&gt;")
-    assert changes[1].startswith("2026-11-28 09:06 UTC · flags.yaml · ")
+    # Not a Slack user: named as code (domain.actors.mention), never a broken mention.
+    assert changes[1].startswith("2026-11-28 09:06 UTC · `flags.yaml` · ")
     assert [c.split(" · ")[0].removesuffix(" UTC")[-5:] for c in changes] == [
         "09:07",
         "09:06",
