@@ -22,6 +22,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 
 from appconfig.files import ReloadingFile
 from bot.purchase_service import PurchaseService
+from domain.actors import mention
 from domain.delegation import (
     Delegation,
     DelegationChange,
@@ -70,7 +71,9 @@ class DelegationsAdmin:
         """Set the delegation, then hand the delegator's waiting requests to the delegate (or,
         for the delegate's own requests, to the delegator's manager). Raises Refused."""
         if self._directory.get().value.person(delegate) is None:
-            raise Refused(f"<@{delegate}> is not in the company directory; pick someone who is.")
+            raise Refused(
+                f"{mention(delegate)} is not in the company directory; pick someone who is."
+            )
         change = await self._update(
             DelegationsWorkflow.set,
             SetDelegationInput(delegator=delegator, delegate=delegate, until=until, actor=actor),

@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from appconfig.files import ReloadingFile
 from bot.department_routing import DepartmentRouting
 from bot.request_attributes import start_attributes
+from domain.actors import mention
 from domain.catalog import Catalog
 from domain.directory import Directory, is_slack_id
 from domain.intake import IntakeError, build_purchase_request
@@ -207,7 +208,7 @@ class PurchaseService:
         """Hand a waiting request to `to`. Who may do it (ops, or the approver delegating) is
         the caller's to check; `to` must be a person of the directory."""
         if self._directory.get().value.person(to) is None:
-            raise Refused(f"<@{to}> is not in the company directory; pick someone who is.")
+            raise Refused(f"{mention(to)} is not in the company directory; pick someone who is.")
         move = ReassignInput(to=to, by=by, reason=reason, on_behalf_of=on_behalf_of)
         handle = self._handle(request_id)
         return await _refused_on_failure(

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.ordering import OrderingActivities
     from activities.product_validation import ProductValidationActivities
     from domain import product_metrics
-    from domain.actors import AUTOMATED_SYSTEM, SHADOW_REVIEW, SYSTEM, is_person
+    from domain.actors import AUTOMATED_SYSTEM, SHADOW_REVIEW, SYSTEM, is_person, mention
     from domain.feature_flags import EvaluateFlagsInput, FlagsEvaluation
     from domain.flag_registry import AUTOMATED_REVIEW, REVIEW_STRICTNESS
     from domain.models import (
@@ -1079,7 +1079,8 @@ class PurchaseApprovalWorkflow:
         assert self._product is not None
         instead = f" on behalf of <@{move.on_behalf_of}>" if move.on_behalf_of else ""
         why = f": {escape(move.reason)}" if move.reason else ""
-        line = f":arrow_right: Handed to <@{move.to}>{instead} by <@{move.by}>{why}"
+        # `by` may be an API caller (`api:ops-1`): named, not a broken mention.
+        line = f":arrow_right: Handed to <@{move.to}>{instead} by {mention(move.by)}{why}"
         await asyncio.gather(
             *(self._retire_message(r, self._product, line) for r in retired),
             self._send(

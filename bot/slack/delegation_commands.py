@@ -12,6 +12,7 @@ from bot.slack.command_parsing import (
     ShowDelegation,
 )
 from bot.slack.deps import BotDeps
+from domain.actors import mention
 from domain.refusal import Refused
 
 DELEGATE_USAGE = (
@@ -34,13 +35,13 @@ async def answer_delegation(
         return [
             blocks.text(
                 f":white_check_mark: Until {until}, requests that would go to you go to "
-                f"{blocks.mention(parsed.to)} (never to whoever filed them: those go to your "
+                f"{mention(parsed.to)} (never to whoever filed them: those go to your "
                 f"manager). {_handover_line(handover, 'handed over')}"
             )
         ]
     if isinstance(parsed, DelegateOff):
         handover = await deps.delegations.end(user, actor=user)
-        delegate = blocks.mention(handover.delegation.delegate)
+        delegate = mention(handover.delegation.delegate)
         return [
             blocks.text(
                 f":white_check_mark: Your delegation to {delegate} is off: new requests come to "
@@ -54,7 +55,7 @@ async def answer_delegation(
     return [
         blocks.text(
             f"Until {blocks.when(delegation.until)}, requests that would go to you go to "
-            f"{blocks.mention(delegation.delegate)}.\n{DELEGATE_USAGE}"
+            f"{mention(delegation.delegate)}.\n{DELEGATE_USAGE}"
         )
     ]
 
@@ -75,7 +76,7 @@ async def _reassign(parsed: ReassignRequest, user: str, deps: BotDeps) -> list[b
     return [
         blocks.text(
             f":white_check_mark: `{parsed.request_id}` now waits for "
-            f"{blocks.mention(moved.approver)} instead of {blocks.mention(moved.previous)}; "
+            f"{mention(moved.approver)} instead of {mention(moved.previous)}; "
             "both and the requester have been told."
         )
     ]

@@ -13,7 +13,7 @@ from temporalio.workflow import _Definition
 from activities.notifier import outcome_text
 from bot.cli import describe_result
 from bot.slack import blocks
-from domain.actors import AUTOMATED_SYSTEM, SYSTEM
+from domain.actors import AUTOMATED_SYSTEM, SYSTEM, mention
 from domain.models import (
     ApprovalResult,
     OutcomeNotificationInput,
@@ -115,7 +115,7 @@ def test_every_renderer_tells_the_same_outcome(case: str) -> None:
     assert told.endswith(f"was {sentence[0].lower()}{sentence[1:]}")
     dm = str(blocks.outcome_blocks(REQUEST, result))
     assert f"Your purchase was {headline}" in dm
-    assert outcome.sentence(blocks.mention) in dm
+    assert outcome.sentence(mention) in dm
 
 
 def test_a_failed_order_is_never_described_as_rejected() -> None:
