@@ -123,7 +123,7 @@ async def test_ops_reassign_a_waiting_request_others_are_refused_and_all_is_audi
 
 
 async def test_reassign_over_the_api_is_for_ops_tokens(sw: SlackWorld) -> None:
-    request_id, _ = await file_request(sw, "UNICO", "UCARLOS")
+    request_id, carlos_message = await file_request(sw, "UNICO", "UCARLOS")
     path = f"/requests/{request_id}/reassign"
     body = {"to": "UHELEN", "reason": "covering"}
     status, answer = await api(sw, "POST", path, Role.INTEGRATION, json=body)
@@ -133,6 +133,14 @@ async def test_reassign_over_the_api_is_for_ops_tokens(sw: SlackWorld) -> None:
     status, answer = await api(sw, "POST", path, Role.OPS, json=body)
     assert status == 200 and (answer["previous"], answer["approver"]) == ("UCARLOS", "UHELEN")
     await sw.bot_message_to("UHELEN", request_id)
+
+    # Carlos's message names the API caller who moved it, not a broken `<@api:...>` mention.
+    async def handed_by_the_api() -> bool:
+        return "Handed to <@UHELEN> by `api:" in str((await current(sw, carlos_message)).blocks)
+
+    await poll_until(handed_by_the_api, 10, "Carlos's message to say who handed it over")
+    shown = str((await current(sw, carlos_message)).blocks)
+    assert "(API)" in shown and "<@api" not in shown
     status, doc = await api(sw, "GET", "/openapi.json", role=None)
     assert "post" in doc["paths"]["/api/requests/{request_id}/reassign"]
 
