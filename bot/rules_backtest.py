@@ -7,7 +7,7 @@ to their imported-history shard. The arithmetic is `domain.backtest`."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
@@ -21,6 +21,7 @@ from domain.backtest import (
     PastRequest,
     RequesterBaseline,
     RulePair,
+    affected_departments,
     backtest,
     backtest_period,
     needs_history,
@@ -38,15 +39,21 @@ CONCURRENT_READS = 16
 LIST_PAGE_SIZE = 1000
 
 
-def listing_query(since: datetime, task_queue: str | None) -> str:
+def listing_query(
+    since: datetime, task_queue: str | None, departments: Sequence[str] | None = None
+) -> str:
     """Requests filed since `since`, and those that closed since, or (rejected) in the 30 days
-    before: their closings are the requesters' history during the period."""
+    before: their closings are the requesters' history during the period. `departments`: only
+    theirs (a requester's requests all carry their department)."""
     start = visibility_string(since.isoformat())
     before = visibility_string((since - REJECTION_WINDOW).isoformat())
     condition = (
         f"(StartTime >= {start} OR CloseTime >= {start} OR "
         f"(CloseTime >= {before} AND PurchaseOutcome = 'rejected'))"
     )
+    if departments is not None:
+        names = ", ".join(visibility_string(d) for d in departments)
+        condition = f"Department IN ({names}) AND {condition}"
     if task_queue is not None:
         condition = f"TaskQueue = {visibility_string(task_queue)} AND {condition}"
     return purchases_query(condition)
@@ -76,12 +83,23 @@ class RulesBacktest:
         self._history = history
 
     async def run(
-        self, current: RulesFile, proposed: RulesFile, *, now: datetime | None = None
+        self,
+        current: RulesFile,
+        proposed: RulesFile,
+        *,
+        departments: Sequence[str] | None = None,
+        now: datetime | None = None,
     ) -> BacktestFigures:
-        """Raises RPCError when visibility cannot be listed."""
+        """`departments`: every department there is (directory and rules): only the requests of
+        those the change affects are read (the listing's rows are what costs: ~2 ms each on a
+        loaded dev server). None: every request. Raises RPCError when visibility cannot be
+        listed."""
         now = now or datetime.now(UTC)
         since, until = backtest_period(now)
-        requests = await self.past_requests(since)
+        affected = (
+            None if departments is None else affected_departments(current, proposed, departments)
+        )
+        requests = [] if affected == [] else await self.past_requests(since, affected)
         rules = RulePair(current, proposed)
         employees = {
             r.employee_id
@@ -96,14 +114,17 @@ class RulesBacktest:
             baselines=baselines,
             since=since,
             until=until,
+            departments=affected,
         )
 
-    async def past_requests(self, since: datetime) -> list[PastRequest]:
+    async def past_requests(
+        self, since: datetime, departments: Sequence[str] | None = None
+    ) -> list[PastRequest]:
         """Page by page through the raw listing: the SDK's `list_workflows` decodes every
         attribute of every row, which cost a third of the listing's time at 10,000 rows."""
         request = ListWorkflowExecutionsRequest(
             namespace=self._client.namespace,
-            query=listing_query(since, self._task_queue),
+            query=listing_query(since, self._task_queue, departments),
             page_size=LIST_PAGE_SIZE,
         )
         found: list[PastRequest] = []

@@ -84,7 +84,12 @@ class BacktestFigures(BaseModel):
 
     since: datetime
     until: datetime
-    filed: int = Field(description="requests filed in the period")
+    departments: list[str] | None = Field(
+        default=None,
+        description="the departments whose rules the change alters: only their requests can be "
+        "decided differently, so only they are backtested; null: every department",
+    )
+    filed: int = Field(description="requests filed in the period (in those departments)")
     compared: int = Field(description="reviewed requests re-decided with both rule sets")
     without_inputs: int = Field(
         description="filed before amount/category/vendor were recorded at filing: left out"
@@ -111,6 +116,21 @@ class BacktestFigures(BaseModel):
 
 def backtest_period(now: datetime) -> tuple[datetime, datetime]:
     return now - BACKTEST_PERIOD, now
+
+
+# A department name nobody has: the rules a department without its own entry gets.
+_ANY_OTHER_DEPARTMENT = "\x00any other department"
+
+
+def affected_departments(
+    current: RulesFile, proposed: RulesFile, known: Iterable[str]
+) -> list[str] | None:
+    """The departments whose effective rules the change alters, or None when it alters what a
+    department without its own rules gets (any department at all may then be affected)."""
+    other = _ANY_OTHER_DEPARTMENT
+    if current.for_department(other) != proposed.for_department(other):
+        return None
+    return sorted(d for d in set(known) if current.for_department(d) != proposed.for_department(d))
 
 
 # A history that meets any criterion: with it, `evaluate` says what the other checks decide.
@@ -274,9 +294,11 @@ def backtest(
     baselines: Mapping[str, RequesterBaseline],
     since: datetime,
     until: datetime,
+    departments: list[str] | None = None,
 ) -> BacktestFigures:
     """`requests`: those filed in [since, until) and those that closed in the 30 days before
-    `since` (for the history); `baselines`: per requester whose history any rule set needs."""
+    `since` (for the history); `baselines`: per requester whose history any rule set needs;
+    `departments`: only theirs are backtested (None: all)."""
     listed = list(requests)
     timeline = HistoryTimeline(listed, baselines)
     rules = RulePair(current, proposed)
@@ -287,6 +309,8 @@ def backtest(
     examples: list[str] = []
     for request in listed:
         if not since <= request.filed_at < until:
+            continue
+        if departments is not None and request.department not in departments:
             continue
         counts["filed"] += 1
         left_out = _left_out(request)
@@ -311,6 +335,7 @@ def backtest(
     return BacktestFigures(
         since=since,
         until=until,
+        departments=departments,
         filed=counts["filed"],
         compared=counts["compared"],
         without_inputs=counts["without_inputs"],

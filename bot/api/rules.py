@@ -116,7 +116,11 @@ def rules_endpoints(deps: BotDeps) -> list[Endpoint]:
         diff = diff_rules(live.rules, proposed)
         if query.dry_run:
             try:
-                figures = await deps.backtest.run(live.rules, proposed)
+                figures = await deps.backtest.run(
+                    live.rules,
+                    proposed,
+                    departments=[*people_departments(deps), *live.rules.departments],
+                )
             except RPCError as err:
                 raise ApiError(503, f"The backtest could not be run ({err.message}).") from err
             return ChangeAnswer(

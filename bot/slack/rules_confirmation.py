@@ -92,6 +92,8 @@ def confirmation_modal(
 def backtest_blocks(figures: BacktestFigures) -> list[Block]:
     f = figures
     period = f"{f.since:%Y-%m-%d} to {f.until:%Y-%m-%d}"
+    if f.departments is not None:  # only those the change affects: the others cannot change
+        period = f"{escape(', '.join(f.departments)) or 'no department'}; {period}"
     rejected = (
         f"Of the {f.more} newly auto-approved, *{f.more_rejected_by_manager} had been rejected "
         "by a manager*"

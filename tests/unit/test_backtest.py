@@ -14,6 +14,7 @@ from domain.backtest import (
     RequesterBaseline,
     ReviewInputs,
     RulePair,
+    affected_departments,
     backtest,
     backtest_period,
     needs_history,
@@ -238,3 +239,29 @@ def test_a_requester_whose_history_could_not_be_read_is_judged_history_unavailab
     figures = run([req("100", path="auto_approved"), req("100")], FOUR_PURCHASES, baselines={})
     # The review would have sent both to a person: the auto-approved one is not reproduced.
     assert figures.not_reproduced == 1 and figures.compared == 1
+
+
+def test_only_the_departments_a_change_affects_are_backtested() -> None:
+    known = ["IT", "Marketing", "Finance", "Sales"]
+    assert affected_departments(SHIPPED, SHIPPED, known) == []
+    assert affected_departments(SHIPPED, FOUR_PURCHASES, known) == ["IT"]
+    # IT's department limit lives in the defaults, but only IT has it.
+    data = SHIPPED.model_dump(mode="json")
+    data["defaults"]["department_limits"]["IT"] = "2000"
+    assert affected_departments(SHIPPED, RulesFile.model_validate(data), known) == ["IT"]
+    # A default every department without its own value uses: any department may be affected.
+    assert (
+        affected_departments(SHIPPED, rules_with(SHIPPED, "defaults", "max_amount", "9"), known)
+        is None
+    )
+    it, sales = req("40", path="auto_approved"), req("40", path="auto_approved", department="Sales")
+    figures = backtest(
+        [it, sales],
+        current=SHIPPED,
+        proposed=FOUR_PURCHASES,
+        baselines={"E1": GOOD},
+        since=SINCE,
+        until=UNTIL,
+        departments=["IT"],
+    )
+    assert figures.filed == 1 and figures.departments == ["IT"]

@@ -55,7 +55,11 @@ async def open_confirmation(
         ) from err
     view_id = str(opened["view"]["id"])
     try:
-        figures = await deps.backtest.run(proposal.current.rules, proposal.proposed)
+        figures = await deps.backtest.run(
+            proposal.current.rules,
+            proposal.proposed,
+            departments=[*people_departments(deps), *proposal.current.rules.departments],
+        )
         view = confirmation_modal(change, proposal.diff, figures=figures)
     except RPCError as err:
         log.warning("rules backtest failed: %s", err.message)
