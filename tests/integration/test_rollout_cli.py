@@ -13,7 +13,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from bot import cli
+from bot.replay_tools import replay_matching
 from bot.rollout_cli import EXIT_WAIT_TIMED_OUT
+from domain.workflow_ids import rollout_controller_id
 from tests.fixtures.original_workflow import OriginalPurchaseApprovalWorkflow
 from tests.integration.deployment_world import DeploymentWorld, deployment_world
 from tests.integration.processes import PURCHASEBOT, process_env
@@ -135,6 +137,11 @@ async def test_a_pipeline_rolls_out_with_the_cli_across_three_builds(
             "ramped",
             "rolled_back",
         ]
+
+        # The deploy gate replays the controller too, on the controller's class (by its type).
+        controller = f"WorkflowId='{rollout_controller_id(world.deployment)}'"
+        gate = await replay_matching(world.client, controller)
+        assert (gate.total, gate.replayed_ok, gate.skipped) == (1, 1, {})
 
 
 async def test_a_pipeline_rolls_out_to_one_department_then_back_to_a_named_build(
