@@ -41,7 +41,7 @@ from domain.models import (
     ReassignResult,
     StatusResult,
 )
-from domain.refusal import Refused
+from domain.refusal import NotFound, Refused
 from domain.request_ids import new_request_id as new_request_id  # re-exported for callers
 from domain.workflow_ids import purchase_workflow_id, purchases_query, request_id_of
 from entities.client import refusal
@@ -269,7 +269,7 @@ def _request_id(handle: WorkflowHandle[Any, Any]) -> str:
 
 def _rpc_refusal(request_id: str, err: RPCError) -> Refused:
     if err.status == RPCStatusCode.NOT_FOUND:
-        return Refused(
+        return NotFound(
             f"There is no purchase request {request_id}. Check the id "
             "(it looks like PR-K5QW2XH7RTB3M)."
         )

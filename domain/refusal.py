@@ -12,3 +12,8 @@ class Refused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class NotFound(Refused):
+    """Refused because what was named does not exist (an unknown request id): the API answers
+    404 rather than the 409 of a refusal by what exists."""

@@ -10,7 +10,7 @@ from bot.api.framework import ApiCall, ApiError, Endpoint
 from bot.api.tokens import Role
 from bot.slack.deps import BotDeps
 from domain.models import ReassignResult
-from domain.refusal import Refused
+from domain.refusal import NotFound, Refused
 from domain.request_ids import parse_request_id
 
 
@@ -33,6 +33,8 @@ def request_endpoints(deps: BotDeps) -> list[Endpoint]:
             return await deps.service.reassign(
                 request_id, to=body.to, by=call.caller.actor, reason=body.reason
             )
+        except NotFound as unknown:
+            raise ApiError(404, str(unknown), field="request_id") from unknown
         except Refused as refused:
             raise ApiError(409, str(refused)) from refused
 
@@ -49,8 +51,9 @@ def request_endpoints(deps: BotDeps) -> list[Endpoint]:
             description=(
                 "The new approver gets the approval message with buttons; the previous one's "
                 "message loses its buttons and says where the request went; the requester is "
-                "told. Refused (409) when the request is not waiting, the new approver filed it, "
-                "or is not in the directory."
+                "told. 404 when there is no request with that id (or it is not a request id); "
+                "409 when the request is not waiting (already decided, cancelled or finished), "
+                "the new approver filed it, or is not in the directory."
             ),
             errors=(400, 404, 409),
         )

@@ -1,6 +1,7 @@
 """The App Home tab, published for one person: their latest requests (everyone), the
-approvals waiting for them (managers: the approval message's own buttons), the dashboard (ops
-and finance) and how to use `/purchase`. Opening the tab and deciding from it republish it."""
+approvals waiting for them (managers, and anyone a request was delegated or reassigned to: the
+approval message's own buttons), the dashboard (ops and finance) and how to use `/purchase`.
+Opening the tab and deciding from it republish it."""
 
 from __future__ import annotations
 
@@ -70,9 +71,11 @@ class HomeTab:
             return blocks.text(str(refused))
 
     async def _waiting(self, user: str) -> list[Block]:
-        if not self._deps.directory.get().value.reports_of(user):
-            return []  # nobody reports to them: no approvals section at all
-        return waiting_approval_blocks(await approvals_waiting_for(user, self._deps))
+        waiting = await approvals_waiting_for(user, self._deps)
+        if not waiting and not self._deps.directory.get().value.reports_of(user):
+            # Nobody reports to them and nothing was handed to them: no approvals section.
+            return []
+        return waiting_approval_blocks(waiting)
 
     async def _dashboard(self, user: str) -> list[Block]:
         if not self.sees_dashboard(user):

@@ -1,19 +1,24 @@
 """The requests waiting for one person's decision, read from Temporal.
 
-Visibility finds the running requests of everyone below the person in the management chain (an
-escalation goes up that chain, so it stays inside it), and those whose `Approver` search attribute
-names the person (since delegation-v1: a delegate's or a reassigned request, outside the chain);
-each request's `status` query then says whether it waits for a decision and by whom."""
+Since delegation-v1 every request names whom it waits for in the `Approver` search attribute
+(reassign-v1 and escalations keep it current), so one visibility query finds them, wherever the
+requester sits (a delegate's or a reassigned request, outside the person's chain). Requests
+started before delegation-v1 have no `Approver`: for those, visibility lists the running requests
+of everyone below the person in the management chain (an escalation goes up that chain, so it
+stays inside it). Each request's `status` query then says whether it waits for a decision and by
+whom."""
 
 from __future__ import annotations
 
 import asyncio
 
-from temporalio.client import WorkflowQueryFailedError
+from temporalio.client import Client, WorkflowQueryFailedError
 
 from bot.slack.deps import BotDeps
+from domain.directory import Directory
 from domain.models import Stage, StatusResult
 from domain.refusal import Refused
+from domain.search_attributes import APPROVER, EMPLOYEE_ID
 from domain.workflow_ids import purchases_query, request_id_of, visibility_string
 
 # Running requests looked at per Home view, newest first; status queries asked at once.
@@ -30,21 +35,12 @@ def waits_for(status: StatusResult, user: str) -> bool:
 
 async def approvals_waiting_for(user: str, deps: BotDeps) -> list[StatusResult]:
     """Oldest first: the one waiting longest is decided first."""
-    reports = deps.directory.get().value.reports_of(user)
-    running: list[str] = []
-    employees = [person.employee_id for person in reports]
-    # A big organisation's ids go in several queries: a visibility query has a length limit.
-    for start in range(0, len(employees), IDS_PER_QUERY):
-        if len(running) >= MAX_SCANNED:
-            break
-        ids = ", ".join(map(visibility_string, employees[start : start + IDS_PER_QUERY]))
-        query = purchases_query(f"ExecutionStatus = 'Running' AND EmployeeId IN ({ids})")
-        listing = deps.temporal.list_workflows(query, limit=MAX_SCANNED - len(running))
-        running += [request_id_of(wf.id) async for wf in listing]
-    # Delegated or reassigned to this person from outside their chain (since delegation-v1).
+    running = await deps.service.waiting_for([user], limit=MAX_SCANNED)
     if len(running) < MAX_SCANNED:
-        waiting = await deps.service.waiting_for([user], limit=MAX_SCANNED - len(running))
-        running += [r for r in waiting if r not in running]
+        directory = deps.directory.get().value
+        older = await older_in_chain(user, directory, deps.temporal, MAX_SCANNED - len(running))
+        # Disjoint but for a request asked for the first time between the two queries.
+        running += [r for r in older if r not in running]
     gate = asyncio.Semaphore(CONCURRENT_QUERIES)
 
     async def status(request_id: str) -> StatusResult | None:
@@ -56,3 +52,24 @@ async def approvals_waiting_for(user: str, deps: BotDeps) -> list[StatusResult]:
 
     found = [s for s in await asyncio.gather(*map(status, running)) if s and waits_for(s, user)]
     return sorted(found, key=lambda s: (s.request.requested_at is None, s.request.requested_at))
+
+
+async def older_in_chain(
+    user: str, directory: Directory, temporal: Client, limit: int
+) -> list[str]:
+    """Running requests without `Approver` (started before delegation-v1) filed below `user`:
+    disjoint from the `Approver` query's, so nothing is listed twice."""
+    running: list[str] = []
+    employees = [person.employee_id for person in directory.reports_of(user)]
+    # A big organisation's ids go in several queries: a visibility query has a length limit.
+    for start in range(0, len(employees), IDS_PER_QUERY):
+        if len(running) >= limit:
+            break
+        ids = ", ".join(map(visibility_string, employees[start : start + IDS_PER_QUERY]))
+        query = purchases_query(
+            f"ExecutionStatus = 'Running' AND {APPROVER.name} IS NULL AND "
+            f"{EMPLOYEE_ID.name} IN ({ids})"
+        )
+        listing = temporal.list_workflows(query, limit=limit - len(running))
+        running += [request_id_of(wf.id) async for wf in listing]
+    return running

@@ -5,23 +5,31 @@ buttons (same handlers, same refusals), ops and finance see the dashboard's figu
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 import pytest_asyncio
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
+from appconfig.files import ReloadingFile
 from bot.api.tokens import ApiTokens, Role
 from bot.slack import blocks, waiting_approvals
 from bot.web.auth import Viewer, WebAuth, web_key
 from bot.web.links import DashboardLinks
-from domain.models import Stage
+from domain.directory import Directory
+from domain.models import Money, PurchaseRequest, PurchaseWorkflowInput, Stage
+from domain.search_attributes import EMPLOYEE_ID
+from domain.workflow_ids import PURCHASE_WORKFLOW_TYPE, purchase_workflow_id
 from tests.integration.slack_world import SlackWorld, slack_world
 from tests.integration.test_purchase_paths import cheap, price_of
+from tests.integration.world import poll_until
 
 WAIT = 15
 
@@ -123,6 +131,82 @@ async def test_a_manager_rejects_from_the_home_with_a_reason(sw: SlackWorld) -> 
     status = await sw.world.service.status(request_id)
     assert status.approval is not None and not status.approval.approved
     assert status.approval.comments == "not this quarter"
+
+
+async def test_a_request_reassigned_outside_the_chain_is_decided_from_that_persons_home(
+    sw: SlackWorld,
+) -> None:
+    """Fiona is not above Nico and nobody reports to her: the `Approver` search attribute finds
+    the request for her Home, and it is gone from Carlos's."""
+    request_id = await file_waiting(sw)
+
+    async def asked() -> bool:  # Carlos has the message: the request can move
+        return request_id in await sw.world.service.waiting_for(["UCARLOS"])
+
+    await poll_until(asked, WAIT, f"{request_id} to wait for UCARLOS in visibility")
+    await sw.world.service.reassign(request_id, to="UFIONA", by="UOLIVIA", reason="covering")
+    fiona = await open_home(sw, "UFIONA", request_id)
+    assert "Waiting for your decision* (1)" in str(fiona["blocks"])
+    block = f"home-decision-{request_id}"
+    assert (block, blocks.APPROVE_ACTION, request_id) in buttons(fiona)
+    assert (block, blocks.REJECT_ACTION, request_id) in buttons(fiona)
+    carlos = await open_home(sw, "UCARLOS", "Nothing is waiting for your decision")
+    assert request_id not in str(carlos["blocks"])
+
+    await sw.ws.click_view_button("UFIONA", fiona["id"], blocks.APPROVE_ACTION, block_id=block)
+    await wait_home(sw, "UFIONA", f"You approved `{request_id}`")
+    status = await sw.world.service.status(request_id)
+    assert status.approval is not None and status.approval.decided_by == "UFIONA"
+
+
+async def test_requests_from_before_delegation_v1_are_found_through_the_chain(
+    sw: SlackWorld,
+) -> None:
+    """A request started before delegation-v1 has no `Approver`: the chain query finds it (a
+    stand-in with a real request as input, on a queue no worker polls), and skips the requests
+    the `Approver` query finds, so none is listed twice."""
+    new = await file_waiting(sw)
+
+    async def has_approver() -> bool:
+        return new in await sw.world.service.waiting_for(["UCARLOS"])
+
+    await poll_until(has_approver, WAIT, f"{new} to have its Approver in visibility")
+    directory = ReloadingFile(sw.world.settings.directory, Directory).get().value
+    nico = directory.person("UNICO")
+    assert nico is not None
+    old = f"PR-OLD{uuid.uuid4().hex[:7].upper()}"
+    url = cheap(sw.world, "books")
+    price, currency = price_of(sw.world, url).split()
+    request = PurchaseRequest(
+        request_id=old,
+        requester=nico.slack_id,
+        employee_id=nico.employee_id,
+        department=nico.department,
+        manager=nico.manager,
+        product_url=url,
+        amount=Money(amount=Decimal(price), currency=currency),
+        requested_at=datetime.now(UTC),
+    )
+    handle = await sw.world.client.start_workflow(
+        PURCHASE_WORKFLOW_TYPE,
+        PurchaseWorkflowInput(request=request),
+        id=purchase_workflow_id(old),
+        task_queue=f"no-worker-{uuid.uuid4().hex[:8]}",
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(EMPLOYEE_ID, nico.employee_id)]
+        ),
+    )
+    found: list[str] = []
+
+    async def listed() -> bool:
+        found[:] = await waiting_approvals.older_in_chain("UCARLOS", directory, sw.world.client, 10)
+        return old in found
+
+    try:
+        await poll_until(listed, WAIT, f"{old} in the chain query")
+        assert new not in found  # it has an Approver: only the Approver query lists it
+    finally:
+        await handle.terminate("test stand-in for a request of an older build")
 
 
 async def test_only_the_approver_sees_a_request_and_only_ops_and_finance_the_figures(

@@ -141,8 +141,14 @@ async def test_reassign_over_the_api_is_for_ops_tokens(sw: SlackWorld) -> None:
     await poll_until(handed_by_the_api, 10, "Carlos's message to say who handed it over")
     shown = str((await current(sw, carlos_message)).blocks)
     assert "(API)" in shown and "<@api" not in shown
+    # No such request: 404 naming the field (a request that exists but refuses: 409, above).
+    unknown = await api(sw, "POST", "/requests/PR-AAAAAAAAAAAAA/reassign", Role.OPS, json=body)
+    assert unknown[0] == 404 and unknown[1]["error"] == "not_found", unknown
+    assert "There is no purchase request PR-AAAAAAAAAAAAA" in unknown[1]["message"]
+    assert unknown[1]["field"] == "request_id"
     status, doc = await api(sw, "GET", "/openapi.json", role=None)
-    assert "post" in doc["paths"]["/api/requests/{request_id}/reassign"]
+    post = doc["paths"]["/api/requests/{request_id}/reassign"]["post"]
+    assert {"404", "409"} <= set(post["responses"]) and "404 when there is no request" in str(post)
 
 
 async def test_delegation_takes_waiting_and_new_requests_and_off_brings_them_back(
