@@ -35,12 +35,13 @@ def waits_for(status: StatusResult, user: str) -> bool:
 
 async def approvals_waiting_for(user: str, deps: BotDeps) -> list[StatusResult]:
     """Oldest first: the one waiting longest is decided first."""
-    running = await deps.service.waiting_for([user], limit=MAX_SCANNED)
-    if len(running) < MAX_SCANNED:
-        directory = deps.directory.get().value
-        older = await older_in_chain(user, directory, deps.temporal, MAX_SCANNED - len(running))
-        # Disjoint but for a request asked for the first time between the two queries.
-        running += [r for r in older if r not in running]
+    directory = deps.directory.get().value
+    # The chain query runs first: `Approver` goes from unset to set once (when the request is
+    # first asked) and stays set, so a request asked between the two queries is in one of them.
+    older = await older_in_chain(user, directory, deps.temporal, MAX_SCANNED)
+    named = await deps.service.waiting_for([user], limit=MAX_SCANNED)
+    # Requests naming the person come first in the scan; none is listed twice.
+    running = (named + [r for r in older if r not in named])[:MAX_SCANNED]
     gate = asyncio.Semaphore(CONCURRENT_QUERIES)
 
     async def status(request_id: str) -> StatusResult | None:
