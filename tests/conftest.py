@@ -24,6 +24,12 @@ settings.register_profile("purchasebot", deadline=None)
 settings.load_profile("purchasebot")
 
 
+# Every test world registers its own Worker Deployment (`deploy-<prefix>`) on this one server,
+# and the server refuses a namespace's 101st ("reached maximum deployments in namespace (100)",
+# matching.maxDeployments): past ~100 world tests every new world "never got a current build".
+SESSION_SERVER_ARGS = ["--dynamic-config-value", "matching.maxDeployments=100000"]
+
+
 def _binary(name: str) -> str:
     found = shutil.which(name) or str(BIN / name)
     if not Path(found).exists():
@@ -38,6 +44,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=_binary("temporal"),
         search_attributes=CUSTOM_SEARCH_ATTRIBUTES,
         data_converter=pydantic_data_converter,
+        dev_server_extra_args=SESSION_SERVER_ARGS,
     )
     async with env:
         yield env

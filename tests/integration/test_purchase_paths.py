@@ -45,7 +45,14 @@ async def waiting_for_carlos(world: World) -> Submitted:
     """Nico (no purchase history) asks for a cheap book: it waits for his manager, Carlos."""
     url = cheap(world, "books")
     submitted = await world.service.submit(requester="UNICO", url=url, amount=price_of(world, url))
-    await world.wait_for_stage(submitted.request.request_id, Stage.AWAITING_APPROVAL)
+    request_id = submitted.request.request_id
+    await world.wait_for_stage(request_id, Stage.AWAITING_APPROVAL)
+
+    # The stage is set before the message to Carlos is sent: wait for the message too.
+    async def carlos_asked() -> bool:
+        return any(m["kind"] == "approval_request" for m in world.notifier.messages_for(request_id))
+
+    await poll_until(carlos_asked, 10, f"the approval message of {request_id}")
     return submitted
 
 
