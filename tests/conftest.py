@@ -50,9 +50,12 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="module")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server, for the 7-day timeout."""
+    """The time-skipping test server, for the 7-day timeout. One per test module (it starts in
+    ~0.1 s): shared by the whole session, a module's 7-day skip had to fire every reminder,
+    escalation and timeout that earlier modules' abandoned requests left on the one clock, and
+    the skip's RPC timed out in full runs."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,

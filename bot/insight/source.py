@@ -90,6 +90,8 @@ async def read_request(
     workflow_input: PurchaseWorkflowInput | None = None
     async for first in handle.fetch_history_events(page_size=1):
         started = first.workflow_execution_started_event_attributes
+        if len(started.input.payloads) != 1:  # started by hand or by another tool: no request
+            raise ValueError(f"{execution.id} was started without a purchase request")
         (workflow_input,) = await converter.decode(started.input.payloads, [PurchaseWorkflowInput])
         break
     if workflow_input is None:

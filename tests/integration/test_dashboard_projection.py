@@ -14,8 +14,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from bot.insight.projection import RequestsProjection
-from bot.insight.source import DirectRequests, ReadRequest
+from bot.insight.source import DirectRequests, ReadRequest, read_dashboard_request
 from domain.models import Money, PurchaseRequest, PurchaseResult, PurchaseWorkflowInput
+from domain.workflow_ids import PURCHASE_WORKFLOW_TYPE
 from tests.integration.test_dashboard import SCENARIO, SeededPurchase
 from tests.integration.world import poll_until
 from workflows.names import DEPARTMENT
@@ -105,3 +106,18 @@ async def test_the_projection_agrees_with_temporal_as_requests_close_and_start(
 
     assert await projection.rebuild() >= n + 1
     assert await agree(n + 1, n + 1)
+
+
+async def test_an_execution_of_the_purchase_type_without_input_is_left_out(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    """Anything can start a workflow of the purchase type (an operator with the CLI, another
+    test, a tool): the dashboard leaves out what carries no request instead of failing."""
+    handle = await dev_env.client.start_workflow(
+        PURCHASE_WORKFLOW_TYPE, id=f"no-input-{uuid.uuid4().hex[:8]}", task_queue="nobody-polls"
+    )
+    try:
+        execution = await dev_env.client.get_workflow_handle(handle.id).describe()
+        assert await read_dashboard_request(dev_env.client, execution) is None
+    finally:
+        await handle.terminate("test over")
