@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import sys
 import time
 from typing import Any
 
@@ -146,7 +147,15 @@ def _steps(text: str) -> list[float]:
 async def wait_for_build(admin: RolloutAdmin, build_id: str, seconds: float) -> None:
     """Until a worker of `build_id` has polled (the server then knows the version)."""
     deadline = time.monotonic() + seconds
+    said = False
     while not (await admin.deployments.describe()).knows(build_id):
+        if not said:  # a pipeline's log shows why the step is taking its time
+            print(
+                f"Waiting up to {seconds:g} s for a worker of build '{build_id}' to poll…",
+                file=sys.stderr,
+                flush=True,
+            )
+            said = True
         if time.monotonic() >= deadline:
             raise WaitTimedOut(
                 f"No worker of build '{build_id}' polled within {seconds:g} s; nothing changed."

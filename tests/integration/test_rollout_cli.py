@@ -21,7 +21,7 @@ from tests.integration.deployment_world import DeploymentWorld, deployment_world
 from tests.integration.processes import PURCHASEBOT, process_env
 from tests.integration.test_rollout_targets import filed_builds
 from tests.integration.test_rollouts import results
-from tests.integration.world import make_settings
+from tests.integration.world import make_settings, poll_until
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
 
@@ -113,7 +113,14 @@ async def test_a_pipeline_rolls_out_with_the_cli_across_three_builds(
 
         # The next build is being deployed: --wait blocks until its workers poll.
         waiting = asyncio.create_task(cli_.run("ramp", "C", "10", "--wait", "40"))
-        await asyncio.sleep(0)  # let the process start before the build exists
+        said: list[str] = []
+
+        async def cli_waits() -> bool:
+            said.append(cli_.capsys.readouterr().err)
+            return "for a worker of build 'C' to poll" in "".join(said)
+
+        # Proof that --wait blocks: it says so while build C does not exist yet.
+        await poll_until(cli_waits, 20, "the CLI to wait for build C")
         await world.start_build("C", PurchaseApprovalWorkflow)
         ramped_c = await waiting
         assert ramped_c.code == 0, ramped_c.err
