@@ -7,6 +7,8 @@ Shared by the command line and the Slack bot. Every failure a person can cause c
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,6 +59,14 @@ START_RETRY_DELAY_SECONDS = 0.25
 TRANSIENT_START_ERRORS = frozenset(
     {RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE, RPCStatusCode.RESOURCE_EXHAUSTED}
 )
+# A department rollout's build is known to the deployment before every partition of the task
+# queue has heard of it; a pinned start in that gap is refused ("Pinned version ... is not
+# present in task queue"). It is retried this long, then filed unpinned (the deployment's
+# routing decides): a filing never fails over a rollout.
+PIN_VISIBLE_WAIT_SECONDS = 5.0
+PIN_RETRY_DELAY_SECONDS = 0.2
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,7 @@ class PurchaseService:
         pin = await self._routing.override_for(request.department) if self._routing else None
         for attempt in range(START_ATTEMPTS):
             try:
-                await self._start(request, workflow_id, pin)
+                await self._start_pinned(request, workflow_id, pin)
             except WorkflowAlreadyStartedError as err:
                 # After a lost answer the id is most likely in use by our own earlier attempt.
                 ours = request_id is not None or attempt > 0
@@ -141,6 +151,26 @@ class PurchaseService:
             else:
                 return Submitted(request=request, workflow_id=workflow_id)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _start_pinned(
+        self, request: PurchaseRequest, workflow_id: str, pin: VersioningOverride | None
+    ) -> None:
+        deadline = time.monotonic() + PIN_VISIBLE_WAIT_SECONDS
+        while True:
+            try:
+                return await self._start(request, workflow_id, pin)
+            except RPCError as err:
+                if pin is None or not _pinned_build_unknown(err):
+                    raise
+                if time.monotonic() >= deadline:
+                    log.warning(
+                        "pinned build unknown to task queue after %.0f s: filing %s unpinned",
+                        PIN_VISIBLE_WAIT_SECONDS,
+                        workflow_id,
+                    )
+                    pin = None
+                else:
+                    await asyncio.sleep(PIN_RETRY_DELAY_SECONDS)
 
     async def _start(
         self, request: PurchaseRequest, workflow_id: str, pin: VersioningOverride | None
@@ -274,3 +304,9 @@ def _rpc_refusal(request_id: str, err: RPCError) -> Refused:
             "(it looks like PR-K5QW2XH7RTB3M)."
         )
     return Refused(f"Could not reach the purchase system ({err.status.name}); try again.")
+
+
+def _pinned_build_unknown(err: RPCError) -> bool:
+    return err.status == RPCStatusCode.FAILED_PRECONDITION and "not present in task queue" in str(
+        err
+    )

@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from temporalio import activity
 from temporalio.client import WorkflowHandle
-from temporalio.common import PinnedVersioningOverride, WorkerDeploymentVersion
+from temporalio.common import PinnedVersioningOverride, VersioningOverride, WorkerDeploymentVersion
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from bot import purchase_service
 from bot.department_routing import DepartmentRouting
+from bot.purchase_service import PurchaseService
 from domain.models import NotificationResult
 from domain.refusal import Refused
 from domain.rollout_models import OpsAlertInput, Thresholds, Verdict
@@ -191,3 +193,29 @@ async def test_without_a_controller_no_request_is_pinned(dev_env: WorkflowEnviro
     assert await routing.override_for("IT") is None
     unversioned = DepartmentRouting(dev_env.client, "")  # no deployment: never pinned
     assert await unversioned.override_for("IT") is None
+
+
+class PinToUnknownBuild(DepartmentRouting):
+    """A department rollout whose build the task queue has not heard of (yet)."""
+
+    async def override_for(self, department: str) -> VersioningOverride | None:
+        return PinnedVersioningOverride(WorkerDeploymentVersion(self._deployment, "never-ran"))
+
+
+async def test_a_pin_the_task_queue_does_not_know_yet_is_retried_then_filed_unpinned(
+    dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(purchase_service, "PIN_VISIBLE_WAIT_SECONDS", 1.0)
+    async with deployment_world(dev_env.client, tmp_path) as world:
+        await two_builds(world)
+        await world.admin.promote("B", "UOLIVIA")
+        service = PurchaseService(
+            world.client,
+            world.directory,
+            task_queue=world.task_queue,
+            routing=PinToUnknownBuild(world.client, world.deployment),
+        )
+        submitted = await service.submit(requester="UALICE", url=INVALID_PRODUCT, amount="10")
+        handle = world.client.get_workflow_handle(submitted.workflow_id)
+        await results([handle])
+        assert await world.builds_of([handle]) == ["B"]
