@@ -15,7 +15,10 @@ has — the start ones and `PurchaseOutcome` and `ReviewPath`, which the real wo
 closes — and a 1 s execution timeout, so the server closes them (status TimedOut, which the
 backtest does not read: it reads the search attributes and the close time). One start RPC per
 request and no workflow task: on a busy 2-core machine a stub worker completing them managed
-~4 per second. All are filed within the run, so all are in the 30-day period.
+~4 per second. All are filed within the run, so all are in the 30-day period. `--earlier N`: N more
+requests by the same employees are made first, and the backtests run as if 30 days after the
+last of them closed: they lie before the period, as the requests of the months before do in
+service, and the history criteria's listing of the requesters' completed requests returns theirs.
 
 Measured, in rounds where each goes first in turn: the backtest as `PUT
 /api/rules/IT?dry_run=true` and the `/rules set` modal run it (`RulesBacktest.run`) for two
@@ -29,7 +32,7 @@ Only the requests of the departments a change affects are listed (here IT's, ~1/
 listing returns are what costs. The floor: the listing of ALL the period's requests alone, raw
 pages and nothing read from them — what a backtest reading every request from visibility pays.
 
-    .venv/bin/python -m bench.backtest [--requests 10000] [--rounds 5]
+    .venv/bin/python -m bench.backtest [--requests 10000] [--rounds 5] [--earlier 0] [--file]
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ from bot.dev_server import temporal_binary
 from bot.request_attributes import start_attributes
 from bot.rules_backtest import LIST_PAGE_SIZE, RulesBacktest, listing_query
 from bot.temporal_client import connect
-from domain.backtest import BacktestFigures, backtest_period
+from domain.backtest import BACKTEST_PERIOD, BacktestFigures, backtest_period
 from domain.catalog import Catalog
 from domain.models import Money, PurchaseRequest
 from domain.review_rules import RulesFile, UserHistory, evaluate
@@ -153,10 +156,15 @@ def past_requests(
 
 
 async def produce(
-    client: Client, queue: str, requests: list[tuple[PurchaseRequest, ClosedAs]], catalog: Catalog
+    client: Client,
+    queue: str,
+    requests: list[tuple[PurchaseRequest, ClosedAs]],
+    catalog: Catalog,
+    *,
+    already: int = 0,
 ) -> float:
-    """Starts every request and waits until the server closed them all; returns requests per
-    second."""
+    """Starts every request and waits until the server closed them all (besides the `already`
+    closed on the queue before); returns requests per second."""
     gate = asyncio.Semaphore(STARTS_IN_FLIGHT)
 
     async def start(request: PurchaseRequest, closed: ClosedAs) -> None:
@@ -192,16 +200,16 @@ async def produce(
         print(f"  started {done} ({done / (time.monotonic() - began):.0f} per second)", flush=True)
     query = f"TaskQueue = '{queue}' AND ExecutionStatus = 'TimedOut'"
     deadline = time.monotonic() + 600
-    while (closed := (await client.count_workflows(query)).count) < len(requests):
+    while (closed := (await client.count_workflows(query)).count - already) < len(requests):
         if time.monotonic() > deadline:
             raise RuntimeError(f"only {closed} of {len(requests)} requests closed in 10 minutes")
         await asyncio.sleep(0.5)
     return len(requests) / (time.monotonic() - began)
 
 
-async def floor(client: Client, queue: str) -> tuple[float, int]:
+async def floor(client: Client, queue: str, now: datetime | None) -> tuple[float, int]:
     """The same listing, raw pages fetched and nothing read from them."""
-    since, _ = backtest_period(datetime.now(UTC))
+    since, _ = backtest_period(now or datetime.now(UTC))
     request = ListWorkflowExecutionsRequest(
         namespace=client.namespace, query=listing_query(since, queue), page_size=LIST_PAGE_SIZE
     )
@@ -215,7 +223,7 @@ async def floor(client: Client, queue: str) -> tuple[float, int]:
         request.next_page_token = page.next_page_token
 
 
-async def main(count: int, rounds: int, on_file: bool) -> None:
+async def main(count: int, rounds: int, on_file: bool, earlier: int) -> None:
     catalog = load_yaml_model(REPO / "catalog.yaml", Catalog).value
     shipped = load_yaml_model(REPO / "rules.yaml", RulesFile).value
     print(
@@ -237,9 +245,16 @@ async def main(count: int, rounds: int, on_file: bool) -> None:
                 await stack.enter_async_context(env)
                 client = env.client
             queue = f"bench-backtest-{uuid.uuid4().hex[:6]}"
-            requests = past_requests(count, catalog, shipped)
+            made = past_requests(earlier + count, catalog, shipped)
+            now: datetime | None = None  # the backtests' clock: the real one
+            if earlier:
+                print(f"producing {earlier} requests before the period…", flush=True)
+                await produce(client, queue, made[:earlier], catalog)
+                # The period starts after they all closed: it ends 30 days later.
+                now = datetime.now(UTC) + BACKTEST_PERIOD
+            requests = made[earlier:]
             print(f"producing {count} past requests ({EMPLOYEES} employees)…", flush=True)
-            rate = await produce(client, queue, requests, catalog)
+            rate = await produce(client, queue, requests, catalog, already=earlier)
             print(f"  {count} closed requests in visibility ({rate:.0f} per second)", flush=True)
             backtest = RulesBacktest(client, queue, HistoryStore(client, f"{queue}-control"))
             timings: dict[str, list[float]] = {kind: [] for kind in (*CHANGES, "floor")}
@@ -249,12 +264,12 @@ async def main(count: int, rounds: int, on_file: bool) -> None:
                 for kind in kinds[number % 3 :] + kinds[: number % 3]:  # each goes first in turn
                     began = time.monotonic()
                     if kind == "floor":
-                        _, rows = await floor(client, queue)
+                        _, rows = await floor(client, queue, now)
                     else:
                         field, value = CHANGES[kind]
                         proposed = rules_with(shipped, "IT", field, value)
                         figures[kind] = await backtest.run(
-                            shipped, proposed, departments=DEPARTMENTS
+                            shipped, proposed, departments=DEPARTMENTS, now=now
                         )
                     timings[kind].append(time.monotonic() - began)
                 print(
@@ -297,7 +312,14 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
+        "--earlier",
+        type=int,
+        default=0,
+        help="requests made first, before the period: their completed ones are history the "
+        "period's listing does not hold (listed for the history criteria)",
+    )
+    parser.add_argument(
         "--file", action="store_true", help="the dev server on a SQLite file (as `make run`)"
     )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.requests, arguments.rounds, arguments.file))
+    asyncio.run(main(arguments.requests, arguments.rounds, arguments.file, arguments.earlier))

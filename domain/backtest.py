@@ -1,6 +1,6 @@
 """The backtest of a rules change: what the proposed rules would have decided on the requests of
 a past period, compared with what actually happened. Pure: the bot reads the past requests from
-Temporal (bot/backtest_source.py) and hands them here, with the clock's `now` as an argument.
+Temporal (bot/rules_backtest.py) and hands them here, with the clock's `now` as an argument.
 
 How a past request is re-decided:
 - its amount, category and vendor are the ones recorded when it was filed (start search
