@@ -49,4 +49,10 @@ class DelegationActivities:
                 f"delegations unreadable: {err}", type="DelegationsUnreadable"
             ) from err
         delegation = state.active_for(input.approver, datetime.now(UTC))
-        return stand_in(input.approver, input.requester, delegation, self._directory().manager_of)
+        return stand_in(
+            input.approver,
+            input.requester,
+            delegation,
+            self._directory().manager_of,
+            input.excluded,
+        )

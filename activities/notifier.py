@@ -192,8 +192,13 @@ class RecordingNotifier:
         )
 
     async def update_approval_message(self, input: OutcomeNotificationInput) -> None:
+        # Recorded under the message it updates (as a retired one is): a request can have
+        # several approval messages (levels, escalation, reminders), each updated.
         self._record(
-            input.request.manager, "approval_update", input.request.request_id, outcome_text(input)
+            input.approval_message_ref,
+            "approval_update",
+            input.request.request_id,
+            outcome_text(input),
         )
 
     async def retire_approval_message(self, input: RetiredMessageInput) -> None:

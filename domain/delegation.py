@@ -8,7 +8,7 @@ three people without knowing it).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, Field
@@ -104,35 +104,39 @@ def stand_in(
     requester: str,
     delegation: Delegation | None,
     manager_of: Callable[[str], str | None],
+    excluded: Collection[str] = (),
 ) -> DelegateLookupResult:
     """Who decides a request of `requester` that would go to `approver`.
 
-    Never the requester: when the delegate is the requester, the request goes to the approver's
-    own manager (the person escalation would pick), or stays with the approver when that manager
-    is the requester too."""
+    Never the requester, nor anyone in `excluded` (e.g. whoever gave the first approval: nobody
+    approves both levels, also not through a delegation): when the delegate is one of them, the
+    request goes to the approver's own manager (the person escalation would pick), or stays with
+    the approver when that manager may not decide it either."""
     if delegation is None:
         return DelegateLookupResult(approver=approver)
     until = f"until {delegation.until:%Y-%m-%d %H:%M} UTC"
-    if delegation.delegate != requester:
+    barred = {requester, *excluded}
+    if delegation.delegate not in barred:
         return DelegateLookupResult(
             approver=delegation.delegate,
             on_behalf_of=approver,
             note=f"{approver} delegated to {delegation.delegate} {until}",
         )
+    who = "the requester" if delegation.delegate == requester else "not allowed to decide it"
     above = manager_of(approver)
-    if above and above != requester:
+    if above and above not in barred:
         return DelegateLookupResult(
             approver=above,
             on_behalf_of=approver,
             note=(
-                f"{approver} delegated to {delegation.delegate} {until}, who is the requester: "
+                f"{approver} delegated to {delegation.delegate} {until}, who is {who}: "
                 f"goes to {approver}'s manager {above}"
             ),
         )
     return DelegateLookupResult(
         approver=approver,
         note=(
-            f"{approver} delegated to {delegation.delegate} {until}, who is the requester: "
+            f"{approver} delegated to {delegation.delegate} {until}, who is {who}: "
             f"stays with {approver}"
         ),
     )

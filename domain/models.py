@@ -188,6 +188,8 @@ class ReassignResult(BaseModel):
 class DelegateLookupInput(BaseModel):
     approver: str
     requester: str
+    # Who may not stand in either (besides the requester): whoever gave the first approval.
+    excluded: list[str] = Field(default_factory=list)
 
 
 class DelegateLookupResult(BaseModel):

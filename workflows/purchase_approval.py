@@ -10,7 +10,7 @@ world is an activity.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         CancelResult,
         CodePath,
         DelegateLookupInput,
+        DelegateLookupResult,
         JourneyEvent,
         JourneyStep,
         MessageInput,
@@ -140,6 +141,14 @@ REASSIGN_PATCH = Patch(
     "with buttons, the previous one's message says where it went, the requester is told; a "
     "delegate's decision is audited on behalf of the delegator",
 )
+JOURNEY_PATCH = Patch(
+    "journey-delegates-pool-v1",
+    "an escalation target or second-level approver who delegated is replaced by their delegate "
+    "(never the requester, nor whoever gave the first approval); every eligible second-level "
+    "approver gets the message with buttons (the first decision wins, the others' messages say "
+    "who decided); every earlier approval message (first level, escalated or handed from) ends "
+    "showing the outcome",
+)
 PATCHES: tuple[Patch, ...] = (
     AUTOMATED_REVIEW_PATCH,
     REVIEW_FLAGS_PATCH,
@@ -151,6 +160,7 @@ PATCHES: tuple[Patch, ...] = (
     LEVELS_PATCH,
     DELEGATION_PATCH,
     REASSIGN_PATCH,
+    JOURNEY_PATCH,
 )
 
 # Short, local steps run as local activities: no extra round trip through the server's
@@ -239,6 +249,11 @@ class PurchaseApprovalWorkflow:
         self._moves = 0
         self._reassigning = False
         self._asking = 0  # messages with buttons being sent right now
+        # Since JOURNEY_PATCH: escalation and the second level consult delegations; every
+        # eligible second-level approver is asked (who was asked -> on whose behalf, "" if for
+        # themselves); every earlier approval message is updated with the outcome.
+        self._journey_v2 = False
+        self._second_deciders: dict[str, str] = {}
 
     @workflow.run
     async def run(self, input: PurchaseWorkflowInput) -> PurchaseResult:
@@ -259,6 +274,7 @@ class PurchaseApprovalWorkflow:
         self._leveled = workflow.patched(LEVELS_PATCH.id)
         self._delegating = workflow.patched(DELEGATION_PATCH.id)
         self._reassignable = workflow.patched(REASSIGN_PATCH.id)
+        self._journey_v2 = workflow.patched(JOURNEY_PATCH.id)
         filed_at = workflow.now()
         self._record(request.requester, "requested", f"{request.quantity} x {request.product_url}")
 
@@ -568,31 +584,35 @@ class PurchaseApprovalWorkflow:
     def _settled(self) -> bool:
         return self._approval is not None or self._cancellation is not None
 
-    def _asked_since(self) -> str:
-        """Since when the current approver has had the request, for their messages."""
-        asked = [e.at for e in self._journey if e.person == self._approver and e.step in _ASKING]
+    def _asked_since(self, person: str = "") -> str:
+        """Since when `person` (the current approver) has had the request, for their messages."""
+        who = person or self._approver
+        asked = [e.at for e in self._journey if e.person == who and e.step in _ASKING]
         return f" since {_utc(asked[-1])}" if asked else ""
 
     async def _remind(self, product: ProductInfo, number: int, of: int) -> None:
-        since = self._asked_since()
+        # Since JOURNEY_PATCH every second-level approver asked is reminded, on their own message.
+        people = list(self._second_deciders) or [self._approver]
+        await asyncio.gather(*(self._remind_one(product, p, number, of) for p in people))
+
+    async def _remind_one(self, product: ProductInfo, person: str, number: int, of: int) -> None:
+        since = self._asked_since(person)
         note = f"Reminder {number} of {of}: this request has been waiting for you{since}."
         ref, failure = await self._ask(
             MessageInput(
                 kind=MessageKind.REMINDER,
-                key=self._message_key(f"reminder-{number}:{self._approver}"),
-                recipient=self._approver,
+                key=self._message_key(f"reminder-{number}:{person}"),
+                recipient=person,
                 approval=self._approval_request(product, note),
             )
         )
         if not ref:
             if self._cancellation is None:
-                self._record(
-                    SYSTEM, "message_not_delivered", f"reminder to {self._approver}: {failure}"
-                )
+                self._record(SYSTEM, "message_not_delivered", f"reminder to {person}: {failure}")
             return
         self._reminder_refs.append(ref)
-        self._record(SYSTEM, "reminded", f"{self._approver} (reminder {number} of {of})")
-        self._step(JourneyStep.REMINDED, self._approver)
+        self._record(SYSTEM, "reminded", f"{person} (reminder {number} of {of})")
+        self._step(JourneyStep.REMINDED, person)
 
     # --- approval levels, since LEVELS_PATCH --------------------------------------------------
 
@@ -618,7 +638,8 @@ class PurchaseApprovalWorkflow:
         self._first_approval, self._approval = first, None
         self._level = 2
         self._on_behalf_of = ""  # a level-1 delegate's stand-in ends with their approval
-        pool = [p for p in self._second_pool if p != first.decided_by]
+        barred = self._first_approvers()
+        pool = [p for p in self._second_pool if p not in barred]
         if not pool:
             self._unreachable = (
                 f"It needs a second approval (above {self._second_threshold}) and nobody may "
@@ -626,10 +647,16 @@ class PurchaseApprovalWorkflow:
                 "first approver). Ops have been told."
             )
             self._record(SYSTEM, "second_approval_impossible", self._unreachable)
+            if self._journey_v2:
+                # The first level's messages lose their buttons; the outcome replaces them.
+                self._retire_buttons("", self._unreachable)
             await self._alert_ops(
                 f":warning: Request `{self._request.request_id}` needs a second approval and "
                 "nobody may give it: add a department head or finance_users to directory.yaml."
             )
+            return
+        if self._journey_v2:
+            await self._ask_second_pool(product, pool, first)
             return
         self._approver = pool[0]
         self._record(
@@ -646,6 +673,88 @@ class PurchaseApprovalWorkflow:
             f"{_utc(first.decided_at)}; waiting for the second approval by <@{self._approver}>."
         )
         await asyncio.gather(*(self._retire_message(r, product, line) for r in first_messages))
+
+    def _first_approvers(self) -> list[str]:
+        """Who may not give the second approval: whoever gave the first, and since JOURNEY_PATCH
+        the person they stood in for (nobody approves both levels, also not by delegation)."""
+        first = self._first_approval
+        if self._level < 2 or first is None:
+            return []
+        if self._journey_v2 and first.on_behalf_of:
+            return [first.decided_by, first.on_behalf_of]
+        return [first.decided_by]
+
+    async def _ask_second_pool(
+        self, product: ProductInfo, pool: list[str], first: ApprovalResult
+    ) -> None:
+        """Since JOURNEY_PATCH: every eligible second-level approver (a delegate in the place of
+        one who is away) gets the message with buttons; the first decision wins and the others'
+        messages show it. Nobody reachable: the request ends (`_unreachable`), ops are told."""
+        self._record(
+            SYSTEM, "second_approval_needed", f"above {self._second_threshold}: {', '.join(pool)}"
+        )
+        names = ", ".join(pool)
+        first_messages = self._retire_buttons(
+            "",
+            f"That message was for the first approval, already given by {first.decided_by}; "
+            f"the second approval is asked of {names}.",
+        )
+        barred = self._first_approvers()
+        found = await asyncio.gather(*(self._stand_in(p, barred) for p in pool))
+        candidates: dict[str, str] = {}
+        # Those asked for themselves first: someone in the pool is never asked "on behalf of"
+        # another (stable sort: the pool's order otherwise).
+        for stand_in in sorted(found, key=lambda f: bool(f.on_behalf_of)):
+            candidates.setdefault(stand_in.approver, stand_in.on_behalf_of)
+        self._stage = Stage.AWAITING_APPROVAL
+        sent = await asyncio.gather(
+            *(self._ask(self._second_message(product, p, b)) for p, b in candidates.items())
+        )
+        refs: list[str] = []
+        failures: list[str] = []
+        for (person, behalf), (ref, failure) in zip(candidates.items(), sent, strict=True):
+            if not ref:
+                failures.append(f"{person}: {failure}")
+                continue
+            refs.append(ref)
+            self._second_deciders[person] = behalf
+            instead = f" on behalf of {behalf}" if behalf else ""
+            self._record(SYSTEM, "approval_requested", f"approver {person}{instead} (level 2)")
+            self._step(JourneyStep.DELEGATED if behalf else JourneyStep.ASKED, person)
+        if refs:  # also when cancelled meanwhile: the outcome updates them
+            self._approval_message_ref, self._reminder_refs = refs[0], refs[1:]
+        if self._cancellation is not None:
+            return
+        if failures:
+            self._record(SYSTEM, "message_not_delivered", "; ".join(failures))
+        if not refs:
+            self._unreachable = (
+                f"Nobody could be asked for the second approval (Slack could not reach "
+                f"{'; '.join(failures)}). Ops have been told; please file it again later."
+            )
+            await self._alert_ops(
+                f":warning: Request `{self._request.request_id}` could not reach any second "
+                f"approver ({escape('; '.join(failures))}) and was closed."
+            )
+            return
+        self._approver, self._on_behalf_of = next(iter(self._second_deciders.items()))
+        if self._delegating:
+            self._publish_approver()
+        asked = ", ".join(f"<@{p}>" for p in self._second_deciders)
+        line = (
+            f":white_check_mark: First approval given by <@{first.decided_by}> on "
+            f"{_utc(first.decided_at)}; waiting for the second approval by {asked}."
+        )
+        await asyncio.gather(*(self._retire_message(r, product, line) for r in first_messages))
+
+    def _second_message(self, product: ProductInfo, person: str, behalf: str) -> MessageInput:
+        note = f"On behalf of <@{behalf}>, who is away." if behalf else ""
+        return MessageInput(
+            kind=MessageKind.APPROVAL_REQUEST,
+            key=self._message_key(f"second-approval:{person}"),
+            recipient=person,
+            approval=self._approval_request(product, note),
+        )
 
     def _level_note(self) -> str:
         if self._levels < 2:
@@ -668,8 +777,7 @@ class PurchaseApprovalWorkflow:
                 f"This request first needs {self._approver}'s approval (level 1 of 2); the "
                 "second approval is asked after that."
             )
-        first = self._first_approval
-        if self._level == 2 and first is not None and who == first.decided_by:
+        if self._level == 2 and who in self._first_approvers():
             return (
                 "You gave this request's first approval; the second must come from someone "
                 f"else ({self._approver}, or finance)."
@@ -677,7 +785,16 @@ class PurchaseApprovalWorkflow:
         return None
 
     def _may_decide(self, who: str) -> bool:
-        return who == self._approver or (self._level == 2 and who in self._second_pool)
+        if who == self._approver:
+            return True
+        return self._level == 2 and (who in self._second_pool or who in self._second_deciders)
+
+    def _behalf_of(self, who: str) -> str:
+        """For whom `who` decides: since JOURNEY_PATCH each second-level approver for whom
+        they were asked; before, whoever the current approver stood in for."""
+        if not self._journey_v2 or who == self._approver:
+            return self._on_behalf_of
+        return self._second_deciders.get(who, "")
 
     # --- escalation, since ESCALATION_PATCH ------------------------------------------------
 
@@ -699,8 +816,19 @@ class PurchaseApprovalWorkflow:
         if not above.escalate_to:
             self._record(SYSTEM, "escalation_skipped", f"nobody above {original}; still theirs")
             return
-        target = above.escalate_to
-        note = f"Escalated to you: <@{original}> has not decided{self._asked_since()} ({after})."
+        target, on_behalf = above.escalate_to, ""
+        if self._journey_v2:
+            # The manager may be away: their delegate is asked on their behalf (never the
+            # requester, nor someone already asked, nor the first level's approver).
+            found = await self._stand_in(target, [*tried, *self._first_approvers()])
+            if self._settled():
+                return
+            target, on_behalf = found.approver, found.on_behalf_of
+        instead = f" on behalf of <@{on_behalf}>" if on_behalf else ""
+        note = (
+            f"Escalated to you{instead}: <@{original}> has not decided{self._asked_since()} "
+            f"({after})."
+        )
         self._approver = target
         ref, failure = await self._ask(
             MessageInput(
@@ -718,12 +846,22 @@ class PurchaseApprovalWorkflow:
         retired = self._retire_buttons(
             ref, f"This request was escalated to {target}; that message no longer decides it."
         )
-        self._on_behalf_of = ""  # the manager decides in their own right
+        self._on_behalf_of = on_behalf  # "": the manager decides in their own right
         if self._delegating:
             self._publish_approver()
-        self._record(SYSTEM, "escalated", f"to {target}: no decision from {original} ({after})")
-        self._step(JourneyStep.ESCALATED, target)
-        moved = f":arrow_heading_up: Moved to <@{target}>: no decision after {after}."
+        if on_behalf:
+            self._record(
+                SYSTEM,
+                "escalated",
+                f"to {on_behalf}, delegated to {target} on behalf of {on_behalf}: no decision "
+                f"from {original} ({after})",
+            )
+            self._step(JourneyStep.ESCALATED, on_behalf)
+            self._step(JourneyStep.DELEGATED, target)
+        else:
+            self._record(SYSTEM, "escalated", f"to {target}: no decision from {original} ({after})")
+            self._step(JourneyStep.ESCALATED, target)
+        moved = f":arrow_heading_up: Moved to <@{target}>{instead}: no decision after {after}."
         request_id = self._request.request_id
         await asyncio.gather(
             *(self._retire_message(r, product, moved) for r in retired),
@@ -734,7 +872,7 @@ class PurchaseApprovalWorkflow:
                     recipient=original,
                     text=(
                         f"Request `{request_id}` waited {after} for your decision, so it now "
-                        f"waits for <@{target}>; nothing more is needed from you."
+                        f"waits for <@{target}>{instead}; nothing more is needed from you."
                     ),
                 )
             ),
@@ -745,7 +883,7 @@ class PurchaseApprovalWorkflow:
                     recipient=self._request.requester,
                     text=(
                         f"Your request `{request_id}` had no decision from <@{original}> after "
-                        f"{after}, so it now waits for <@{target}>."
+                        f"{after}, so it now waits for <@{target}>{instead}."
                     ),
                 )
             ),
@@ -757,6 +895,7 @@ class PurchaseApprovalWorkflow:
         retired = [r for r in (self._approval_message_ref, *self._reminder_refs) if r]
         self._retired_refs.update(dict.fromkeys(retired, why))
         self._approval_message_ref, self._reminder_refs = new_ref, []
+        self._second_deciders = {}  # the request moved on: only its new approver decides it
         return retired
 
     async def _retire_message(self, ref: str, product: ProductInfo, line: str) -> bool:
@@ -912,7 +1051,12 @@ class PurchaseApprovalWorkflow:
             )
         if outcome.approval_message_ref:
             sends.append(self._update_approval_message(outcome))
-        for ref in self._reminder_refs:
+        later = list(self._reminder_refs)
+        if self._journey_v2:
+            # Every earlier approval message (the first level's, one escalated or handed from)
+            # ends showing the outcome too: no stale "waiting for ..." anywhere.
+            later += [r for r in self._retired_refs if r != outcome.approval_message_ref]
+        for ref in later:
             reminder = outcome.model_copy(update={"approval_message_ref": ref})
             sends.append(self._update_approval_message(reminder))
         told = await asyncio.gather(*sends)
@@ -973,18 +1117,47 @@ class PurchaseApprovalWorkflow:
 
     # --- delegation and reassignment, since DELEGATION_PATCH / REASSIGN_PATCH ------------------
 
-    async def _look_up_delegate(self) -> None:
-        """A delegate stands in for an approver who is away (never the requester). Unreadable
-        delegations mean the approver is asked: a request never waits on the lookup."""
+    async def _delegate_lookup(
+        self, approver: str, excluded: Sequence[str] = ()
+    ) -> DelegateLookupResult | None:
+        """Who stands in for `approver` (never the requester nor anyone `excluded`); None when
+        the delegations cannot be read (audited): the approver is then asked, a request never
+        waits on the lookup."""
         try:
-            found = await workflow.execute_activity_method(
+            return await workflow.execute_activity_method(
                 DelegationActivities.delegate_for,
-                DelegateLookupInput(approver=self._approver, requester=self._request.requester),
+                DelegateLookupInput(
+                    approver=approver,
+                    requester=self._request.requester,
+                    excluded=[e for e in excluded if e],
+                ),
                 start_to_close_timeout=MESSAGE_TIMEOUT,
                 retry_policy=LOOKUP_RETRY,
             )
         except ActivityError as err:
-            self._record(SYSTEM, "delegations_unavailable", f"asking {self._approver}: {_why(err)}")
+            self._record(SYSTEM, "delegations_unavailable", f"asking {approver}: {_why(err)}")
+            return None
+
+    async def _stand_in(self, approver: str, excluded: Sequence[str]) -> DelegateLookupResult:
+        """Since JOURNEY_PATCH, for an escalation target or a second-level approver: whom to ask
+        instead of `approver`, audited as "delegated to X on behalf of `approver`"."""
+        found = await self._delegate_lookup(approver, excluded)
+        if found is None:
+            return DelegateLookupResult(approver=approver)
+        if found.approver != approver:
+            self._record(
+                SYSTEM,
+                "delegated",
+                f"delegated to {found.approver} on behalf of {approver}: {found.note}",
+            )
+        elif found.note:
+            self._record(SYSTEM, "delegation_not_followed", found.note)
+        return found
+
+    async def _look_up_delegate(self) -> None:
+        """A delegate stands in for an approver who is away (never the requester)."""
+        found = await self._delegate_lookup(self._approver)
+        if found is None:
             return
         if found.note:
             self._record(SYSTEM, "delegated", found.note)
@@ -1014,8 +1187,7 @@ class PurchaseApprovalWorkflow:
             return f"{move.to} filed this request and cannot approve it; pick someone else."
         if move.to == self._approver:
             return f"This request already waits for {move.to}."
-        first = self._first_approval
-        if self._level == 2 and first is not None and move.to == first.decided_by:
+        if move.to in self._first_approvers():
             return f"{move.to} gave the first approval; the second must come from someone else."
         return None
 
@@ -1134,10 +1306,11 @@ class PurchaseApprovalWorkflow:
             decided_by=decision.decided_by,
             decided_at=workflow.now(),
             comments=decision.comments,
-            on_behalf_of=self._on_behalf_of,
+            on_behalf_of=self._behalf_of(decision.decided_by),
         )
         level = f"level {self._level} of 2" if self._levels == 2 else ""
-        instead = f"on behalf of {self._on_behalf_of}" if self._on_behalf_of else ""
+        behalf = self._approval.on_behalf_of
+        instead = f"on behalf of {behalf}" if behalf else ""
         self._record(
             decision.decided_by,
             "approved" if decision.approved else "rejected_by_approver",

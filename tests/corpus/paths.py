@@ -22,10 +22,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from bot.purchase_service import Submitted, new_request_id
 from bot.worker import PURCHASE_WORKFLOWS
+from domain.delegation import DelegationsState, SetDelegationInput
 from domain.feature_flags import SetFlagInput
 from domain.flag_registry import AUTOMATED_REVIEW
 from domain.models import ApprovalDecision, JourneyStep
 from domain.refusal import Refused
+from entities.client import update_entity
+from entities.delegations import DelegationsWorkflow
 from tests.corpus.commands import command_sequence
 from tests.fixtures.broken_activities import (
     approval_requests_keep_failing,
@@ -346,6 +349,70 @@ async def two_levels_rejected(r: Recording) -> str:
     return await two_levels(r, second_approves=False)
 
 
+async def away(world: World, delegator: str, delegate: str, days: int = 30) -> None:
+    """`delegator` delegates to `delegate`, set in the entity only: `/purchase delegate`'s
+    hand-over of requests already waiting reads visibility, which the time-skipping server
+    lacks (and nothing waits yet)."""
+    await update_entity(
+        world.client,
+        DelegationsWorkflow.set,
+        SetDelegationInput(
+            delegator=delegator,
+            delegate=delegate,
+            until=datetime.now(UTC) + timedelta(days=days),
+            actor=delegator,
+        ),
+        run=DelegationsWorkflow.run,
+        initial=DelegationsState(),
+        workflow_id=world.delegations.workflow_id,
+        task_queue=world.settings.control_task_queue,
+    )
+
+
+async def escalated_to_delegate_approved(r: Recording) -> str:
+    """Helen is away (Diana decides for her): after five days without Carlos's decision the
+    request escalates to Helen, so Diana is asked on her behalf, and approves."""
+    await away(r.world, "UHELEN", "UDIANA")
+    submitted = await waiting_for_manager(r.world)
+    await r.env.sleep(timedelta(days=5, minutes=1))
+    request_id = submitted.request.request_id
+
+    async def delegated() -> bool:
+        status = await r.world.service.status(request_id)
+        return status.approver == "UDIANA"
+
+    await poll_until(delegated, WITHIN, f"{request_id} to escalate to Diana for Helen")
+    [asked] = [
+        m
+        for m in r.world.notifier.messages_for(request_id)
+        if m["kind"] == "approval_request" and m["recipient"] == "UDIANA"
+    ]
+    ref = f"notification:{asked['id']}"
+    await r.world.service.decide(request_id, user="UDIANA", approve=True, message_ref=ref)
+    return await finished(r.world, submitted)
+
+
+async def second_approval_impossible(r: Recording) -> str:
+    """George is away and Helen approves his report Fiona's two laptops for him: Finance's second
+    approvers are Helen, Fiona and George, so nobody may give the second approval. The request
+    ends (rejected by the system), the requester and ops are told."""
+    await away(r.world, "UGEORGE", "UHELEN")
+    submitted = await r.world.service.submit(
+        requester="UFIONA", url=LAPTOP, amount="2398", quantity=2
+    )
+    request_id = submitted.request.request_id
+
+    async def helen_asked() -> bool:
+        status = await r.world.service.status(request_id)
+        return status.approver == "UHELEN" and "timer" in await commands_of(
+            r.world, submitted.workflow_id
+        )
+
+    await poll_until(helen_asked, WITHIN, f"{request_id} to wait for Helen")
+    await r.world.service.decide(request_id, user="UHELEN", approve=True)
+    return await finished(r.world, submitted)
+
+
 async def approval_timeout(r: Recording) -> str:
     submitted = await waiting_for_manager(r.world)
     await r.env.sleep(timedelta(days=7, seconds=1))
@@ -369,6 +436,10 @@ PATHS: tuple[RecordedPath, ...] = (
     RecordedPath("escalated-by-time-approved", escalated_by_time_approved, time_skipping=True),
     RecordedPath("two-levels-approved", two_levels_approved),
     RecordedPath("two-levels-rejected", two_levels_rejected),
+    RecordedPath("second-approval-impossible", second_approval_impossible),
+    RecordedPath(
+        "escalated-to-delegate-approved", escalated_to_delegate_approved, time_skipping=True
+    ),
     RecordedPath(
         "escalated-approved", escalated_approved, replace_activities=(carlos_unreachable,)
     ),
