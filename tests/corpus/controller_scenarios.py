@@ -228,6 +228,9 @@ async def record(client: Client, workflow: type, generation: str, name: str) -> 
             id=f"controller-{generation}-{name}-{uuid.uuid4().hex[:6]}",
             task_queue=task_queue,
         )
+        # The first workflow task runs before the scenario's first Update: were the Update to
+        # race it, the same scenario would record its commands in either order.
+        await poll_until(lambda: settled(handle), 20, f"the controller of {name} to start")
         await SCENARIOS[generation][name](Controller(handle, deployment, generation != "current"))
         await poll_until(lambda: settled(handle), 20, f"the controller of {name} to settle")
         history = await handle.fetch_history()
