@@ -29,6 +29,7 @@ from bot.department_routing import DepartmentRouting
 from bot.request_attributes import start_attributes
 from domain.actors import mention
 from domain.catalog import Catalog
+from domain.delegation import filed_before_reassignment
 from domain.directory import Directory, is_slack_id
 from domain.intake import IntakeError, build_purchase_request
 from domain.models import (
@@ -241,9 +242,16 @@ class PurchaseService:
             raise Refused(f"{mention(to)} is not in the company directory; pick someone who is.")
         move = ReassignInput(to=to, by=by, reason=reason, on_behalf_of=on_behalf_of)
         handle = self._handle(request_id)
-        return await _refused_on_failure(
-            handle, handle.execute_update(PurchaseApprovalWorkflow.reassign, move)
-        )
+        try:
+            return await _refused_on_failure(
+                handle, handle.execute_update(PurchaseApprovalWorkflow.reassign, move)
+            )
+        except Refused as refused:
+            # A request still running on a build from before reassign-v1 has no `reassign`
+            # Update at all: its worker answers with the SDK's "handler not found".
+            if NO_REASSIGN_HANDLER not in refused.reason:
+                raise
+            raise Refused(filed_before_reassignment(request_id.strip())) from refused
 
     async def waiting_for(self, approvers: Sequence[str], *, limit: int | None = None) -> list[str]:
         """The ids of this task queue's running requests that wait for one of `approvers`
@@ -266,6 +274,9 @@ class PurchaseService:
         return await _refused_on_failure(
             handle, handle.execute_update(PurchaseApprovalWorkflow.cancel, cancel)
         )
+
+
+NO_REASSIGN_HANDLER = "Update handler for 'reassign' expected but not found"
 
 
 async def _refused_on_failure(

@@ -17,9 +17,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from appconfig.files import load_yaml_model
-from domain.refusal import Refused
+from domain.refusal import NotFound, Refused
 from domain.review_rules import RulesFile
 from domain.rules_shadow import (
+    NOTHING_IN_SHADOW,
     PromoteShadowInput,
     SetShadowInput,
     ShadowChangeResult,
@@ -226,6 +227,7 @@ class RulesAdmin:
         )
 
     async def stop_shadow(self, *, author: str, reason: str) -> ShadowChangeResult:
+        await self._candidate_exists()
         return await self._update(
             ReviewRulesWorkflow.stop_shadow, StopShadowInput(author=author, reason=reason)
         )
@@ -233,10 +235,21 @@ class RulesAdmin:
     async def promote_shadow(
         self, *, author: str, reason: str, candidate: int | None = None
     ) -> ShadowChangeResult:
+        await self._candidate_exists()
         return await self._update(
             ReviewRulesWorkflow.promote_shadow,
             PromoteShadowInput(author=author, reason=reason, candidate=candidate),
         )
+
+    async def _candidate_exists(self) -> None:
+        """NotFound when nothing is in shadow (the entity refuses it too, as a conflict; this
+        names it as absent, for the API's 404). Unreadable: the entity's Update decides."""
+        try:
+            view = await self.shadow()
+        except RulesUnreadable:
+            return
+        if view.candidate is None:
+            raise NotFound(NOTHING_IN_SHADOW)
 
     async def _update(
         self, update: UpdateMethodMultiParam[[ReviewRulesWorkflow, P], R], input: P
@@ -276,6 +289,9 @@ class RulesAdmin:
                 ReviewRulesWorkflow.version, VersionInput(number=number), rpc_timeout=QUERY_TIMEOUT
             )
         except WorkflowQueryFailedError as err:
+            latest = (await self.current()).number
+            if not 1 <= number <= latest:  # absent, not merely no longer kept whole
+                raise NotFound(err.message) from err
             raise Refused(err.message) from err
         except RPCError as err:
             raise self._unreadable(err) from err

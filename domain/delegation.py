@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, Field
 
+from domain.actors import mention
 from domain.models import AuditEntry, DelegateLookupResult
 
 # A delegation is for an absence, not a permanent change of approver (that is directory.yaml).
@@ -157,3 +158,13 @@ def parse_until(text: str) -> datetime:
             "`until 2026-12-24T18:00Z`."
         ) from None
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def filed_before_reassignment(request_id: str, approver: str = "") -> str:
+    """Why a request from before reassign-v1 cannot move, and what to do instead."""
+    who = f"its approver {mention(approver)}" if approver else "its approver"
+    return (
+        f"Request {request_id} was filed before reassignment existed, so it cannot be handed to "
+        f"someone else; it stays with {who}, who can still decide it. If they cannot, the "
+        "requester can cancel it and file it again (it then goes to whoever stands in)."
+    )

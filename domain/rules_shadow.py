@@ -112,14 +112,17 @@ def with_shadow(state: RulesEntityState, candidate: ShadowCandidate | None) -> R
     return state.model_copy(update={"shadow": candidate, "shadows_started": started})
 
 
+NOTHING_IN_SHADOW = (
+    "No rules are in shadow. Start with `/rules shadow start <version>` or "
+    "`/rules shadow set <department> <field> <value>`."
+)
+
+
 def in_shadow(state: RulesEntityState, meant: int | None = None) -> ShadowCandidate:
     """The candidate in shadow (the one `meant`, if given). Raises ValueError."""
     candidate = state.shadow
     if candidate is None:
-        raise ValueError(
-            "No rules are in shadow. Start with `/rules shadow start <version>` or "
-            "`/rules shadow set <department> <field> <value>`."
-        )
+        raise ValueError(NOTHING_IN_SHADOW)
     if meant is not None and meant != candidate.number:
         raise ValueError(
             f"c{meant} is not in shadow any more; {candidate.label} is. Look at `/rules shadow "

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.product_validation import ProductValidationActivities
     from domain import product_metrics
     from domain.actors import AUTOMATED_SYSTEM, SHADOW_REVIEW, SYSTEM, is_person, mention
+    from domain.delegation import filed_before_reassignment
     from domain.feature_flags import EvaluateFlagsInput, FlagsEvaluation
     from domain.flag_registry import AUTOMATED_REVIEW, REVIEW_STRICTNESS
     from domain.models import (
@@ -1175,10 +1176,7 @@ class PurchaseApprovalWorkflow:
         if self._approval is not None or self._cancellation is not None:
             return "This request is already decided or cancelled; nothing was changed."
         if not (self._reassignable and self._exactly_once):
-            return (
-                f"This request was filed before requests could be reassigned; it stays with "
-                f"{self._approver}."
-            )
+            return filed_before_reassignment(self._request.request_id, self._approver)
         if self._stage != Stage.AWAITING_APPROVAL or not self._approval_message_ref:
             return "This request is not waiting for an approver yet; try again in a moment."
         if self._reassigning or self._asking:

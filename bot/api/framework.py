@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar
 
@@ -17,6 +18,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from bot.api.tokens import ApiCaller, ApiTokens, Role
+from domain.refusal import NotFound, Refused
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,19 @@ class ApiError(Exception):
             message=self.message,
             field=self.field,
         )
+
+
+@contextmanager
+def refused_as(status: int, *, field: str | None = None) -> Iterator[None]:
+    """A refusal becomes an API error with its reason, as Slack shows it: 404 when what was
+    named does not exist (NotFound: an unknown request, version, nothing in shadow), else
+    `status` (409 for a refusal by what exists, 400 for bad input)."""
+    try:
+        yield
+    except NotFound as unknown:
+        raise ApiError(404, unknown.reason, field=field) from None
+    except Refused as refused:
+        raise ApiError(status, refused.reason) from None
 
 
 def field_path(location: Sequence[int | str]) -> str:

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from bot.api.framework import ApiCall, ApiError, Endpoint
+from bot.api.framework import ApiCall, ApiError, Endpoint, refused_as
 from bot.api.tokens import Role
 from bot.slack.deps import BotDeps
 from domain.models import ReassignResult
-from domain.refusal import NotFound, Refused
 from domain.request_ids import parse_request_id
 
 
@@ -29,14 +28,10 @@ def request_endpoints(deps: BotDeps) -> list[Endpoint]:
                 "That is not a request id; they look like PR-K5QW2XH7RTB3M.",
                 field="request_id",
             )
-        try:
+        with refused_as(409, field="request_id"):
             return await deps.service.reassign(
                 request_id, to=body.to, by=call.caller.actor, reason=body.reason
             )
-        except NotFound as unknown:
-            raise ApiError(404, str(unknown), field="request_id") from unknown
-        except Refused as refused:
-            raise ApiError(409, str(refused)) from refused
 
     return [
         Endpoint(

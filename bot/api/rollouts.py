@@ -4,20 +4,17 @@ build polling, a plan that does not end at 100, nothing to roll back) is a JSON 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Self
 
 from pydantic import BaseModel, Field, model_validator
 
 from bot.announcements import OpsAnnouncer
-from bot.api.framework import ApiCall, ApiError, Endpoint
+from bot.api.framework import ApiCall, ApiError, Endpoint, refused_as
 from bot.api.tokens import Role
 from bot.flags_admin import FlagsAdmin
 from bot.rollout_admin import RolloutAdmin
 from domain.actors import mention
-from domain.refusal import Refused
 from domain.rollout_models import RolloutActionResult, RolloutState
 
 OPS = frozenset({Role.OPS})
@@ -291,12 +288,3 @@ def rollout_endpoints(
             "who, why, from and to which build.",
         ),
     ]
-
-
-@contextmanager
-def refused_as(status: int) -> Iterator[None]:
-    """A refusal by the controller becomes an API error with its reason, as Slack shows it."""
-    try:
-        yield
-    except Refused as err:
-        raise ApiError(status, err.reason) from None

@@ -8,13 +8,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from bot.api.framework import ApiCall, ApiError, Endpoint
+from bot.api.framework import ApiCall, ApiError, Endpoint, refused_as
 from bot.api.tokens import Role
 from bot.insight.shadow import ShadowFigures, ShadowSource
 from bot.rules_admin import RulesUnreadable
 from bot.slack.deps import BotDeps
 from bot.slack.rules_shadow_handler import announce_promoted, announce_started, announce_stopped
-from domain.refusal import Refused
 from domain.review_rules import RulesFile
 from domain.rules_shadow import ShadowChangeResult, ShadowView
 from domain.rules_versions import RulesVersionSummary, ShadowCandidate
@@ -63,10 +62,8 @@ def shadow_endpoints(deps: BotDeps) -> list[Endpoint]:
             raise ApiError(503, str(err)) from err
 
     async def changed(making: Awaitable[ShadowChangeResult]) -> ShadowChangeResult:
-        try:
+        with refused_as(409):  # 404: no such version, nothing in shadow
             return await making
-        except Refused as err:
-            raise ApiError(409, str(err)) from err
 
     async def get_shadow(_: ApiCall) -> ShadowView:
         return await view()
@@ -136,7 +133,9 @@ def shadow_endpoints(deps: BotDeps) -> list[Endpoint]:
             put_shadow,
             body=ShadowBody,
             changes=True,
-            errors=(400, 409),
+            description="404 when `version` does not exist; 409 when it cannot be put in "
+            "shadow (e.g. it is the rules in force).",
+            errors=(400, 404, 409),
         ),
         Endpoint(
             "POST",
@@ -147,7 +146,9 @@ def shadow_endpoints(deps: BotDeps) -> list[Endpoint]:
             promote,
             query=PromoteQuery,
             changes=True,
-            errors=(400, 409),
+            description="404 when no rules are in shadow; 409 when `candidate` is not the one in "
+            "shadow, or the rules changed since it was set.",
+            errors=(400, 404, 409),
         ),
         Endpoint(
             "DELETE",
@@ -158,6 +159,7 @@ def shadow_endpoints(deps: BotDeps) -> list[Endpoint]:
             stop,
             query=StopQuery,
             changes=True,
-            errors=(400, 409),
+            description="404 when no rules are in shadow.",
+            errors=(400, 404),
         ),
     ]

@@ -15,7 +15,9 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from domain.models import JourneyStep, PurchaseStatus
+from domain.refusal import Refused
 from tests.corpus.paths import away
+from tests.fixtures.reassign_v0_workflow import ReassignV0PurchaseApprovalWorkflow
 from tests.integration.test_approval_journey import nicos_book_asked, refused
 from tests.integration.test_approval_levels import LAPTOP, asked, messages, two_laptops
 from tests.integration.world import World, poll_until, running_world
@@ -185,3 +187,32 @@ async def test_a_second_approval_nobody_may_give_ends_it_told_and_audited(world:
     )
     assert updated(world, request_id) == {helen_ref}
     assert world.ledger.orders_for(request_id) == []
+
+
+async def test_a_request_filed_before_reassign_v1_cannot_move_and_says_why(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    # The dev server: the old worker's sticky queue times out there, so the new worker gets the
+    # request (the time-skipping server never hands it over). Unversioned, as the deploy of the
+    # patch itself. Still on a build from before reassign-v1: no `reassign` Update at all.
+    async with running_world(
+        dev_env.client, tmp_path, workflows=(ReassignV0PurchaseApprovalWorkflow,), versioned=False
+    ) as old:
+        request_id = await nicos_book_asked(old)
+        with pytest.raises(Refused) as refused:
+            await old.service.reassign(request_id, to="UHELEN", by="UOLIVIA")
+        assert f"Request {request_id} was filed before reassignment existed" in str(refused.value)
+        assert "expected but not found" not in str(refused.value)
+        task_queue = old.settings.task_queue
+
+    # The same request once the current code runs it (it replays on its path without the patch).
+    async with running_world(
+        dev_env.client, tmp_path / "new", task_queue=task_queue, versioned=False
+    ) as new:
+        with pytest.raises(Refused) as refused:
+            await new.service.reassign(request_id, to="UHELEN", by="UOLIVIA")
+        why = str(refused.value)
+        assert f"Request {request_id} was filed before reassignment existed" in why
+        assert "it stays with its approver <@UCARLOS>, who can still decide it" in why
+        await new.service.decide(request_id, user="UCARLOS", approve=True)
+        assert await finished(new, request_id) is PurchaseStatus.COMPLETED

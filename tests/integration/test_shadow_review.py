@@ -115,6 +115,11 @@ async def test_the_shadow_verdict_is_recorded_never_acts_and_is_measured_then_pr
 async def test_the_shadow_through_the_api_and_its_refusals(sw: SlackWorld) -> None:
     code, answer = await api(sw, "PUT", "/rules/shadow", json={"version": 1})
     assert code == 409 and "rules in force (v1)" in answer["message"]
+    # What the call names does not exist: 404, a JSON message saying so (not a 409 conflict).
+    code, answer = await api(sw, "PUT", "/rules/shadow", json={"version": 99})
+    assert (code, answer["error"]) == (404, "not_found") and "There is no v99" in answer["message"]
+    code, answer = await api(sw, "POST", "/rules/shadow/promote")
+    assert code == 404 and "No rules are in shadow" in answer["message"]
     code, answer = await api(sw, "PUT", "/rules/shadow", json={})
     assert code == 400 and "either `version` or `rules`" in answer["message"]
     rules = (await api(sw, "GET", "/rules"))[1]["rules"]
@@ -138,7 +143,7 @@ async def test_the_shadow_through_the_api_and_its_refusals(sw: SlackWorld) -> No
     assert code == 200 and answer["candidate"] is None
     assert "stopped" in ops_messages(sw)[-1]
     code, answer = await api(sw, "DELETE", "/rules/shadow")
-    assert code == 409 and "No rules are in shadow" in answer["message"]
+    assert code == 404 and "No rules are in shadow" in answer["message"]
     assert (await api(sw, "GET", "/rules/shadow/status"))[0] == 404
     assert [v.number for v in (await sw.world.rules.history()).versions] == [1]
     audit = [(e.actor, e.action, e.detail) for e in await sw.ops_audit.entries()]
