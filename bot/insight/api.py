@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 
 from bot.api.framework import ApiCall, ApiError, Endpoint
 from bot.api.tokens import Role
-from bot.insight.dashboard import Dashboard, Period, build_dashboard
-from bot.insight.source import DashboardSource
+from bot.insight.dashboard import Dashboard, Period, RolloutFigures, dashboard_figures
+from bot.insight.source import DashboardSource, Selection
 
 DEFAULT_PERIOD = timedelta(days=30)
 
@@ -57,8 +57,14 @@ def resolve_period(query: DashboardQuery, departments: set[str], now: datetime) 
 
 async def dashboard_of(source: DashboardSource, period: Period) -> Dashboard:
     """The figures of a period: what the API answers, the App Home and the web page show."""
-    requests, rollout = await source.facts(period.since, period.until, period.department)
-    return build_dashboard(period, requests, rollout)
+    selection, rollout = await source.read(period.since, period.until, period.department)
+    return selection_dashboard(period, selection, rollout)
+
+
+def selection_dashboard(period: Period, selection: Selection, rollout: RolloutFigures) -> Dashboard:
+    totals = selection.totals(period.since, period.until)
+    flagged = selection.flagged(period.since, period.until)
+    return dashboard_figures(period, totals, flagged, rollout)
 
 
 def dashboard_endpoint(

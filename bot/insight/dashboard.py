@@ -1,5 +1,5 @@
-"""The dashboard's figures as a pure function of the requests' facts and the monitor's view of
-the rollout. Definitions are in the README next to `GET /api/dashboard`."""
+"""The dashboard's figures as a pure function of the requests' totals (bot/insight/totals.py)
+and the monitor's view of the rollout. Definitions: the README, next to `GET /api/dashboard`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from statistics import fmean, median
+from statistics import median
 
 from pydantic import BaseModel, Field
 
 from bot.insight.facts import Fate, RequestFacts
+from bot.insight.totals import DepartmentTotals, Totals
 
 CENT = Decimal("0.01")
 
@@ -91,93 +92,49 @@ def ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _mean(values: Sequence[float]) -> float | None:
-    return fmean(values) if values else None
+def auto_approval_rate(totals: Totals) -> float | None:
+    return ratio(totals.fates[Fate.AUTO_APPROVED], totals.reviewed)
 
 
 def _median(values: Sequence[float]) -> float | None:
     return float(median(values)) if values else None
 
 
-class _Department:
-    """One department's running totals while the requests are counted."""
-
-    __slots__ = ("amount", "auto", "currency", "mixed", "requests", "reviewed", "valid")
-
-    def __init__(self) -> None:
-        self.requests = self.reviewed = self.auto = self.valid = 0
-        self.amount = Decimal(0)
-        self.currency: str | None = None
-        self.mixed = False  # valid requests in more than one currency
-
-    def add_valid(self, amount: Decimal, currency: str) -> None:
-        self.valid += 1
-        self.amount += amount
-        if self.currency is None:
-            self.currency = currency
-        elif currency != self.currency:
-            self.mixed = True
-
-    def figures(self) -> DepartmentFigures:
-        # One currency per department is the norm; a mix has no meaningful mean.
-        single = None if self.mixed else self.currency
-        amount = str((self.amount / self.valid).quantize(CENT, ROUND_HALF_EVEN)) if single else None
-        return DepartmentFigures(
-            auto_approval=ratio(self.auto, self.reviewed),
-            avg_amount=amount,
-            currency=single,
-            requests=self.requests,
-        )
-
-
-_DECIDED_BY_A_PERSON = (Fate.MANUALLY_APPROVED, Fate.REJECTED)
+def _department(tally: DepartmentTotals) -> DepartmentFigures:
+    # One currency per department is the norm; a mix has no meaningful mean.
+    currency = tally.currency
+    amount = str((tally.amount / tally.valid).quantize(CENT, ROUND_HALF_EVEN)) if currency else None
+    return DepartmentFigures(
+        auto_approval=ratio(tally.auto, tally.reviewed),
+        avg_amount=amount,
+        currency=currency,
+        requests=tally.requests,
+    )
 
 
 def build_dashboard(
     period: Period, requests: Sequence[RequestFacts], rollout: RolloutFigures
 ) -> Dashboard:
-    # One pass over the requests: a period can hold 100,000 of them.
-    fates = dict.fromkeys(Fate, 0)
-    reviewed = flagged = 0
-    review_times: list[float] = []
-    confidences: list[float] = []
-    auto_times: list[float] = []
-    manual_times: list[float] = []
-    departments: dict[str, _Department] = {}
-    for r in requests:
-        fate = r.fate
-        fates[fate] += 1
-        department = departments.get(r.department)
-        if department is None:
-            department = departments[r.department] = _Department()
-        department.requests += 1
-        if r.reviewed:
-            reviewed += 1
-            department.reviewed += 1
-        if fate is Fate.AUTO_APPROVED:
-            department.auto += 1
-            if r.decision_seconds is not None:
-                auto_times.append(r.decision_seconds)
-        elif fate in _DECIDED_BY_A_PERSON and r.decision_seconds is not None:
-            manual_times.append(r.decision_seconds)
-        if fate is not Fate.INVALID:
-            department.add_valid(r.amount, r.currency)
-        if r.flagged_wrong:
-            flagged += 1
-        if r.review_seconds is not None:
-            review_times.append(r.review_seconds)
-        if r.confidence is not None:
-            confidences.append(r.confidence)
+    """The figures of these requests (their own flagged_wrong counted)."""
+    totals = Totals.of(requests)
+    return dashboard_figures(period, totals, totals.flagged, rollout)
+
+
+def dashboard_figures(
+    period: Period, totals: Totals, flagged: int, rollout: RolloutFigures
+) -> Dashboard:
+    """The figures of a period's totals and its auto-approvals flagged as wrong."""
+    fates = totals.fates
     auto = fates[Fate.AUTO_APPROVED]
     false_positive_rate = ratio(flagged, auto)
-    manual_median = _median(manual_times)
-    all_median = _median(auto_times + manual_times)
+    manual_median = totals.median_manual_seconds()
+    all_median = totals.median_decision_seconds()
     return Dashboard(
         period=period,
         counts=Counts(
-            filed=len(requests),
+            filed=totals.filed,
             invalid=fates[Fate.INVALID],
-            reviewed=reviewed,
+            reviewed=totals.reviewed,
             auto_approved=auto,
             manually_approved=fates[Fate.MANUALLY_APPROVED],
             rejected=fates[Fate.REJECTED],
@@ -187,9 +144,9 @@ def build_dashboard(
             flagged_wrong=flagged,
         ),
         automated_review_metrics=ReviewMetrics(
-            auto_approval_rate=ratio(auto, reviewed),
-            avg_review_time=_mean(review_times),
-            confidence_score_avg=_mean(confidences),
+            auto_approval_rate=auto_approval_rate(totals),
+            avg_review_time=totals.avg_review_seconds,
+            confidence_score_avg=totals.avg_confidence,
             false_positive_rate=false_positive_rate,
         ),
         deployment_metrics=DeploymentMetrics(
@@ -198,9 +155,11 @@ def build_dashboard(
             error_rate=rollout.error_rate,
             avg_latency_p99=rollout.p99_seconds,
         ),
-        department_breakdown={name: tally.figures() for name, tally in sorted(departments.items())},
+        department_breakdown={
+            name: _department(tally) for name, tally in sorted(totals.departments.items())
+        },
         kpis=Kpis(
-            median_time_to_decision_auto_s=_median(auto_times),
+            median_time_to_decision_auto_s=totals.median_auto_seconds(),
             median_time_to_decision_manual_s=manual_median,
             approval_time_reduction=(
                 1 - all_median / manual_median if all_median is not None and manual_median else None

@@ -8,7 +8,9 @@ mean 100,000 history reads per call. It is a cache of Temporal, never a record o
 - lost with the process: a restarted bot rebuilds it; `rebuild()` throws it away and reads it
   all again on demand, and a test checks it agrees with reading Temporal directly.
 
-The controller's flags on auto-approvals are not kept: `DashboardSource` applies them per call.
+What it holds is a `RequestIndex` (bot/insight/index.py): per-hour totals, so a call sums them
+instead of counting every request. The controller's flags on auto-approvals are not kept:
+`DashboardSource` applies them per call.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from bisect import bisect_left, insort
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
 
-from bot.insight.source import ReadRequest, changed_since_query, is_closed, read_requests
+from bot.insight.index import RequestIndex
+from bot.insight.source import changed_since_query, is_closed, read_requests
 from domain.workflow_ids import purchases_query
 
 log = logging.getLogger(__name__)
@@ -44,39 +46,33 @@ class RequestsProjection:
         self._client = client
         self._now = now
         self._overlap = overlap
-        self._by_run: dict[str, ReadRequest] = {}
-        # (StartTime, run id) of every request, sorted: a period is two bisections.
-        self._order: list[tuple[datetime, str]] = []
+        self._index = RequestIndex()
         self._caught_up_at: datetime | None = None
         self._lock = asyncio.Lock()
 
-    async def requests(
-        self, since: datetime, until: datetime, department: str | None
-    ) -> list[ReadRequest]:
+    async def index(self, since: datetime, until: datetime, department: str | None) -> RequestIndex:
+        """Every request, caught up with Temporal as of this call (the period is not needed:
+        the index answers any period)."""
         await self.catch_up()
-        order, by_run = self._order, self._by_run
-        first, end = bisect_left(order, (since,)), bisect_left(order, (until,))
-        in_period = [by_run[run_id] for _, run_id in order[first:end]]
-        if department is None:
-            return in_period
-        return [r for r in in_period if r.department == department]
+        return self._index
 
     async def catch_up(self) -> None:
+        asked = self._now()
         async with self._lock:
             if self._caught_up_at is None:
                 await self._read_all()
                 return
+            if self._caught_up_at >= asked:
+                return  # a catch-up that began after this call was made: it saw all we must
             began = self._now()
             query = changed_since_query(self._caught_up_at - self._overlap)
-            stale = [
+            stale = (
                 e
                 async for e in self._client.list_workflows(query)
                 if self._needs_read(e.run_id or e.id, closed=is_closed(e))
-            ]
-            for read in await read_requests(self._client, stale):
-                if read.run_id not in self._by_run:
-                    insort(self._order, (read.started_at, read.run_id))
-                self._by_run[read.run_id] = read
+            )
+            async for read in read_requests(self._client, stale):
+                self._index.put(read)
             self._caught_up_at = began
 
     async def warm(self) -> None:
@@ -93,21 +89,21 @@ class RequestsProjection:
         """Forget everything and read every request from Temporal again; returns the count."""
         async with self._lock:
             await self._read_all()
-            return len(self._by_run)
+            return len(self._index)
 
     def _needs_read(self, run_id: str, *, closed: bool) -> bool:
-        known = self._by_run.get(run_id)
+        known = self._index.get(run_id)
         return known is None or (closed and not known.closed)
 
     async def _read_all(self) -> None:
         began, clock = self._now(), time.monotonic()
-        executions = [e async for e in self._client.list_workflows(purchases_query())]
-        read = await read_requests(self._client, executions, REBUILD_CONCURRENCY)
-        self._by_run = {r.run_id: r for r in read}
-        self._order = sorted((r.started_at, r.run_id) for r in read)
-        self._caught_up_at = began
+        index = RequestIndex()
+        listing = self._client.list_workflows(purchases_query())
+        async for read in read_requests(self._client, listing, REBUILD_CONCURRENCY):
+            index.put(read)
+        self._index, self._caught_up_at = index, began
         log.info(
             "dashboard projection built from Temporal: %d requests in %.1f s",
-            len(read),
+            len(index),
             time.monotonic() - clock,
         )

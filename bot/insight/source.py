@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -21,8 +21,10 @@ from temporalio.client import (
 )
 
 from bot.insight.dashboard import RolloutFigures
-from bot.insight.facts import RequestFacts, facts_of
+from bot.insight.facts import facts_of
+from bot.insight.index import ReadRequest, RequestIndex, micros
 from bot.insight.rollbacks import rollback_seconds
+from bot.insight.totals import Totals
 from bot.rollout_admin import RolloutAdmin, RolloutStatus
 from domain.models import PurchaseRequest, PurchaseResult, PurchaseWorkflowInput
 from domain.workflow_ids import purchases_query
@@ -57,23 +59,6 @@ def changed_since_query(at: datetime) -> str:
     taken before `at` (a closed execution never changes; a running one changes only by closing)."""
     moment = _quoted(at.isoformat())
     return purchases_query(f"(StartTime >= {moment} OR CloseTime >= {moment})")
-
-
-@dataclass(frozen=True, slots=True)
-class ReadRequest:
-    """One execution as read from Temporal, before the controller's flags are applied."""
-
-    run_id: str
-    started_at: datetime  # visibility's StartTime: what the period selects on
-    department: str | None  # the Department search attribute: what the filter selects on
-    closed: bool
-    facts: RequestFacts  # flagged_wrong is False here
-    flaggable: bool  # an auto-approval: flagging it as wrong counts
-
-    def flagged_by(self, flagged: set[str]) -> RequestFacts:
-        if self.flaggable and self.facts.request_id in flagged:
-            return replace(self.facts, flagged_wrong=True)
-        return self.facts
 
 
 def is_closed(execution: WorkflowExecution) -> bool:
@@ -123,7 +108,7 @@ async def read_dashboard_request(
     review = result.review if result is not None else None
     return ReadRequest(
         run_id=execution.run_id or execution.id,
-        started_at=execution.start_time,
+        start_us=micros(execution.start_time),
         department=execution.typed_search_attributes.get(DEPARTMENT),
         closed=is_closed(execution),
         facts=facts,
@@ -132,27 +117,57 @@ async def read_dashboard_request(
 
 
 async def read_requests(
-    client: Client, executions: Iterable[WorkflowExecution], concurrency: int = CONCURRENT_READS
-) -> list[ReadRequest]:
-    """`concurrency` readers share one iterator: memory stays flat for 100,000 executions
-    (one task per execution would not)."""
-    todo = iter(executions)
-    read: list[ReadRequest] = []
+    client: Client,
+    executions: AsyncIterable[WorkflowExecution],
+    concurrency: int = CONCURRENT_READS,
+) -> AsyncIterator[ReadRequest]:
+    """Each execution's request as it is read, `concurrency` at a time, in no particular order.
+    The listing is consumed as the readers go (a bounded queue between them): memory stays flat
+    for 100,000 executions, where holding the whole listing (or a task per execution) does not."""
+    todo: asyncio.Queue[WorkflowExecution | None] = asyncio.Queue(concurrency * 4)
+    # Unbounded, so a reader never waits on it (the consumer only files what it gets).
+    done: asyncio.Queue[ReadRequest | Exception | None] = asyncio.Queue()
+
+    async def lister() -> None:
+        async for execution in executions:
+            await todo.put(execution)
+        for _ in range(concurrency):
+            await todo.put(None)
 
     async def reader() -> None:
-        for execution in todo:
-            one = await read_dashboard_request(client, execution)
-            if one is not None:
-                read.append(one)
+        try:
+            while (execution := await todo.get()) is not None:
+                one = await read_dashboard_request(client, execution)
+                if one is not None:
+                    done.put_nowait(one)
+        except Exception as err:  # handed to the consumer, which stops everything
+            done.put_nowait(err)
+        finally:
+            done.put_nowait(None)
 
-    await asyncio.gather(*(reader() for _ in range(concurrency)))
-    return read
+    tasks = [asyncio.create_task(lister())]
+    tasks += [asyncio.create_task(reader()) for _ in range(concurrency)]
+    try:
+        running = concurrency
+        while running:
+            item = await done.get()
+            if item is None:
+                running -= 1
+            elif isinstance(item, Exception):
+                raise item
+            else:
+                yield item
+        await tasks[0]  # a failed listing is raised here
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class RequestsReader(Protocol):
-    async def requests(
-        self, since: datetime, until: datetime, department: str | None
-    ) -> list[ReadRequest]: ...
+    async def index(self, since: datetime, until: datetime, department: str | None) -> RequestIndex:
+        """An index holding (at least) every request of the period, read from Temporal."""
+        ...
 
 
 class DirectRequests:
@@ -162,12 +177,25 @@ class DirectRequests:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    async def requests(
-        self, since: datetime, until: datetime, department: str | None
-    ) -> list[ReadRequest]:
-        query = period_query(since, until, department)
-        executions = [e async for e in self._client.list_workflows(query)]
-        return await read_requests(self._client, executions)
+    async def index(self, since: datetime, until: datetime, department: str | None) -> RequestIndex:
+        listing = self._client.list_workflows(period_query(since, until, department))
+        return RequestIndex([read async for read in read_requests(self._client, listing)])
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The requests of `department` (all when None), read up to now, with the controller's
+    flags: a period's totals and flags, for the API's period or a web chart's day."""
+
+    index: RequestIndex
+    department: str | None
+    flagged_ids: frozenset[str]
+
+    def totals(self, since: datetime, until: datetime) -> Totals:
+        return self.index.totals(since, until, self.department)
+
+    def flagged(self, since: datetime, until: datetime) -> int:
+        return self.index.flagged(since, until, self.department, self.flagged_ids)
 
 
 class DashboardSource:
@@ -177,15 +205,14 @@ class DashboardSource:
         self._rollout = rollout
         self._requests = requests or DirectRequests(client)
 
-    async def facts(
+    async def read(
         self, since: datetime, until: datetime, department: str | None
-    ) -> tuple[list[RequestFacts], RolloutFigures]:
-        status, read = await asyncio.gather(
-            self._rollout.status(), self._requests.requests(since, until, department)
+    ) -> tuple[Selection, RolloutFigures]:
+        status, index = await asyncio.gather(
+            self._rollout.status(), self._requests.index(since, until, department)
         )
-        flagged = {rid for ids in status.controller.flagged.values() for rid in ids}
-        facts = [r.flagged_by(flagged) if r.flaggable else r.facts for r in read]
-        return facts, _rollout_figures(status, since, until)
+        flagged = frozenset(rid for ids in status.controller.flagged.values() for rid in ids)
+        return Selection(index, department, flagged), _rollout_figures(status, since, until)
 
 
 def _rollout_figures(status: RolloutStatus, since: datetime, until: datetime) -> RolloutFigures:

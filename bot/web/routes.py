@@ -14,8 +14,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.api.framework import ApiError, invalid
-from bot.insight.api import DASHBOARD_ROLES, DashboardQuery, resolve_period
-from bot.insight.dashboard import build_dashboard
+from bot.insight.api import DASHBOARD_ROLES, DashboardQuery, resolve_period, selection_dashboard
 from bot.insight.source import DashboardSource
 from bot.rollout_admin import RolloutAdmin
 from bot.slack.deps import BotDeps
@@ -137,13 +136,13 @@ class DashboardWeb:
             raise _bad_input(err) from None
         if period.until - period.since > MAX_PERIOD:
             raise Refusal(400, "Period too long", "Choose a period of at most 366 days.")
-        requests, figures = await self.source.facts(period.since, period.until, period.department)
-        dashboard = build_dashboard(period, requests, figures)
+        selection, figures = await self.source.read(period.since, period.until, period.department)
+        dashboard = selection_dashboard(period, selection, figures)
         health = (await self.rollout.status()).controller.health
         charts = [
-            auto_approval_per_day(period, requests, figures),
+            auto_approval_per_day(period, selection),
             auto_approval_per_department(dashboard),
-            review_time_distribution(requests),
+            review_time_distribution(selection.totals(period.since, period.until)),
             error_rate_per_build(health),
         ]
         return dashboard_page(dashboard, charts, sorted(self.departments()), viewer)

@@ -1,6 +1,7 @@
 """The dashboard's projection (bot/insight/projection.py) agrees with reading Temporal directly:
-as requests start and close (caught up incrementally) and after a rebuild. Real executions on
-the dev server, run by the seeded stand-in workflow."""
+as requests start and close (caught up incrementally) and after a rebuild, request by request
+and in the figures its per-hour totals add up to. Real executions on the dev server, run by the
+seeded stand-in workflow."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from bot.insight.dashboard import Dashboard, Period, RolloutFigures, dashboard_figures
+from bot.insight.index import ReadRequest
 from bot.insight.projection import RequestsProjection
-from bot.insight.source import DirectRequests, ReadRequest, read_dashboard_request
+from bot.insight.source import DirectRequests, read_dashboard_request
+from bot.insight.totals import Totals
 from domain.models import Money, PurchaseRequest, PurchaseResult, PurchaseWorkflowInput
 from domain.workflow_ids import PURCHASE_WORKFLOW_TYPE
 from tests.integration.test_dashboard import SCENARIO, SeededPurchase
@@ -41,8 +45,19 @@ async def _start(
         PurchaseWorkflowInput(request=request),
         id=request_id,
         task_queue=task_queue,
-        search_attributes=TypedSearchAttributes([SearchAttributePair(DEPARTMENT, department)]),
+        # A Department of this test's own: a filter by it selects only this test's requests.
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(DEPARTMENT, f"{task_queue}-{department}")]
+        ),
     )
+
+
+NO_ROLLOUT = RolloutFigures(None, 0.0, None, None, 0)
+ANY_PERIOD = Period(since=datetime(2026, 1, 1, tzinfo=UTC), until=datetime(2027, 1, 1, tzinfo=UTC))
+
+
+def _figures(totals: Totals) -> Dashboard:
+    return dashboard_figures(ANY_PERIOD, totals, 0, NO_ROLLOUT)
 
 
 def _ours(reads: list[ReadRequest], prefix: str) -> list[ReadRequest]:
@@ -63,13 +78,23 @@ async def test_the_projection_agrees_with_temporal_as_requests_close_and_start(
 
     async def agree(filed: int, closed: int, department: str | None = None) -> bool:
         """Once Temporal itself shows `filed` requests, `closed` of them closed, the projection
-        (read after it) must show exactly the same."""
-        truth = _ours(await direct.requests(since, until, department), task_queue)
+        (read after it) must show exactly the same, and for a department the same figures."""
+        attribute = None if department is None else f"{task_queue}-{department}"
+        direct_index = await direct.index(since, until, attribute)
+        truth = _ours(direct_index.rows(since, until, attribute), task_queue)
         if (len(truth), sum(r.closed for r in truth)) != (filed, closed):
             return False  # visibility has not caught up yet
-        projected = _ours(await projection.requests(since, until, department), task_queue)
-        assert projected == truth
+        index = await projection.index(since, until, attribute)
+        assert _ours(index.rows(since, until, attribute), task_queue) == truth
+        if attribute is not None:  # only this test's requests: the figures must agree too
+            expected = _figures(Totals.of(r.facts for r in truth))
+            assert _figures(index.totals(since, until, attribute)) == expected
         return True
+
+    async def projected() -> list[ReadRequest]:
+        return _ours(
+            (await projection.index(since, until, None)).rows(since, until, None), task_queue
+        )
 
     # Built first, from whatever the server already holds (other tests' requests too): the
     # scenario's requests then all arrive through the catch-ups; the rebuild at the end reads
@@ -87,7 +112,7 @@ async def test_the_projection_agrees_with_temporal_as_requests_close_and_start(
         n = len(SCENARIO)
         await poll_until(lambda: agree(n, n - 1), 30, "the catch-ups to agree")
         assert await agree(5, 5, "IT") and await agree(4, 3, "Marketing")
-        ours = _ours(await projection.requests(since, until, None), task_queue)
+        ours = await projected()
         running = [r for r in ours if not r.closed]
         assert [r.facts.request_id for r in running] == [waiting.id]
 
@@ -98,11 +123,15 @@ async def test_the_projection_agrees_with_temporal_as_requests_close_and_start(
         await waiting.result()
         late = await _start(client, task_queue, "IT", "12.50")
         await poll_until(lambda: agree(n + 1, n), 30, "the projection to catch up")
-        ours = _ours(await projection.requests(since, until, None), task_queue)
+        # The request read anew (running -> closed) is taken out of its hour's totals and put
+        # back as it ended: Marketing's figures are those of its 4 closed requests.
+        assert await agree(4, 4, "Marketing")
+        ours = await projected()
         closed_now = {r.facts.request_id: r for r in ours}
         assert closed_now[waiting.id].closed and not closed_now[late.id].closed
         await late.terminate("test over")
         await poll_until(lambda: agree(n + 1, n + 1), 30, "the terminated one to show")
+        assert await agree(6, 6, "IT")
 
     assert await projection.rebuild() >= n + 1
     assert await agree(n + 1, n + 1)

@@ -6,8 +6,11 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from bot.insight.dashboard import Period, RolloutFigures
+from bot.insight.dashboard import Period
 from bot.insight.facts import Fate, RequestFacts
+from bot.insight.index import ReadRequest, RequestIndex, micros
+from bot.insight.source import Selection
+from bot.insight.totals import Totals
 from bot.web.charts import (
     auto_approval_per_day,
     buckets,
@@ -19,7 +22,6 @@ from domain.rollout_models import BuildHealth
 
 SVG = "{http://www.w3.org/2000/svg}"
 DAY = datetime(2026, 11, 2, tzinfo=UTC)
-NO_ROLLOUT = RolloutFigures(None, 0.0, None, None, 0)
 
 
 def bars_of(svg: str) -> dict[str, float]:
@@ -82,6 +84,15 @@ def _facts(at: datetime, fate: Fate, reviewed: bool, review_s: float | None = No
     )
 
 
+def _selection(requests: list[RequestFacts]) -> Selection:
+    """The requests as the projection holds them, each started when it was filed."""
+    rows = [
+        ReadRequest(r.request_id, micros(r.filed_at), r.department, True, r, False)
+        for r in requests
+    ]
+    return Selection(RequestIndex(rows), None, frozenset())
+
+
 def test_auto_approval_rate_per_day_is_each_days_dashboard() -> None:
     period = Period(since=DAY, until=DAY + timedelta(days=3))
     requests = [
@@ -91,7 +102,7 @@ def test_auto_approval_rate_per_day_is_each_days_dashboard() -> None:
         # Day 3: only an invalid request, nothing reviewed -> no data.
         _facts(DAY + timedelta(days=2), Fate.INVALID, False),
     ]
-    chart = auto_approval_per_day(period, requests, NO_ROLLOUT)
+    chart = auto_approval_per_day(period, _selection(requests))
     assert [(b.label, b.value, b.caption) for b in chart.bars] == [
         ("11-02", 0.5, "50%"),
         ("11-03", 1.0, "100%"),
@@ -108,7 +119,7 @@ def test_a_request_outside_the_period_is_in_no_bar() -> None:
         _facts(since, Fate.MANUALLY_APPROVED, True),
         _facts(DAY + timedelta(days=1, hours=12), Fate.AUTO_APPROVED, True),  # at `until`
     ]
-    chart = auto_approval_per_day(period, requests, NO_ROLLOUT)
+    chart = auto_approval_per_day(period, _selection(requests))
     assert [(b.label, b.value) for b in chart.bars] == [("11-02", 0.0), ("11-03", None)]
 
 
@@ -123,7 +134,7 @@ def test_review_times_fall_in_their_buckets() -> None:
     times = [0.2, 0.9, 3, 4, 12, 200, 5000]
     requests = [_facts(DAY, Fate.AUTO_APPROVED, True, t) for t in times]
     requests.append(_facts(DAY, Fate.INVALID, False))  # not reviewed: not in any bucket
-    counts = {b.label: b.value for b in review_time_distribution(requests).bars}
+    counts = {b.label: b.value for b in review_time_distribution(Totals.of(requests)).bars}
     assert counts == {
         "< 1 s": 2,
         "1-5 s": 2,
