@@ -2,20 +2,30 @@
 metrics (workers, polls, activities, client RPCs) and the product's (`domain.product_metrics`).
 
 A worker serves the exporter on its metrics port as is (`/metrics`). The bot serves the same text
-at `/metrics` on its own port, read from an exporter bound to a loopback port of its own."""
+at `/metrics` on its own port, read from an exporter bound to a loopback port of its own; before
+each scrape it reads the deployment's routing for the rollout percentage (`RolloutGauge`)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
+from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from domain.product_metrics import BUCKETS
+from activities.worker_deployments import DeploymentView
+from domain.product_metrics import BUCKETS, rollout_percentage
+
+log = logging.getLogger(__name__)
 
 SCRAPE_TIMEOUT = aiohttp.ClientTimeout(total=5)
+# A scrape waits this long for the deployment's routing; then it serves the last value.
+ROUTING_TIMEOUT_S = 2.0
 
 
 def _free_port(host: str) -> int:
@@ -51,8 +61,47 @@ class PrometheusExport:
             return await response.text()
 
 
-def mount_metrics(http: web.Application, export: PrometheusExport) -> None:
+@dataclass
+class RolloutGauge:
+    """`purchasebot_rollout_percentage{deployment, build_id, role}`: the share of new requests
+    routed to the current build (100 less the ramp) and to the ramping build (the ramp; the
+    dashboard's `rollout_percentage`), as the Worker Deployment's routing says when /metrics is
+    scraped. A build that lost its role is shown at 0 (a gauge's series cannot be removed).
+    Department rollouts pin one department's requests and are not in these shares."""
+
+    meter: MetricMeter
+    describe: Callable[[], Awaitable[DeploymentView]]
+    _shown: set[tuple[str, str]] = field(default_factory=set)
+
+    async def refresh(self) -> None:
+        try:
+            view = await asyncio.wait_for(self.describe(), ROUTING_TIMEOUT_S)
+        except Exception:  # the rest of the metrics are still worth serving
+            log.warning("rollout percentage: the deployment's routing was not read", exc_info=True)
+            return
+        ramp = view.ramp_percent if view.ramping_build else 0.0
+        shares = {}
+        if view.current_build:
+            shares[(view.current_build, "current")] = 100.0 - ramp
+        if view.ramping_build:
+            shares[(view.ramping_build, "ramping")] = ramp
+        for build_id, role in self._shown - shares.keys():
+            rollout_percentage(self.meter, view.name, build_id, role, 0.0)
+        for (build_id, role), percent in shares.items():
+            rollout_percentage(self.meter, view.name, build_id, role, percent)
+        self._shown |= shares.keys()
+
+
+def mount_metrics(
+    http: web.Application,
+    export: PrometheusExport,
+    before_scrape: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """`before_scrape`: brings gauges up to date (e.g. `RolloutGauge.refresh`)."""
+
     async def metrics(_: web.Request) -> web.Response:
+        if before_scrape is not None:
+            await before_scrape()
         try:
             text = await export.scrape()
         except (aiohttp.ClientError, TimeoutError) as err:

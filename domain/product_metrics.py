@@ -12,6 +12,7 @@ REVIEW_DURATION = "purchasebot_review_duration_seconds"
 REVIEW_CONFIDENCE = "purchasebot_review_confidence"
 FLAGGED_AUTO_APPROVALS = "purchasebot_flagged_auto_approvals"
 SLACK_API_ERRORS = "purchasebot_slack_api_errors"
+ROLLOUT_PERCENTAGE = "purchasebot_rollout_percentage"
 
 # Histogram buckets that fit each measure (the exporter's defaults are for milliseconds).
 BUCKETS: dict[str, list[float]] = {
@@ -41,3 +42,13 @@ def slack_api_error(meter: MetricMeter, error: str) -> None:
     meter.create_counter(SLACK_API_ERRORS, "Slack Web API calls that failed").add(
         1, {"error": error}
     )
+
+
+def rollout_percentage(
+    meter: MetricMeter, deployment: str, build_id: str, role: str, percent: float
+) -> None:
+    """The share (0-100) of new requests the deployment routes to `build_id` as its `role`
+    (`current` or `ramping`); 0 for a build that no longer has that role."""
+    meter.create_gauge_float(
+        ROLLOUT_PERCENTAGE, "Share of new requests routed to a build (0-100), by role"
+    ).set(percent, {"deployment": deployment, "build_id": build_id, "role": role})

@@ -28,7 +28,7 @@ from bot.health import serve_probes
 from bot.insight.projection import RequestsProjection
 from bot.insight.source import DashboardSource
 from bot.installation import rollout_admin_for
-from bot.metrics import PrometheusExport, mount_metrics
+from bot.metrics import PrometheusExport, RolloutGauge, mount_metrics
 from bot.ops_audit import OpsAuditLog
 from bot.purchase_service import PurchaseService
 from bot.review_preview import ReviewPreview
@@ -183,7 +183,8 @@ async def start_bot(
     app = build_app(slack.client, slack.signing_secret, deps)
     routes: list[Callable[[web.Application], None]] = [dashboard_web(deps, web_auth).add_routes]
     if metrics is not None:
-        routes.append(partial(mount_metrics, export=metrics))
+        gauge = RolloutGauge(metrics.runtime.metric_meter, rollout.deployments.describe)
+        routes.append(partial(mount_metrics, export=metrics, before_scrape=gauge.refresh))
     api = build_api(tokens, deps.ops_audit, api_endpoints(deps), routes)
     if settings.slack_app_token is not None and slack.local_workspace_url is None:
         handler = await start_socket_mode(app, settings.slack_app_token.get_secret_value())

@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from bot.metrics import PrometheusExport
+from bot.metrics import PrometheusExport, RolloutGauge
 from domain.models import PurchaseStatus
 from tests.integration.slack_world import slack_world
 from tests.integration.test_metrics import parse, value
@@ -59,6 +59,9 @@ async def test_slack_errors_are_counted_and_grafana_queries_only_exported_metric
         result = await sw.world.service.outcome(request_id, wait_seconds=30)
         assert result is not None and result.status is PurchaseStatus.COMPLETED
         await sw.rollout.flag_wrong(request_id, "test-build", "UCARLOS")
+        # What the bot's /metrics route does before each scrape.
+        await RolloutGauge(export.runtime.metric_meter, sw.rollout.deployments.describe).refresh()
+        current = (await sw.rollout.status()).deployment.current_build
         samples = parse(await export.scrape())
 
     to_alice = [
@@ -77,3 +80,6 @@ async def test_slack_errors_are_counted_and_grafana_queries_only_exported_metric
     assert queried, "the dashboard queries no metric"
     assert queried <= exported, f"not exported: {sorted(queried - exported)}"
     assert value(samples, "purchasebot_requests_total", review_path="auto_approved") == 1
+    assert current is not None
+    rollout = value(samples, "purchasebot_rollout_percentage", build_id=current, role="current")
+    assert rollout == 100.0  # nothing ramps: the current build has every new request
