@@ -1,9 +1,8 @@
 """The requests read from Temporal, held so that a period's figures cost a sum of per-hour totals
 rather than a pass over every request: rows by the hour of their `StartTime`, each hour with its
-`Totals` (all departments, and per `Department` search attribute) kept current as rows arrive or
-are read anew. An hour the period covers entirely (every row of it inside) is taken whole; only
-a partly covered hour's rows are counted one by one. The last few answers are kept until a row
-changes."""
+`Totals` (all departments, and per department) kept current as rows arrive or are read anew. An
+hour the period covers entirely (every row of it inside) is taken whole; only a partly covered
+hour's rows are counted one by one. The last few answers are kept until a row changes."""
 
 from __future__ import annotations
 
@@ -33,7 +32,6 @@ class ReadRequest:
 
     run_id: str
     start_us: int  # visibility's StartTime (`micros`): what the period selects on
-    department: str | None  # the Department search attribute: what the filter selects on
     closed: bool
     facts: RequestFacts  # flagged_wrong is False here
     flaggable: bool  # an auto-approval: flagging it as wrong counts
@@ -53,7 +51,7 @@ class _Hour:
     def __init__(self) -> None:
         self.rows: list[ReadRequest] = []  # by (start, run id)
         self.everything = Totals()
-        self.by_department: dict[str | None, Totals] = {}
+        self.by_department: dict[str, Totals] = {}  # by the request's own department
 
     def insert(self, row: ReadRequest) -> None:
         insort(self.rows, row, key=_order)
@@ -66,9 +64,9 @@ class _Hour:
 
     def _count(self, row: ReadRequest, sign: int) -> None:
         self.everything.add(row.facts, sign)
-        department = self.by_department.get(row.department)
+        department = self.by_department.get(row.facts.department)
         if department is None:
-            department = self.by_department[row.department] = Totals()
+            department = self.by_department[row.facts.department] = Totals()
         department.add(row.facts, sign)
 
     def covered_by(self, since_us: int, until_us: int) -> bool:
@@ -114,12 +112,13 @@ class RequestIndex:
             row
             for hour in self._spanned(since_us, until_us)
             for row in hour.between(since_us, until_us)
-            if department is None or row.department == department
+            if department is None or row.facts.department == department
         ]
 
     def totals(self, since: datetime, until: datetime, department: str | None) -> Totals:
-        """The period's totals (requests whose StartTime is in [since, until), of `department`
-        if given). The answer is shared: read it, do not change it."""
+        """The period's totals: requests whose StartTime is in [since, until), filed for
+        `department` if given (the request's own department, as the breakdown counts it).
+        The answer is shared: read it, do not change it."""
         since_us, until_us = micros(since), micros(until)
         # The same rows selected since the last change: the same answer (a dashboard asked again
         # "up to now" with nothing new selects what it did before).
@@ -136,9 +135,7 @@ class RequestIndex:
                     parts.append(part)
             else:
                 edges += hour.between(since_us, until_us)
-        parts.append(
-            Totals.of(r.facts for r in edges if department is None or r.department == department)
-        )
+        parts.append(Totals.of(r.facts for r in edges if department in (None, r.facts.department)))
         answer = Totals.merged(parts)
         if len(self._answers) >= _CACHED_ANSWERS:
             self._answers.clear()
@@ -158,7 +155,7 @@ class RequestIndex:
                 row is not None
                 and row.flaggable
                 and since_us <= row.start_us < until_us
-                and (department is None or row.department == department)
+                and department in (None, row.facts.department)
             ):
                 count += 1
         return count

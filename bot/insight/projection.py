@@ -50,7 +50,7 @@ class RequestsProjection:
         self._caught_up_at: datetime | None = None
         self._lock = asyncio.Lock()
 
-    async def index(self, since: datetime, until: datetime, department: str | None) -> RequestIndex:
+    async def index(self, since: datetime, until: datetime) -> RequestIndex:
         """Every request, caught up with Temporal as of this call (the period is not needed:
         the index answers any period)."""
         await self.catch_up()

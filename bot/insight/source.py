@@ -1,5 +1,5 @@
 """Reads the dashboard's facts from the system of record: visibility finds the requests filed in
-the period (`StartTime`, `Department`), each one's start event gives its input and its close
+the period (`StartTime`), each one's start event gives its input and its close
 event its result, and the rollout controller gives the flags on auto-approvals and the rollout's
 figures. `RequestsProjection` (bot/insight/projection.py) keeps what was read, for speed."""
 
@@ -28,7 +28,6 @@ from bot.insight.totals import Totals
 from bot.rollout_admin import RolloutAdmin, RolloutStatus
 from domain.models import PurchaseRequest, PurchaseResult, PurchaseWorkflowInput
 from domain.workflow_ids import purchases_query
-from workflows.names import DEPARTMENT
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +108,6 @@ async def read_dashboard_request(
     return ReadRequest(
         run_id=execution.run_id or execution.id,
         start_us=micros(execution.start_time),
-        department=execution.typed_search_attributes.get(DEPARTMENT),
         closed=is_closed(execution),
         facts=facts,
         flaggable=review is not None and review.auto_approved,
@@ -165,7 +163,7 @@ async def read_requests(
 
 
 class RequestsReader(Protocol):
-    async def index(self, since: datetime, until: datetime, department: str | None) -> RequestIndex:
+    async def index(self, since: datetime, until: datetime) -> RequestIndex:
         """An index holding (at least) every request of the period, read from Temporal."""
         ...
 
@@ -177,8 +175,10 @@ class DirectRequests:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    async def index(self, since: datetime, until: datetime, department: str | None) -> RequestIndex:
-        listing = self._client.list_workflows(period_query(since, until, department))
+    async def index(self, since: datetime, until: datetime) -> RequestIndex:
+        # The whole period: a department is selected by the request's own department (what the
+        # breakdown counts), which the Department search attribute may lack (older requests).
+        listing = self._client.list_workflows(period_query(since, until, None))
         return RequestIndex([read async for read in read_requests(self._client, listing)])
 
 
@@ -209,7 +209,7 @@ class DashboardSource:
         self, since: datetime, until: datetime, department: str | None
     ) -> tuple[Selection, RolloutFigures]:
         status, index = await asyncio.gather(
-            self._rollout.status(), self._requests.index(since, until, department)
+            self._rollout.status(), self._requests.index(since, until)
         )
         flagged = frozenset(rid for ids in status.controller.flagged.values() for rid in ids)
         return Selection(index, department, flagged), _rollout_figures(status, since, until)

@@ -34,7 +34,8 @@ async def _start(
         request_id=request_id,
         requester="UALICE",
         employee_id="E1001",
-        department=department,
+        # A department of this test's own: selecting it selects only this test's requests.
+        department=f"{task_queue}-{department}",
         manager="UCARLOS",
         product_url="https://www.amazon.es/dp/B0SEED",
         amount=Money(amount=Decimal(amount)),
@@ -45,9 +46,8 @@ async def _start(
         PurchaseWorkflowInput(request=request),
         id=request_id,
         task_queue=task_queue,
-        # A Department of this test's own: a filter by it selects only this test's requests.
         search_attributes=TypedSearchAttributes(
-            [SearchAttributePair(DEPARTMENT, f"{task_queue}-{department}")]
+            [SearchAttributePair(DEPARTMENT, request.department)]
         ),
     )
 
@@ -79,22 +79,19 @@ async def test_the_projection_agrees_with_temporal_as_requests_close_and_start(
     async def agree(filed: int, closed: int, department: str | None = None) -> bool:
         """Once Temporal itself shows `filed` requests, `closed` of them closed, the projection
         (read after it) must show exactly the same, and for a department the same figures."""
-        attribute = None if department is None else f"{task_queue}-{department}"
-        direct_index = await direct.index(since, until, attribute)
-        truth = _ours(direct_index.rows(since, until, attribute), task_queue)
+        ours = None if department is None else f"{task_queue}-{department}"
+        truth = _ours((await direct.index(since, until)).rows(since, until, ours), task_queue)
         if (len(truth), sum(r.closed for r in truth)) != (filed, closed):
             return False  # visibility has not caught up yet
-        index = await projection.index(since, until, attribute)
-        assert _ours(index.rows(since, until, attribute), task_queue) == truth
-        if attribute is not None:  # only this test's requests: the figures must agree too
+        index = await projection.index(since, until)
+        assert _ours(index.rows(since, until, ours), task_queue) == truth
+        if ours is not None:  # only this test's requests: the figures must agree too
             expected = _figures(Totals.of(r.facts for r in truth))
-            assert _figures(index.totals(since, until, attribute)) == expected
+            assert _figures(index.totals(since, until, ours)) == expected
         return True
 
     async def projected() -> list[ReadRequest]:
-        return _ours(
-            (await projection.index(since, until, None)).rows(since, until, None), task_queue
-        )
+        return _ours((await projection.index(since, until)).rows(since, until, None), task_queue)
 
     # Built first, from whatever the server already holds (other tests' requests too): the
     # scenario's requests then all arrive through the catch-ups; the rebuild at the end reads

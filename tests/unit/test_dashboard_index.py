@@ -38,7 +38,7 @@ def _row(rng: random.Random, n: int, *, running: bool = False) -> ReadRequest:
         confidence=rng.random() if auto else None,
         decision_seconds=rng.random() * 9000 if fate is not Fate.RUNNING else None,
     )
-    return ReadRequest(f"run-{n}", micros(started), department, not running, facts, auto)
+    return ReadRequest(f"run-{n}", micros(started), not running, facts, auto)
 
 
 def _figures(totals: Totals, flagged: int = 0) -> Dashboard:
@@ -49,7 +49,7 @@ def _counted(rows: list[ReadRequest], since: datetime, until: datetime, dept: st
     return Totals.of(
         r.facts
         for r in rows
-        if micros(since) <= r.start_us < micros(until) and dept in (None, r.department)
+        if micros(since) <= r.start_us < micros(until) and dept in (None, r.facts.department)
     )
 
 
@@ -65,9 +65,7 @@ def test_any_period_adds_up_to_counting_its_requests_one_by_one() -> None:
         if not row.closed and rng.random() < 0.5:
             closed = _row(random.Random(row.run_id), 0)
             facts = replace(closed.facts, request_id=row.facts.request_id)
-            again = ReadRequest(
-                row.run_id, row.start_us, row.department, True, facts, closed.flaggable
-            )
+            again = ReadRequest(row.run_id, row.start_us, True, facts, closed.flaggable)
             index.put(again)
             latest[row.run_id] = again
     rows = list(latest.values())
@@ -85,7 +83,7 @@ def test_any_period_adds_up_to_counting_its_requests_one_by_one() -> None:
                 r.flaggable and r.facts.request_id in flagged
                 for r in rows
                 if micros(since) <= r.start_us < micros(until)
-                and department in (None, r.department)
+                and department in (None, r.facts.department)
             )
             assert index.flagged(since, until, department, flagged) == flags
             selected = index.rows(since, until, department)
@@ -93,7 +91,7 @@ def test_any_period_adds_up_to_counting_its_requests_one_by_one() -> None:
                 r.run_id
                 for r in rows
                 if micros(since) <= r.start_us < micros(until)
-                and department in (None, r.department)
+                and department in (None, r.facts.department)
             )
 
 
@@ -107,7 +105,7 @@ def test_a_kept_answer_is_dropped_when_a_request_arrives_or_changes() -> None:
     index.put(late)
     assert index.totals(since, until, None).filed == before.filed + 1
     closed = _row(random.Random(1), 0)
-    index.put(ReadRequest(late.run_id, late.start_us, late.department, True, closed.facts, False))
+    index.put(ReadRequest(late.run_id, late.start_us, True, closed.facts, False))
     after = index.totals(since, until, None)
     assert after.filed == before.filed + 1
     assert after.fates[Fate.RUNNING] == before.fates[Fate.RUNNING]

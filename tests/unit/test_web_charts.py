@@ -86,10 +86,7 @@ def _facts(at: datetime, fate: Fate, reviewed: bool, review_s: float | None = No
 
 def _selection(requests: list[RequestFacts]) -> Selection:
     """The requests as the projection holds them, each started when it was filed."""
-    rows = [
-        ReadRequest(r.request_id, micros(r.filed_at), r.department, True, r, False)
-        for r in requests
-    ]
+    rows = [ReadRequest(r.request_id, micros(r.filed_at), True, r, False) for r in requests]
     return Selection(RequestIndex(rows), None, frozenset())
 
 
