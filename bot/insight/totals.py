@@ -126,6 +126,7 @@ class Totals:
 
     @classmethod
     def merged(cls, parts: Iterable[Totals]) -> Totals:
+        """A new total of `parts` (which stay as they are, but sorted)."""
         totals = cls()
         for part in parts:
             totals.merge(part)
