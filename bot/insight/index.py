@@ -126,17 +126,16 @@ class RequestIndex:
         cached = self._answers.get(key)
         if cached is not None:
             return cached
-        parts: list[Totals] = []
-        edges: list[ReadRequest] = []
+        answer = Totals()
         for hour in self._spanned(since_us, until_us):
-            if hour.covered_by(since_us, until_us):
-                part = hour.everything if department is None else hour.by_department.get(department)
-                if part is not None:
-                    parts.append(part)
-            else:
-                edges += hour.between(since_us, until_us)
-        parts.append(Totals.of(r.facts for r in edges if department in (None, r.facts.department)))
-        answer = Totals.merged(parts)
+            if not hour.covered_by(since_us, until_us):
+                for row in hour.between(since_us, until_us):
+                    if department in (None, row.facts.department):
+                        answer.add(row.facts)
+                continue
+            part = hour.everything if department is None else hour.by_department.get(department)
+            if part is not None:
+                answer.merge(part)
         if len(self._answers) >= _CACHED_ANSWERS:
             self._answers.clear()
         self._answers[key] = answer

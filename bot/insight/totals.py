@@ -124,14 +124,6 @@ class Totals:
             totals.add(facts)
         return totals
 
-    @classmethod
-    def merged(cls, parts: Iterable[Totals]) -> Totals:
-        """A new total of `parts` (which stay as they are, but sorted)."""
-        totals = cls()
-        for part in parts:
-            totals.merge(part)
-        return totals
-
     def add(self, facts: RequestFacts, sign: int = 1) -> None:
         """Adds one request's facts; `sign=-1` takes them out again (a request read anew)."""
         fate = facts.fate
