@@ -593,7 +593,12 @@ class PurchaseApprovalWorkflow:
 
     async def _remind(self, product: ProductInfo, number: int, of: int) -> None:
         # Since JOURNEY_PATCH every second-level approver asked is reminded, on their own message.
-        people = list(self._second_deciders) or [self._approver]
+        # One approver: awaited directly, as before the patch (a gather's extra task hop could
+        # order the reminder's command after a concurrent handler's on replay).
+        if not self._second_deciders:
+            await self._remind_one(product, self._approver, number, of)
+            return
+        people = list(self._second_deciders)
         await asyncio.gather(*(self._remind_one(product, p, number, of) for p in people))
 
     async def _remind_one(self, product: ProductInfo, person: str, number: int, of: int) -> None:
@@ -694,6 +699,7 @@ class PurchaseApprovalWorkflow:
         self._record(
             SYSTEM, "second_approval_needed", f"above {self._second_threshold}: {', '.join(pool)}"
         )
+        self._approver = pool[0]  # until the messages are out: the first approver no longer
         names = ", ".join(pool)
         first_messages = self._retire_buttons(
             "",
@@ -702,6 +708,8 @@ class PurchaseApprovalWorkflow:
         )
         barred = self._first_approvers()
         found = await asyncio.gather(*(self._stand_in(p, barred) for p in pool))
+        if self._settled():
+            return  # decided (a finance user, from the CLI) or cancelled during the lookups
         candidates: dict[str, str] = {}
         # Those asked for themselves first: someone in the pool is never asked "on behalf of"
         # another (stable sort: the pool's order otherwise).
