@@ -50,6 +50,21 @@ def test_a_delegate_who_is_the_requester_never_gets_their_own_request() -> None:
     assert (stays.approver, stays.on_behalf_of) == ("UCARLOS", "")
 
 
+def test_an_excluded_delegate_never_stands_in_nor_does_an_excluded_manager() -> None:
+    """Whoever gave the first approval (or was stood in for) never gives the second, also not
+    as a delegate: the delegator's manager is asked instead, else the delegator."""
+    found = stand_in("UCARLOS", "UNICO", delegation("UDIANA"), MANAGERS.get, ["UDIANA"])
+    assert (found.approver, found.on_behalf_of) == ("UHELEN", "UCARLOS")
+    assert "not allowed to decide it" in found.note
+    stays = stand_in("UCARLOS", "UNICO", delegation("UDIANA"), MANAGERS.get, ["UDIANA", "UHELEN"])
+    assert (stays.approver, stays.on_behalf_of) == ("UCARLOS", "")
+    assert "stays with UCARLOS" in stays.note
+    # Not excluded: the delegate, as before.
+    assert stand_in("UCARLOS", "UNICO", delegation("UDIANA"), MANAGERS.get, ["UX"]).approver == (
+        "UDIANA"
+    )
+
+
 def test_setting_replaces_the_previous_and_refuses_what_makes_no_sense() -> None:
     first, _ = set_delegation(
         [],
