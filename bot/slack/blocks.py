@@ -203,6 +203,8 @@ def _request_facts(
 def decision_line(approval: ApprovalResult) -> str:
     verb = "Approved" if approval.approved else "Rejected"
     who = actor_label(approval.decided_by, mention)
+    if approval.on_behalf_of:  # a delegate's decision is theirs, for the person away
+        who += f" on behalf of {mention(approval.on_behalf_of)}"
     reason = f": {escape(approval.comments)}" if approval.comments else ""
     return f"*{verb}* by {who} on {when(approval.decided_at)}{reason}"
 

@@ -152,6 +152,8 @@ def test_decisions_by_the_system_or_the_review_name_no_person() -> None:
     assert "by the system" in blocks.decision_line(approval(SYSTEM, approved=False))
     assert "by the automated review" in blocks.decision_line(approval(AUTOMATED_SYSTEM))
     assert "by <@UCARLOS>" in blocks.decision_line(approval("UCARLOS"))
+    delegated = approval("UDIANA").model_copy(update={"on_behalf_of": "UHELEN"})
+    assert "by <@UDIANA> on behalf of <@UHELEN> on" in blocks.decision_line(delegated)
 
 
 def test_the_workflow_type_and_ids_come_from_one_place() -> None:
