@@ -36,8 +36,13 @@ controller-histories: $(STAMP)
 	  -k test_current_controller_issues_the_recorded_commands
 
 ## Lint, type-check and run every test against real Temporal servers.
+# On TEST_WORKERS processes (pytest-xdist), each with its own session dev server; a test module
+# stays on one process (--dist loadfile: its module-scoped servers and worlds start once).
+# Most of the suite waits on servers and timers, so 2 processes nearly halve it on 2 cores.
+# TEST_WORKERS=0: one process, as plain `pytest`.
+TEST_WORKERS ?= 2
 test: $(STAMP) browser-deps lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 ## Debian's Chromium for the browser test (tests/browser drives /usr/bin/chromium with
 ## Playwright, which downloads no browser). Installed when root or passwordless sudo can.

@@ -181,7 +181,10 @@ async def started_workers(
         client, activities, task_queue=settings.task_queue, workflows=workflows, deployment=version
     )
     control_worker = build_control_worker(client, settings.control_task_queue, control_activities)
-    async with purchase_worker, control_worker:
+    # The purchase worker stops first: its in-flight work (a review reading the live rules, a
+    # flags lookup) still reaches the control worker's entities. The other way round, each of
+    # its workflow tasks waited out its local activity's timeout on shutdown (~20 s).
+    async with control_worker, purchase_worker:
         if version is not None:
             await ensure_a_current_version(
                 WorkerDeployments(client, settings.deployment_name), build

@@ -192,4 +192,7 @@ async def deployment_world(
         try:
             yield world
         finally:
+            # The builds' workers stop first (their in-flight work may still need the control
+            # worker), then the controller's.
+            await stack.aclose()
             await world._control.__aexit__(None, None, None)
