@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -204,6 +204,44 @@ def state_summary(state: HistoryShardState, employee_id: str, *, now: datetime) 
     return count_history(
         state.completed.get(employee_id, ()), state.rejected.get(employee_id, ()), now=now
     )
+
+
+class ShardSummaries:
+    """What the review reads of one stored shard state, compact for a per-worker cache: every
+    employee's completed and rejected dates, sorted, in ONE array of 64-bit integers (8 bytes
+    per record; the decoded state costs ~50 bytes per record in Python objects), and per
+    employee one integer locating their dates. A review's count is two binary searches."""
+
+    __slots__ = ("_dates", "_where")
+
+    def __init__(self, state: HistoryShardState) -> None:
+        self._dates = array("q")
+        self._where: dict[str, int] = {}
+        for employee in state.completed.keys() | state.rejected.keys():
+            completed = sorted(state.completed.get(employee, ()))
+            rejected = sorted(state.rejected.get(employee, ()))
+            # A shard holds at most MAX_SHARD_RECORDS (< 2**20): each count fits its 20 bits.
+            self._where[employee] = len(self._dates) << 40 | len(completed) << 20 | len(rejected)
+            self._dates.extend(completed)
+            self._dates.extend(rejected)
+
+    def __len__(self) -> int:
+        return len(self._dates)
+
+    def summary(self, employee_id: str, *, now: datetime) -> UserHistory:
+        """Same counting as `count_history` (and `domain.history.summarize`)."""
+        where = self._where.get(employee_id)
+        if where is None:
+            return UserHistory(previous_purchases=0, rejected_last_30_days=0)
+        start, completed, rejected = where >> 40, where >> 20 & 0xFFFFF, where & 0xFFFFF
+        end, window_start = _epoch_us(now), _epoch_us(now - REJECTION_WINDOW)
+        dates, first_rejected = self._dates, start + completed
+        last = first_rejected + rejected
+        return UserHistory(
+            previous_purchases=bisect_right(dates, end, start, first_rejected) - start,
+            rejected_last_30_days=bisect_right(dates, end, first_rejected, last)
+            - bisect_right(dates, window_start, first_rejected, last),
+        )
 
 
 def state_record_count(state: HistoryShardState) -> int:

@@ -77,14 +77,25 @@ async def test_bad_rows_are_reported_by_line_and_the_good_ones_imported(
     assert (report.totals.added, report.totals.already_present) == (3, 1)
     assert [p.split(":")[0] for p in report.first_problems] == ["line 3", "line 7"]
     assert report.problems_file is not None and report.problems_file.exists()
-    assert await store.summary("E1", now=NOW) == summarize(
-        [_record("E1", "2026-11-01"), _record("E1", "2026-11-02")], now=NOW
+    await reads(
+        store, "E1", summarize([_record("E1", "2026-11-01"), _record("E1", "2026-11-02")], now=NOW)
     )
-    assert (await store.summary("E2", now=NOW)).rejected_last_30_days == 1
+    await reads(store, "E2", UserHistory(previous_purchases=0, rejected_last_30_days=1))
 
     again = await import_history_file(store, path, work_dir=tmp_path / "w", imported_by="test")
     assert (again.totals.added, again.totals.already_present) == (0, 4)
     assert not again.resumed
+
+
+async def reads(store: HistoryStore, employee: str, expected: UserHistory) -> None:
+    """Both reads give `expected`: the exact one at once, the review's (as fresh as visibility,
+    cached per shard run) within a deadline."""
+    assert await store.exact_summary(employee, now=NOW) == expected
+
+    async def the_review_sees_it() -> bool:
+        return await store.summary(employee, now=NOW) == expected
+
+    await poll_until(the_review_sees_it, 10, f"the review's read of {employee}")
 
 
 def _record(employee: str, day: str, outcome: str = "completed") -> HistoryRecord:
@@ -194,8 +205,8 @@ async def test_migration_from_the_single_entity_keeps_every_record(
     migrated = await migrate_legacy_history(client, store, legacy_id)
 
     assert migrated is not None and migrated.added == 3
-    assert await store.summary("E1", now=NOW) == summarize(first, now=NOW)
-    assert (await store.summary("E2", now=NOW)).previous_purchases == 1
+    await reads(store, "E1", summarize(first, now=NOW))
+    await reads(store, "E2", UserHistory(previous_purchases=1, rejected_last_30_days=0))
     assert (await handle.describe()).status == WorkflowExecutionStatus.TERMINATED
     assert await migrate_legacy_history(client, store, legacy_id) is None  # done once
     assert await migrate_legacy_history(client, store, "never-existed") is None
@@ -242,7 +253,7 @@ async def test_a_hundred_thousand_records_import_and_stay_readable(
     await poll_until(continued, 10, "the crowded shard to continue as new")
     expected = 1 + sum(1 for r in set(rows) if shard_of(r.split(",")[0]) == crowded)
     assert await store.record_count(crowded) == expected
-    assert (await store.summary(neighbours[0], now=NOW)).previous_purchases == 301
+    await reads(store, neighbours[0], UserHistory(previous_purchases=301, rejected_last_30_days=0))
     print(f"100,000 rows imported in {took:.1f} s")
 
 
@@ -285,7 +296,36 @@ async def test_a_shard_run_holding_batches_since_it_started_is_read_through_its_
     async with Worker(client, task_queue=queue, workflows=[ShardThatKeepsItsBatches]):
         await store.add(shard_of("E1"), [ShardRecord.of(r) for r in records], imported_by="t")
         try:
-            assert await store.summary("E1", now=NOW) == summarize(records, now=NOW)
+            await reads(store, "E1", summarize(records, now=NOW))
             assert await store.record_count(shard_of("E1")) == 2
         finally:
             await client.get_workflow_handle(store.workflow_id(shard_of("E1"))).terminate()
+
+
+async def test_the_review_reads_each_shard_run_once_and_a_new_batch_once_more(
+    store: HistoryStore,
+) -> None:
+    employees = ["E1", "E2", "E3"]
+    shards = {shard_of(e) for e in employees}
+    for e in employees:
+        await store.add(shard_of(e), [ShardRecord.of(_record(e, "2026-11-01"))], imported_by="t")
+    one = UserHistory(previous_purchases=1, rejected_last_30_days=0)
+    for e in employees:
+        await reads(store, e, one)
+    # Every run the review read is cached: warming reads nothing more.
+    assert await store.warm() == 0
+
+    await store.add(
+        shard_of("E1"), [ShardRecord.of(_record("E1", "2026-11-20", "rejected"))], imported_by="t"
+    )
+    await reads(store, "E1", UserHistory(previous_purchases=1, rejected_last_30_days=1))
+    assert await store.warm() == 0  # the review's read cached the shard's new run
+    # A new process (an empty cache) reads each shard once.
+    fresh = HistoryStore(store._client, store._task_queue, store._id_prefix)
+
+    async def all_read() -> bool:
+        return await fresh.warm() == 0 and all(fresh.cached(s) for s in shards)
+
+    assert await fresh.warm() == len(shards)
+    await poll_until(all_read, 10, "a fresh store to cache every shard")
+    assert await fresh.summary("E2", now=NOW) == one

@@ -19,6 +19,7 @@ from domain.history_shards import (
     ShardBook,
     ShardFull,
     ShardRecord,
+    ShardSummaries,
     shard_of,
 )
 from domain.models import Money, PurchaseStatus
@@ -46,6 +47,7 @@ def test_shard_of_is_stable_and_in_range() -> None:
 
 
 outcomes = st.sampled_from(list(PurchaseStatus))
+COUNTED = {PurchaseStatus.COMPLETED, PurchaseStatus.REJECTED}
 
 
 @given(st.lists(st.tuples(st.floats(-5, 90), outcomes), max_size=40))
@@ -57,6 +59,7 @@ def test_summary_counts_like_summarize(rows: list[tuple[float, PurchaseStatus]])
     distinct = {ShardRecord.of(r).key: r for r in records}.values()
     assert book.summary("E1", now=NOW) == summarize(distinct, now=NOW)
     assert ShardBook(book.state()).summary("E1", now=NOW) == book.summary("E1", now=NOW)
+    assert ShardSummaries(book.state()).summary("E1", now=NOW) == book.summary("E1", now=NOW)
 
 
 def test_window_boundaries_match_summarize() -> None:
@@ -70,6 +73,31 @@ def test_window_boundaries_match_summarize() -> None:
     book.add([ShardRecord.of(r) for r in records])
     assert book.summary("E1", now=NOW) == summarize(records, now=NOW)
     assert book.summary("E2", now=NOW).previous_purchases == 0
+    cached = ShardSummaries(book.state())
+    assert cached.summary("E1", now=NOW) == summarize(records, now=NOW)
+    assert cached.summary("E2", now=NOW).previous_purchases == 0
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["E1", "E2", "E3"]), st.floats(-5, 90), outcomes), max_size=60
+    ),
+    st.floats(-10, 10),
+)
+@settings(max_examples=60)
+def test_cached_summaries_count_every_employee_like_the_book(
+    rows: list[tuple[str, float, PurchaseStatus]], shift_days: float
+) -> None:
+    """Records added unsorted, over several employees, read at another moment than written."""
+    book = ShardBook()
+    added = [ShardRecord.of(record(e, days, outcome)) for e, days, outcome in rows]
+    book.add(added)
+    cached = ShardSummaries(book.state())
+    at = NOW + timedelta(days=shift_days)
+    for employee in ("E1", "E2", "E3", "E4"):
+        assert cached.summary(employee, now=at) == book.summary(employee, now=at)
+    distinct = {r.key: r for r in added}.values()
+    assert len(cached) == sum(1 for r in distinct if r.outcome in COUNTED)
 
 
 def test_same_record_twice_is_added_once_also_within_one_batch() -> None:
