@@ -84,12 +84,16 @@ class HistoryStore:
         task_queue: str,
         id_prefix: str = SHARD_WORKFLOW_ID_PREFIX,
         cache: ShardCache | None = None,
+        refresh_every_seconds: float | None = REFRESH_EVERY_SECONDS,
     ) -> None:
+        """`refresh_every_seconds`: None never refreshes in the background (a benchmark's cold
+        reads)."""
         self._client = client
         self._task_queue = task_queue
         self._id_prefix = id_prefix
         self._cache = cache or ShardCache()
         self._refreshing: asyncio.Task[int] | None = None
+        self._refresh_every = refresh_every_seconds
         self._refreshed_at = float("-inf")
 
     def workflow_id(self, shard: int) -> str:
@@ -162,9 +166,11 @@ class HistoryStore:
         return shard in self._cache
 
     def _refresh_soon(self) -> None:
+        if self._refresh_every is None:
+            return
         if self._refreshing is not None and not self._refreshing.done():
             return
-        if time.monotonic() - self._refreshed_at < REFRESH_EVERY_SECONDS:
+        if time.monotonic() - self._refreshed_at < self._refresh_every:
             return
         self._refreshed_at = time.monotonic()
         self._refreshing = asyncio.create_task(self._refresh())
