@@ -32,7 +32,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from workflows.names import EMPLOYEE_ID, PURCHASE_OUTCOME
 
-TEMPLATE_ID = "bench-closed-template"
+TEMPLATE_ID = "bench-template-closed"
 ROWS_PER_TRANSACTION = 2_000
 # Closed over the last 90 days: about a third of the rejections fall in the review's 30 days.
 SPREAD_DAYS = 90

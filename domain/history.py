@@ -168,10 +168,11 @@ class ParsedRow(NamedTuple):
     problem: str = ""
 
 
-def iter_history_csv(lines: Iterable[str]) -> Iterator[ParsedRow]:
-    """Parse a CSV with header employee_id,date,amount,outcome (any column order), streaming:
-    one row at a time, so a file of any size parses in constant memory. A bad header raises
-    `HistoryImportError`; a bad row is yielded with its problem and parsing goes on."""
+def data_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str] | None, str]]:
+    """Each non-empty data line of a history CSV as (line number, its stripped fields by column
+    name, ""), or (line number, None, why) when it has the wrong number of fields. Header
+    employee_id,date,amount,outcome in any column order; a bad header raises
+    `HistoryImportError`."""
     reader = csv.reader(lines)
     header = next(reader, None)
     if header and header[0].startswith("\ufeff"):  # Excel writes a BOM
@@ -183,23 +184,42 @@ def iter_history_csv(lines: Iterable[str]) -> Iterator[ParsedRow]:
         raise HistoryImportError(
             [f"line 1: header must be {','.join(CSV_COLUMNS)}, got {','.join(header)}"]
         )
-    index = {name: names.index(name) for name in CSV_COLUMNS}
+    index = [(name, names.index(name)) for name in CSV_COLUMNS]
     for row in reader:
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(CSV_COLUMNS):
-            yield ParsedRow(line, None, f"expected {len(CSV_COLUMNS)} fields, got {len(row)}")
+            yield line, None, f"expected {len(CSV_COLUMNS)} fields, got {len(row)}"
             continue
-        fields = {name: row[i].strip() for name, i in index.items()}
-        try:
-            amount = _parse_money(fields["amount"])
-            # model_validate: the validators turn the date and outcome strings into types.
-            yield ParsedRow(line, HistoryRecord.model_validate({**fields, "amount": amount}))
-        except ValidationError as err:
-            yield ParsedRow(line, None, _validation_reason(err))
-        except ValueError as err:
-            yield ParsedRow(line, None, str(err))
+        yield line, {name: row[i].strip() for name, i in index}, ""
+
+
+def record_of(fields: dict[str, str]) -> HistoryRecord | str:
+    """The record a data line's fields make, or why they make none."""
+    try:
+        amount = _parse_money(fields["amount"])
+        # model_validate: the validators turn the date and outcome strings into types.
+        return HistoryRecord.model_validate({**fields, "amount": amount})
+    except ValidationError as err:
+        return _validation_reason(err)
+    except ValueError as err:
+        return str(err)
+
+
+def iter_history_csv(lines: Iterable[str]) -> Iterator[ParsedRow]:
+    """Parse a CSV with header employee_id,date,amount,outcome (any column order), streaming:
+    one row at a time, so a file of any size parses in constant memory. A bad header raises
+    `HistoryImportError`; a bad row is yielded with its problem and parsing goes on."""
+    for line, fields, problem in data_rows(lines):
+        if fields is None:
+            yield ParsedRow(line, None, problem)
+            continue
+        record = record_of(fields)
+        if isinstance(record, str):
+            yield ParsedRow(line, None, record)
+        else:
+            yield ParsedRow(line, record)
 
 
 def parse_history_csv(text: str) -> list[HistoryRecord]:

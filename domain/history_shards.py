@@ -160,11 +160,12 @@ class ShardBook:
             return 0
         self._keys = array("Q", sorted([*self._keys, *(int(r.key, 16) for r in fresh)]))
         for record in fresh:
+            # == and not `is`: a record built without validation may hold the outcome's string.
             book = (
                 self._completed
-                if record.outcome is PurchaseStatus.COMPLETED
+                if record.outcome == PurchaseStatus.COMPLETED
                 else self._rejected
-                if record.outcome is PurchaseStatus.REJECTED
+                if record.outcome == PurchaseStatus.REJECTED
                 else None
             )
             if book is not None:  # other outcomes count for nothing in the review
@@ -183,6 +184,21 @@ class ShardBook:
             completed={e: list(dates) for e, dates in self._completed.items()},
             rejected={e: list(dates) for e, dates in self._rejected.items()},
         )
+
+
+def check_batch(book: ShardBook, input: AddShardRecordsInput) -> list[ShardRecord]:
+    """Why a batch cannot be added to the shard `book` holds (ValueError, ShardFull), else the
+    records it would add: the shard's Update validator, and the importer creating a shard."""
+    if not input.records:
+        raise ValueError("The batch holds no records.")
+    if len(input.records) > MAX_BATCH_RECORDS:
+        raise ValueError(f"At most {MAX_BATCH_RECORDS} records per batch.")
+    if input.shard != book.shard:
+        raise ValueError(f"This is shard {book.shard}, not {input.shard}.")
+    misplaced = [r.employee_id for r in input.records if shard_of(r.employee_id) != input.shard]
+    if misplaced:
+        raise ValueError(f"Employee {misplaced[0]} belongs to another shard.")
+    return book.check_capacity(input.records)
 
 
 def count_history(

@@ -13,14 +13,13 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.history_shards import (
-        MAX_BATCH_RECORDS,
         AddShardRecordsInput,
         AddShardRecordsResult,
         EmployeeHistoryInput,
         HistoryShardState,
         ShardBook,
         ShardFull,
-        shard_of,
+        check_batch,
     )
     from domain.review_rules import UserHistory
     from entities.lifetime import live_until_continue_as_new
@@ -64,16 +63,7 @@ class HistoryShardWorkflow:
     @add_records.validator
     def _validate_add(self, input: AddShardRecordsInput) -> None:
         # Refused here, nothing reaches the history: a refused batch costs the shard nothing.
-        if not input.records:
-            raise ValueError("The batch holds no records.")
-        if len(input.records) > MAX_BATCH_RECORDS:
-            raise ValueError(f"At most {MAX_BATCH_RECORDS} records per batch.")
-        if input.shard != self._book.shard:
-            raise ValueError(f"This is shard {self._book.shard}, not {input.shard}.")
-        misplaced = [r.employee_id for r in input.records if shard_of(r.employee_id) != input.shard]
-        if misplaced:
-            raise ValueError(f"Employee {misplaced[0]} belongs to another shard.")
-        self._book.check_capacity(input.records)
+        check_batch(self._book, input)
 
     @workflow.query
     def employee_history(self, input: EmployeeHistoryInput) -> UserHistory:
