@@ -171,6 +171,27 @@ class Probe:
         await timed(20, read)  # warm
         return await timed(REVIEW_SAMPLES, read)
 
+    async def paired_review_reads(self) -> tuple[list[float], list[float]]:
+        """The review's reads of the same requesters, alternating between this installation's
+        imported history and none (a store whose shards were never created), on the same
+        server at the same moments: the imported history's own cost, free of the load's drift
+        between the empty phase and now. (Both read the same own closed requests.)"""
+        rng = random.Random(15)
+        nothing = UserHistorySource(
+            self.client,
+            HistoryStore(self.client, self.settings.control_task_queue, "bench-no-history-"),
+        )
+        full: list[float] = []
+        empty: list[float] = []
+        for n in range(20 + REVIEW_SAMPLES):
+            employee = f"E{rng.randrange(self.employees):06d}"
+            for source, out in ((self.history, full), (nothing, empty))[:: 1 if n % 2 else -1]:
+                began = time.perf_counter()
+                await source.user_history(employee, now=datetime.now(UTC))
+                if n >= 20:  # the first 20: warming up
+                    out.append((time.perf_counter() - began) * 1000)
+        return full, empty
+
     async def own_outcome_reads(self, samples: int = REVIEW_SAMPLES) -> list[float]:
         """The review's read of the requester's own closed requests alone (one visibility list)."""
         rng = random.Random(13)
@@ -282,7 +303,7 @@ async def run(
     # The worker's own cache: its first review of a shard run it has not cached (the import made
     # new ones) refreshes every shard in the background, and logs when it starts and ends. The
     # path is measured once no refresh is running: a worker in service after an import.
-    worker_log = data / "worker" / "output.txt"
+    worker_log = data / "worker" / "purchasebot.log"
     began = time.monotonic()
     await probe.auto_approved_path(samples=0)
     while printed(worker_log).count(REFRESHING) > printed(worker_log).count(REFRESHED):
@@ -345,6 +366,8 @@ async def measure_full(
         await probe.review_reads(),
         REVIEW_RATIO_TARGET,
     )
+    full, none = await probe.paired_review_reads()
+    verdicts.ratio("  same, vs no imported history, interleaved", none, full, None)
     verdicts.ratio(
         "  own outcomes alone (visibility list)",
         empty_counts,
