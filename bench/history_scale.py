@@ -239,11 +239,12 @@ class Verdicts:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.phase = ""
 
     def say(self, text: str, passed: bool | None = None) -> None:
         if passed is not None:
             text = f"{text} {'PASS' if passed else 'MISS'}"
-            self.lines.append(text)
+            self.lines.append(f"[{self.phase}] {text}" if self.phase else text)
         say(text)
 
     def ratio(self, name: str, empty: list[float], full: list[float], target: float | None) -> None:
@@ -319,6 +320,7 @@ async def run(
     # The full history first with only the few requests closed so far, then again once the
     # closed requests are there: a run cut short still reports the first.
     say(f"{load()}. Full history, {PATH_SAMPLES + 3} closed requests: the same measurements...")
+    verdicts.phase = f"{PATH_SAMPLES + 6} closed"
     await measure_full(probe, verdicts, empty_reviews, empty_counts, empty_path)
     counts = stats(await probe.two_count_reads(OWN_SAMPLES_PER_STEP))
     say(f"the former two counts, before closing: median {counts[0]:.1f} ms p99 {counts[1]:.1f} ms")
@@ -336,6 +338,7 @@ async def run(
         )
     visible = (await client.count_workflows("WorkflowType = 'PurchaseApprovalWorkflow'")).count
     say(f"{load()}. Full history, {visible:,} requests in visibility: the same measurements...")
+    verdicts.phase = f"{visible:,} in visibility"
     await measure_full(probe, verdicts, empty_reviews, empty_counts, empty_path)
 
     importer_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
