@@ -1,0 +1,7 @@
+"""The parts of PurchaseApprovalWorkflow (`workflows/purchase_approval.py`), one concern a
+module. Each part is a class the workflow inherits; a part uses only the parts below it:
+
+    state <- messages <- delegation <- asking <- levels <- escalation <- waiting <- approval_stage
+    state <- review;  messages <- closing;  levels <- reassignment, decisions
+
+Everything here is workflow code: deterministic, sandboxed, no I/O (activities do that)."""
