@@ -12,10 +12,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.models import ProductInfo
 
 
+from workflows.purchase.second_approval import SecondApprovalStep
 from workflows.purchase.waiting import WaitingSteps
 
 
-class ApprovalStage(WaitingSteps):
+class ApprovalStage(SecondApprovalStep, WaitingSteps):
     """A request a person must decide, from asking to the decision."""
 
     async def _approval_stage(self, product: ProductInfo, filed_at: datetime) -> str:

@@ -16,10 +16,10 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
-from workflows.purchase.levels import LevelSteps
+from workflows.purchase.levels import LevelRules
 
 
-class DecisionRules(LevelSteps):
+class DecisionRules(LevelRules):
     """Whether a decision or a cancel can be taken, and taking a decision."""
 
     def _refusal(self, decision: ApprovalDecision) -> str | None:

@@ -26,12 +26,12 @@ from workflows.purchase.activity_options import (
     LOOKUP_RETRY,
     MESSAGE_TIMEOUT,
 )
-from workflows.purchase.levels import LevelSteps
+from workflows.purchase.levels import LevelRules
 from workflows.purchase.state import ASKING
 from workflows.purchase.wording import days
 
 
-class EscalationStep(LevelSteps):
+class EscalationStep(LevelRules):
     """Moving a waiting request one step up the management chain."""
 
     async def _escalate(self, product: ProductInfo, waited: timedelta) -> None:

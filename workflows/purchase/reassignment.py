@@ -24,10 +24,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.mrkdwn import escape
 
 
-from workflows.purchase.levels import LevelSteps
+from workflows.purchase.levels import LevelRules
 
 
-class Reassignment(LevelSteps):
+class Reassignment(LevelRules):
     """The `reassign` Update's rule (shared by its validator and handler) and its work."""
 
     def _reassign_refusal(self, move: ReassignInput) -> str | None:
