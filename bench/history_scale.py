@@ -319,7 +319,7 @@ async def run(
     say(f"{load()}. A worker's cache warmed: {read} shard runs read in {took:.1f} s")
     # The full history first with only the few requests closed so far, then again once the
     # closed requests are there: a run cut short still reports the first.
-    say(f"{load()}. Full history, {PATH_SAMPLES + 3} closed requests: the same measurements...")
+    say(f"{load()}. Full history, {PATH_SAMPLES + 6} closed requests: the same measurements...")
     verdicts.phase = f"{PATH_SAMPLES + 6} closed"
     await measure_full(probe, verdicts, empty_reviews, empty_counts, empty_path)
     counts = stats(await probe.two_count_reads(OWN_SAMPLES_PER_STEP))
