@@ -9,6 +9,7 @@ the same either way. The mix of outcomes is fixed by each request id's number.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,7 +17,7 @@ from decimal import Decimal
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from domain.actors import AUTOMATED_SYSTEM, SYSTEM
 from domain.models import (
@@ -149,19 +150,20 @@ async def start_requests(
     async def one_by_one() -> None:
         for n in todo:
             request = bench_request(n, datetime.now(UTC))
-            await client.start_workflow(
-                SyntheticPurchase.run,
-                PurchaseWorkflowInput(request=request),
-                id=purchase_workflow_id(request.request_id),
-                task_queue=task_queue,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(DEPARTMENT, request.department),
-                        SearchAttributePair(EMPLOYEE_ID, request.employee_id),
-                    ]
-                ),
-                request_eager_start=eager,
-            )
+            with contextlib.suppress(WorkflowAlreadyStartedError):  # a reused server's
+                await client.start_workflow(
+                    SyntheticPurchase.run,
+                    PurchaseWorkflowInput(request=request),
+                    id=purchase_workflow_id(request.request_id),
+                    task_queue=task_queue,
+                    search_attributes=TypedSearchAttributes(
+                        [
+                            SearchAttributePair(DEPARTMENT, request.department),
+                            SearchAttributePair(EMPLOYEE_ID, request.employee_id),
+                        ]
+                    ),
+                    request_eager_start=eager,
+                )
 
     await asyncio.gather(*(one_by_one() for _ in range(concurrency)))
     return time.monotonic() - began

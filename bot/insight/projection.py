@@ -18,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecution
 
+from bot.insight.changes import changed_since
 from bot.insight.index import RequestIndex
-from bot.insight.source import changed_since_query, is_closed, read_requests
+from bot.insight.source import is_closed, read_requests
 from domain.workflow_ids import purchases_query
 
 log = logging.getLogger(__name__)
@@ -65,13 +66,9 @@ class RequestsProjection:
             if self._caught_up_at >= asked:
                 return  # a catch-up that began after this call was made: it saw all we must
             began = self._now()
-            query = changed_since_query(self._caught_up_at - self._overlap)
-            stale = (
-                e
-                async for e in self._client.list_workflows(query)
-                if self._needs_read(e.run_id or e.id, closed=is_closed(e))
-            )
-            async for read in read_requests(self._client, stale):
+            changed = await changed_since(self._client, self._caught_up_at - self._overlap)
+            stale = [e for e in changed if self._needs_read(e.run_id or e.id, closed=is_closed(e))]
+            async for read in read_requests(self._client, _listed(stale)):
                 self._index.put(read)
             self._caught_up_at = began
 
@@ -107,3 +104,8 @@ class RequestsProjection:
             len(index),
             time.monotonic() - clock,
         )
+
+
+async def _listed(executions: Iterable[WorkflowExecution]) -> AsyncIterator[WorkflowExecution]:
+    for execution in executions:
+        yield execution

@@ -53,13 +53,6 @@ def period_query(since: datetime, until: datetime, department: str | None) -> st
     return purchases_query(condition)
 
 
-def changed_since_query(at: datetime) -> str:
-    """Purchase requests started or closed at or after `at`: all that can differ from a read
-    taken before `at` (a closed execution never changes; a running one changes only by closing)."""
-    moment = _quoted(at.isoformat())
-    return purchases_query(f"(StartTime >= {moment} OR CloseTime >= {moment})")
-
-
 def is_closed(execution: WorkflowExecution) -> bool:
     return execution.status not in (None, WorkflowExecutionStatus.RUNNING)
 
