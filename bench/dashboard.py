@@ -1,13 +1,17 @@
 """`GET /api/dashboard` over 100,000 requests in the period: p95 <= 1 s.
 
-One run, its own Temporal dev server (in memory: a SQLite file here takes ~15 starts/s under
-load, which would make producing 100,000 requests take hours), the local Slack workspace, and
-`purchasebot bot` plus `purchasebot worker` as processes in production mode, as deployed.
+One run, its own Temporal dev server (in memory, or on `--db FILE`: SQLite's WAL without
+waiting for the disk, kept, so a later run reuses its requests and produces only the rest), the
+local Slack workspace, and `purchasebot bot` plus `purchasebot worker` as processes in
+production mode, as deployed. The period asked is the dashboard's default, the last 30 days.
 
-1. produces `--requests` closed purchase requests (bench/dashboard_requests.py: real executions
-   of the purchase workflow's type, input and result, completed by a stand-in workflow in this
-   process, eagerly started), asking the bot's dashboard every `--chunk` requests meanwhile, as
-   a bot in service would be asked (its projection catches up as it goes);
+0. with `--db` holding requests already: the bot's start to its first answer (its projection
+   read from Temporal);
+1. produces the `--requests` closed purchase requests not there yet
+   (bench/dashboard_requests.py: real executions of the purchase workflow's type, input and
+   result, completed by a stand-in workflow in this process, eagerly started), asking the
+   bot's dashboard every `--chunk` requests meanwhile, as a bot in service would be asked (its
+   projection catches up as it goes);
 2. `--calls` rounds, sequential, each in turn: the dashboard over the whole period (every
    request), the dashboard for one department (a quarter of them), and the floor: one
    visibility count of the period's requests (`count_workflows`), the least any answer about
@@ -16,7 +20,7 @@ load, which would make producing 100,000 requests take hours), the local Slack w
    start to its first dashboard answer (its projection built from Temporal: every request
    read), and its resident memory then.
 
-`.venv/bin/python -m bench.dashboard [--requests 100000] [--calls 30]`
+`.venv/bin/python -m bench.dashboard [--requests 100000] [--calls 30] [--db FILE] [--skip-cold]`
 """
 
 from __future__ import annotations
