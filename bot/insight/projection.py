@@ -61,7 +61,7 @@ class RequestsProjection:
         asked = self._now()
         async with self._lock:
             if self._caught_up_at is None:
-                await self._read_all()
+                self._index, self._caught_up_at = await self._read_all()
                 return
             if self._caught_up_at >= asked:
                 return  # a catch-up that began after this call was made: it saw all we must
@@ -83,27 +83,30 @@ class RequestsProjection:
             )
 
     async def rebuild(self) -> int:
-        """Forget everything and read every request from Temporal again; returns the count."""
+        """Read every request from Temporal again and replace what is kept; returns the count.
+        Calls meanwhile are answered from what was kept (a first build makes them wait)."""
+        index, began = await self._read_all()
         async with self._lock:
-            await self._read_all()
-            return len(self._index)
+            # Current as of `began`: the next call catches up from there.
+            self._index, self._caught_up_at = index, began
+        return len(index)
 
     def _needs_read(self, run_id: str, *, closed: bool) -> bool:
         known = self._index.get(run_id)
         return known is None or (closed and not known.closed)
 
-    async def _read_all(self) -> None:
+    async def _read_all(self) -> tuple[RequestIndex, datetime]:
         began, clock = self._now(), time.monotonic()
         index = RequestIndex()
         listing = self._client.list_workflows(purchases_query())
         async for read in read_requests(self._client, listing, REBUILD_CONCURRENCY):
             index.put(read)
-        self._index, self._caught_up_at = index, began
         log.info(
             "dashboard projection built from Temporal: %d requests in %.1f s",
             len(index),
             time.monotonic() - clock,
         )
+        return index, began
 
 
 async def _listed(executions: Iterable[WorkflowExecution]) -> AsyncIterator[WorkflowExecution]:
