@@ -8,12 +8,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from bot.insight.audit_export import decision_trails, read_csv, read_jsonl
 from bot.ops_audit import OpsAuditLog
 from domain.actors import AUTOMATED_SYSTEM
 from domain.models import CodePath, PurchaseStatus, Stage
+from entities.ops_audit import OPS_AUDIT_WORKFLOW_ID
 from tests.integration.processes import process_env, run_cli
 from tests.integration.test_purchase_paths import cheap, price_of
 from tests.integration.world import poll_until, running_world
@@ -57,6 +60,7 @@ async def test_the_export_round_trips_every_decision_trail(
             assert done.returncode == 0, done.stderr
             exported[fmt] = out.read_text()
         marker = f"audit-test-{uuid.uuid4().hex[:8]}"
+        await own_the_ops_audit_log(dev_env.client)
         await OpsAuditLog(dev_env.client, world.settings.control_task_queue).record(
             "UOLIVIA", "flag_changed", marker
         )
@@ -81,3 +85,15 @@ async def test_the_export_round_trips_every_decision_trail(
     assert "UOLIVIA flag_changed: " + marker in ops.stdout, ops.stderr
     assert refused.returncode == 2 and "--since `yesterday` is not an ISO date" in refused.stderr
     assert backwards.returncode == 2 and "must be after --since" in backwards.stderr
+
+
+async def own_the_ops_audit_log(client: Client) -> None:
+    """The ops audit log has one id per namespace (`audit ops` reads it): a module that ran
+    before on this session's server (the rollout CLI's) may have started it on a control task
+    queue whose worker is gone, and `audit ops` then waited 30 s for an answer and failed. End
+    that one, so this test's record starts a log on this world's queue."""
+    try:
+        await client.get_workflow_handle(OPS_AUDIT_WORKFLOW_ID).terminate("another test's log")
+    except RPCError as err:
+        if err.status is not RPCStatusCode.NOT_FOUND:
+            raise
