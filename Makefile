@@ -37,12 +37,13 @@ controller-histories: $(STAMP)
 
 ## Lint, type-check and run every test against real Temporal servers.
 # On TEST_WORKERS processes (pytest-xdist), each with its own session dev server; a test module
-# stays on one process (--dist loadfile: its module-scoped servers and worlds start once).
+# stays on one process (--dist loadfile: its module-scoped servers and worlds start once), in
+# collection order (the longest first: tests/conftest.py SLOW_FIRST).
 # Most of the suite waits on servers and timers, so 2 processes nearly halve it on 2 cores.
 # TEST_WORKERS=0: one process, as plain `pytest`.
 TEST_WORKERS ?= 2
 test: $(STAMP) browser-deps lint typecheck
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 ## Debian's Chromium for the browser test (tests/browser drives /usr/bin/chromium with
 ## Playwright, which downloads no browser). Installed when root or passwordless sudo can.

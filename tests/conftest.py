@@ -7,6 +7,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 from hypothesis import settings
 from temporalio.api.enums.v1 import IndexedValueType
@@ -28,6 +29,25 @@ settings.load_profile("purchasebot")
 # and the server refuses a namespace's 101st ("reached maximum deployments in namespace (100)",
 # matching.maxDeployments): past ~100 world tests every new world "never got a current build".
 SESSION_SERVER_ARGS = ["--dynamic-config-value", "matching.maxDeployments=100000"]
+
+
+# The longest modules start first. `make test` runs whole modules on 2 processes in this order
+# (xdist --dist loadfile --no-loadscope-reorder), so the last to start are short ones and both
+# processes finish together. xdist's default order, by number of tests, started the long
+# one-test integration modules last: one process ran alone for the last minutes.
+SLOW_FIRST = (
+    "tests/test_replay_drift.py",
+    "tests/test_replay_gate.py",
+    "tests/integration/test_history_store.py",
+    "tests/integration/test_rollouts.py",
+    "tests/integration/test_production_shape.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {module: i for i, module in enumerate(SLOW_FIRST)}
+    # A stable sort: the other modules, and the tests within each, keep their order.
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(SLOW_FIRST)))
 
 
 def _binary(name: str) -> str:
