@@ -28,8 +28,9 @@ from domain.workflow_ids import purchases_query, visibility_string
 log = logging.getLogger(__name__)
 
 CLOSED_STATUSES = ("Completed", "Failed", "Canceled", "Terminated", "TimedOut", "ContinuedAsNew")
-# Most calls find nothing closed since the last one: a small page wastes little.
-PAGE = 10
+# Most calls find nothing closed since the last one: a small first page wastes little; when it
+# is all new, the rest comes in big pages (a listed row costs ~1.5 ms on a loaded dev server).
+FIRST_PAGE, NEXT_PAGES = 10, 1000
 
 
 class OutOfOrder(Exception):
@@ -64,12 +65,19 @@ async def _closed_since(client: Client, status: str, at: datetime) -> list[Workf
     query = purchases_query(f"ExecutionStatus = {visibility_string(status)}")
     found: list[WorkflowExecution] = []
     previous: datetime | None = None
-    async for execution in client.list_workflows(query, page_size=PAGE):
-        closed = execution.close_time
-        if closed is None or (previous is not None and closed > previous):
-            raise OutOfOrder(f"{status} executions are not listed most recently closed first")
-        if closed < at:
-            break
-        found.append(execution)
-        previous = closed
-    return found
+    token: bytes | None = None
+    page = FIRST_PAGE
+    while True:
+        listing = client.list_workflows(query, page_size=page, next_page_token=token)
+        await listing.fetch_next_page()
+        for execution in listing.current_page or []:
+            closed = execution.close_time
+            if closed is None or (previous is not None and closed > previous):
+                raise OutOfOrder(f"{status} executions are not listed most recently closed first")
+            if closed < at:
+                return found
+            found.append(execution)
+            previous = closed
+        token, page = listing.next_page_token, NEXT_PAGES
+        if not token:
+            return found
