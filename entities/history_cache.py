@@ -2,8 +2,8 @@
 
 A shard's run never changes what it started with, and a shard continues as new after every
 batch it adds: so what a run's start event holds, once read, is good for as long as that run is
-the shard's latest. Each review asks visibility which run is the latest (one small listing, as
-cheap as finding nothing) and reads the run's start event only when it is not cached. Bounded
+the shard's latest. Each review asks the server which run is current (`describe`, as cheap as
+finding nothing) and reads the run's start event only when it is not cached. Bounded
 by the records held (8 bytes each, see `ShardSummaries`), least recently used out first.
 """
 
