@@ -75,9 +75,10 @@ def dashboard_blocks(dashboard: Dashboard) -> list[Block]:
     days = (dashboard.period.until - dashboard.period.since).days
     lines = [
         f"*Dashboard* (requests filed in the last {days} days)",
-        f"{c.filed} filed · {c.auto_approved} auto-approved · {c.manually_approved} approved by a "
-        f"person · {c.rejected} rejected · {c.timed_out} timed out · {c.cancelled} cancelled · "
-        f"{c.invalid} invalid · {c.failed} failed · {c.flagged_wrong} flagged wrong",
+        f"{c.filed} filed · {c.reviewed} reviewed · {c.auto_approved} auto-approved · "
+        f"{c.manually_approved} approved by a person · {c.rejected} rejected · "
+        f"{c.timed_out} timed out · {c.cancelled} cancelled · {c.invalid} invalid · "
+        f"{c.failed} failed · {c.flagged_wrong} flagged wrong",
         f"Auto-approval rate {_rate(review.auto_approval_rate)} · review "
         f"{_seconds(review.avg_review_time)} · confidence "
         f"{'—' if review.confidence_score_avg is None else f'{review.confidence_score_avg:.2f}'}"
@@ -88,7 +89,8 @@ def dashboard_blocks(dashboard: Dashboard) -> list[Block]:
         f"{_rate(kpis.approval_time_reduction)}",
         f"Build `{escape(deploy.current_build_id or '—')}` · rollout "
         f"{deploy.rollout_percentage:.0f}% · error rate {_rate(deploy.error_rate)} · p99 "
-        f"{_seconds(deploy.avg_latency_p99)} · rollbacks {kpis.rollbacks}",
+        f"{_seconds(deploy.avg_latency_p99)} · rollbacks {kpis.rollbacks} (median "
+        f"{_seconds(kpis.median_rollback_s)})",
     ]
     if departments:
         lines.append(f"Departments: {departments}")

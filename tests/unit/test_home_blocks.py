@@ -88,11 +88,13 @@ def test_only_an_undecided_request_waiting_for_this_person_counts() -> None:
 
 def test_the_dashboard_reads_as_words_with_undefined_rates_as_dashes() -> None:
     period = Period(since=NOW - timedelta(days=30), until=NOW)
-    figures = build_dashboard(period, [], RolloutFigures("v7", 30.0, 0.02, 1.5, 1))
+    figures = build_dashboard(period, [], RolloutFigures("v7", 30.0, 0.02, 1.5, 1, (2.5,)))
     text = str(dashboard_blocks(figures))
-    assert "last 30 days" in text and "0 filed" in text
+    assert "last 30 days" in text and "0 filed · 0 reviewed" in text
     assert "Auto-approval rate —" in text  # 0/0
-    assert "Build `v7` · rollout 30% · error rate 2% · p99 1.5 s · rollbacks 1" in text
+    assert (
+        "Build `v7` · rollout 30% · error rate 2% · p99 1.5 s · rollbacks 1 (median 2.5 s)" in text
+    )
     assert "/purchase dashboard" in text
 
 
