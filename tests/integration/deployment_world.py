@@ -125,6 +125,21 @@ class DeploymentWorld:
     async def builds_of(self, handles: list[WorkflowHandle[Any, Any]]) -> list[str]:
         return list(await asyncio.gather(*(self.build_of(h.id) for h in handles)))
 
+    async def until_new_requests_run_on(self, build_id: str) -> None:
+        """A routing change can reach new requests a moment after the server accepted it (a
+        request started at once may still run on the previous build): wait until one does."""
+
+        async def reached() -> bool:
+            probe = await self.start_request()  # an invalid product: it ends at once
+
+            async def placed() -> bool:
+                return await self.build_of(probe.id) != ""
+
+            await poll_until(placed, 20, "a probe request to run on a build")
+            return await self.build_of(probe.id) == build_id
+
+        await poll_until(reached, 20, f"new requests to run on build {build_id}")
+
 
 def activity_name(fn: Callable[..., Any]) -> str:
     definition = _Definition.from_callable(fn)

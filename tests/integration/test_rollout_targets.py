@@ -115,6 +115,7 @@ async def test_promoting_a_department_build_gives_it_to_everyone(
         await world.admin.target_department("B", "Finance", "UOLIVIA")
         assert await filed_builds(world, ("UFIONA", "UBOB"), 3) == ["B", "A"] * 3
         await world.admin.promote("B", "UOLIVIA")
+        await world.until_new_requests_run_on("B")
         assert await filed_builds(world, ("UFIONA", "UBOB"), 2) == ["B"] * 4
         status = await world.admin.status()
         assert status.controller.department is None

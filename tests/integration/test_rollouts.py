@@ -51,6 +51,7 @@ async def test_ramp_sends_about_that_share_of_new_requests_then_promote(
         assert set(builds) == {"A", "B"}
 
         await world.admin.promote("B", "UOLIVIA")
+        await world.until_new_requests_run_on("B")
         after = list(await asyncio.gather(*(world.start_request() for _ in range(10))))
         await results(after)
         assert set(await world.builds_of(after)) == {"B"}
@@ -80,6 +81,7 @@ async def test_rollback_with_pinned_and_auto_upgrade_requests_in_flight(
     async with deployment_world(dev_env.client, tmp_path) as world:
         await two_builds(world)
         await world.admin.promote("B", "UOLIVIA")
+        await world.until_new_requests_run_on("B")
         # Requests waiting for a manager, started on B: pinned (default) and auto-upgrade.
         pinned = [await world.start_request(url=BOOK, amount="39.90") for _ in range(3)]
         upgrading = [
