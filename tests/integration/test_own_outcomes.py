@@ -1,5 +1,5 @@
 """The review's own-outcome reads on the real dev server: a requester's closed requests are
-listed by EmployeeId alone and counted in code, with the same rules the counts had (every
+counted by the server (two counts on EmployeeId), with the same rules as ever (every
 completed request; a person's rejections in the last 30 days; a system rejection, another
 requester or another workflow type counts for nothing)."""
 
