@@ -82,9 +82,15 @@ def keyword_columns(template: dict[str, object]) -> tuple[str, str]:
 
 
 def insert_closed_requests(
-    db_file: Path, template: dict[str, object], first: int, count: int, employees: int
+    db_file: Path,
+    template: dict[str, object],
+    first: int,
+    count: int,
+    employees: int,
+    requester: str | None = None,
 ) -> None:
-    """Requests `bench-closed-<first>` ... of employees E000000..., ~10 % rejected."""
+    """Requests `bench-closed-<first>` ... of employees E000000... (or all of `requester`),
+    ~10 % rejected."""
     employee_column, outcome_column = keyword_columns(template)
     rng = random.Random(11 + first)
     now = datetime.now(UTC)
@@ -107,7 +113,8 @@ def insert_closed_requests(
                 closed = now - timedelta(seconds=rng.uniform(60, SPREAD_DAYS * 86_400))
                 started = closed - timedelta(minutes=rng.uniform(1, 600))
                 outcome = "rejected" if rng.random() < 0.1 else "completed"
-                attributes = {employee_column: f"E{n % employees:06d}", outcome_column: outcome}
+                employee = requester or f"E{n % employees:06d}"
+                attributes = {employee_column: employee, outcome_column: outcome}
                 rows.append(
                     (
                         *copied, run_id, workflow_id, workflow_id, run_id,

@@ -15,6 +15,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from bot.dev_server import VISIBILITY_RPS
 from workflows.names import CUSTOM_SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
@@ -28,7 +29,12 @@ settings.load_profile("purchasebot")
 # Every test world registers its own Worker Deployment (`deploy-<prefix>`) on this one server,
 # and the server refuses a namespace's 101st ("reached maximum deployments in namespace (100)",
 # matching.maxDeployments): past ~100 world tests every new world "never got a current build".
-SESSION_SERVER_ARGS = ["--dynamic-config-value", "matching.maxDeployments=100000"]
+# The visibility rate of `make run`'s server too (bot/dev_server.py).
+SESSION_SERVER_ARGS = [
+    "--dynamic-config-value",
+    "matching.maxDeployments=100000",
+    *VISIBILITY_RPS,
+]
 
 
 # The longest modules start first. `make test` runs whole modules on 2 processes in this order
