@@ -23,20 +23,27 @@ from temporalio.common import (
 
 from activities.notifier import Notifier, RecordingNotifier
 from appconfig.files import ReloadingFile
+from appconfig.settings import Settings
+from bot.flags_admin import FlagsAdmin
+from bot.history_import import import_history_records
 from bot.purchase_service import PurchaseService, new_request_id
 from bot.rollout_admin import RolloutAdmin
+from bot.rules_admin import RulesAdmin, load_initial_rules
 from bot.worker import (
     build_activities,
     build_control_activities,
     build_control_worker,
     build_worker,
+    history_store,
 )
 from domain.directory import Directory
+from domain.feature_flags import load_flags_file
+from domain.history import parse_history_csv
 from domain.intake import build_purchase_request
 from domain.models import PurchaseResult, PurchaseWorkflowInput
 from domain.rollout_models import Thresholds
 from domain.workflow_ids import purchase_workflow_id
-from tests.integration.world import make_settings, poll_until
+from tests.integration.world import REPO, make_settings, poll_until
 from workflows.names import DEPARTMENT, EMPLOYEE_ID
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
@@ -54,6 +61,8 @@ class DeploymentWorld:
     task_queue: str
     control_task_queue: str
     directory: ReloadingFile[Directory]
+    settings: Settings
+    prefix: str
     _activities: list[Any]
     _stack: AsyncExitStack
     _control: Any
@@ -81,6 +90,21 @@ class DeploymentWorld:
             return (await self.admin.deployments.describe()).knows(build_id)
 
         await poll_until(known, 30, f"build {build_id} to register")
+
+    async def enable_automated_review(self) -> None:
+        """The feature flags and review rules as a fresh installation has them, and the sample
+        history imported: a small request of someone with a good record is auto-approved
+        (UALICE, BOOK at 39.90), as in production."""
+        queue = self.settings.control_task_queue
+        await FlagsAdmin(self.client, queue, f"flags-{self.prefix}").ensure(
+            load_flags_file(REPO / "flags.yaml")
+        )
+        initial = load_initial_rules(self.settings.rules)
+        await RulesAdmin(self.client, queue, f"rules-{self.prefix}", initial=initial).ensure()
+        text = (REPO / "sample-history.csv").read_text()
+        records = parse_history_csv(text.replace("\nE", f"\n{self.prefix}E"))
+        store = history_store(self.client, self.settings, f"history-{self.prefix}-")
+        await import_history_records(store, records, imported_by="test")
 
     async def replace_build(self, build_id: str, workflow: type) -> None:
         """The build's workers now run `workflow`: a build whose trouble starts late."""
@@ -198,6 +222,8 @@ async def deployment_world(
             task_queue=settings.task_queue,
             control_task_queue=settings.control_task_queue,
             directory=directory,
+            settings=settings,
+            prefix=prefix,
             _activities=activities,
             _stack=stack,
             _control=build_control_worker(*control_args),

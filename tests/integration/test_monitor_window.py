@@ -1,6 +1,7 @@
 """The monitor judges a sliding window (compressed here to seconds): a regression that starts
 after a healthy period is caught within one window, although the ramp-to-date numbers would
-still pass."""
+still pass. Decision quality has its own minimum sample: one flag on a fresh ramp does not roll
+it back. A check that cannot run counts as failed and alerts."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.models import PurchaseStatus
 from domain.rollout_models import AnalyzeInput, BuildHealth, Thresholds, Verdict
 from tests.fixtures.failing_workflow import FailingPurchaseApprovalWorkflow
-from tests.integration.deployment_world import deployment_world
+from tests.integration.deployment_world import BOOK, DeploymentWorld, deployment_world
 from tests.integration.test_rollouts import results, rollback_announced
 from tests.integration.world import poll_until
 from workflows.purchase_approval import PurchaseApprovalWorkflow
@@ -103,3 +105,69 @@ async def test_a_check_that_cannot_run_counts_as_failed_and_alerts(
         assert len(could_not) >= 2 and "visibility unreachable" in could_not[0]
         assert "(1/2)" in could_not[0]
         assert any("The monitor rolled back" in a for a in alerts)
+
+
+async def test_one_flag_on_a_fresh_ramp_does_not_roll_it_back(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """One failed check rolls back (failure_limit 1), and the flag is 1 of 2 auto-approvals
+    (50 % > 5 %): only the minimum decision sample keeps the fresh ramp. With the sample
+    reached, the same flag fails the build, so the flag does reach the monitor."""
+    thresholds = Thresholds(
+        check_interval_seconds=0.5, min_sample=2, failure_limit=1, min_decision_sample=3
+    )
+    async with deployment_world(dev_env.client, tmp_path, thresholds) as world:
+        await world.enable_automated_review()
+        await world.start_build("A", PurchaseApprovalWorkflow)
+        await world.admin.promote("A", "UOLIVIA")
+        await world.start_build("B", PurchaseApprovalWorkflow)
+        await world.admin.ramp("B", 100, "UOLIVIA")
+        await world.until_new_requests_run_on("B")
+
+        approved = await auto_approved_on_b(world, 2)
+        await world.admin.flag_wrong(approved[0], "B", "UCARLOS")
+        health = await first_check_with(world, flagged=1, auto_approved=2)
+        assert health.verdict is Verdict.PASS and not health.flags_judged, health.problems
+        routing = await world.admin.deployments.describe()
+        assert routing.ramping_build == "B", "one flag on a fresh ramp rolled it back"
+
+        # A third auto-approval reaches the decision sample: 1 of 3 flagged fails the build.
+        await auto_approved_on_b(world, 1)
+
+        async def rolled_back() -> bool:
+            return (await world.admin.deployments.describe()).ramping_build is None
+
+        await poll_until(rolled_back, 20, "the monitor to judge the flags and roll back B")
+        failed = (await world.admin.status()).controller.health["B"]
+        assert failed.problems == ["auto-approvals flagged as wrong 33.3% > 5%"], failed
+
+
+async def auto_approved_on_b(world: DeploymentWorld, count: int) -> list[str]:
+    """`count` requests auto-approved on build B; their request ids."""
+    handles = [
+        await world.start_request(requester="UALICE", url=BOOK, amount="39.90")
+        for _ in range(count)
+    ]
+    done = await results(handles)
+    assert [(r.status, r.review is not None and r.review.auto_approved) for r in done] == [
+        (PurchaseStatus.COMPLETED, True)
+    ] * count, done
+    assert await world.builds_of(handles) == ["B"] * count
+    return [r.request_id for r in done]
+
+
+async def first_check_with(
+    world: DeploymentWorld, *, flagged: int, auto_approved: int
+) -> BuildHealth:
+    """The monitor's first verdict on B that saw these numbers (visibility can lag a moment)."""
+    seen: list[BuildHealth] = []
+
+    async def checked() -> bool:
+        health = (await world.admin.status()).controller.health.get("B")
+        if health is None or (health.flagged, health.auto_approved) != (flagged, auto_approved):
+            return False
+        seen.append(health)
+        return True
+
+    await poll_until(checked, 20, f"a check of B with {flagged}/{auto_approved} flagged", every=0.1)
+    return seen[0]

@@ -5,7 +5,7 @@ failing alert can delay."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +64,16 @@ async def test_a_department_rollout_sends_all_its_new_requests_and_none_of_the_o
         # the monitor looks at the department's traffic only.
         pin_b = PinnedVersioningOverride(WorkerDeploymentVersion(world.deployment, "B"))
         await results([await world.start_request(requester="UBOB", override=pin_b) for _ in "123"])
+        pinned_closed = datetime.now(UTC)
 
         async def judged() -> bool:
+            # A check taken after the pinned requests closed: they would count, were they judged.
             health = (await world.admin.status()).controller.health.get("B")
-            return health is not None and health.completed + health.failed >= 12
+            return health is not None and health.checked_at > pinned_closed
 
-        await poll_until(judged, 20, "a check of B on IT's 12 requests", every=0.2)
+        await poll_until(judged, 20, "a check of B after the pinned requests closed", every=0.2)
         health = (await world.admin.status()).controller.health["B"]
+        assert health.completed + health.failed == 12, health
         assert health.to_date is not None
         assert health.to_date.completed + health.to_date.failed == 12
 
