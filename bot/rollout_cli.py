@@ -23,9 +23,10 @@ from typing import Any
 from appconfig.settings import Settings
 from bot.installation import rollout_admin_for
 from bot.ops_audit import OpsAuditLog
-from bot.rollout_admin import RolloutAdmin
+from bot.rollout_admin import RolloutAdmin, RolloutStatus
 from bot.temporal_client import connect
 from domain.refusal import Refused
+from domain.rollout_models import BuildHealth
 
 EXIT_WAIT_TIMED_OUT = 3
 WAIT_POLL_SECONDS = 0.5
@@ -180,6 +181,12 @@ async def _status(admin: RolloutAdmin, *, as_json: bool) -> str:
             },
             indent=2,
         )
+    return status_text(shown)
+
+
+def status_text(shown: RolloutStatus) -> str:
+    """`rollout status` for a person reading a pipeline's log."""
+    d, c = shown.deployment, shown.controller
     lines = [f"Deployment {d.name}: current {d.current_build or 'none'}"]
     if d.ramping_build:
         lines.append(f"Ramping {d.ramping_build} at {d.ramp_percent:g}%")
@@ -190,9 +197,28 @@ async def _status(admin: RolloutAdmin, *, as_json: bool) -> str:
         )
     lines += [f"  {v.build_id}: {v.status}" for v in d.versions]
     for health in c.health.values():
-        problems = f" ({'; '.join(health.problems)})" if health.problems else ""
-        lines.append(f"Health of {health.build_id}: {health.verdict.value}{problems}")
+        lines += health_lines(health)
     if c.plan is not None:
         steps = ",".join(f"{s:g}" for s in c.plan.steps)
         lines.append(f"Plan for {c.plan.build_id}: {c.plan.status.value}, steps {steps}")
     return "\n".join(lines)
+
+
+def health_lines(health: BuildHealth) -> list[str]:
+    """The verdict on the window's requests, and the ramp-to-date counts beside it (a late
+    regression fails the window while the to-date numbers still look healthy)."""
+    problems = f" ({'; '.join(health.problems)})" if health.problems else ""
+    window = f" since {health.window_since:%H:%M:%S} UTC" if health.window_since else ""
+    lines = [
+        f"Health of {health.build_id}: {health.verdict.value}{problems}",
+        f"    window{window}: {health.completed} completed, {health.failed} failed, "
+        f"{health.running} running ({health.stuck} stuck), "
+        f"{health.flagged}/{health.auto_approved} auto-approvals flagged",
+    ]
+    if health.to_date is not None:
+        t = health.to_date
+        lines.append(
+            f"    ramp to date since {t.since:%Y-%m-%d %H:%M:%S} UTC: {t.completed} completed, "
+            f"{t.failed} failed, {t.running} running"
+        )
+    return lines

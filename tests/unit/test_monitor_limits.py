@@ -17,7 +17,7 @@ from activities.worker_deployments import DeploymentView
 from appconfig.settings import Settings
 from bot.rollout_admin import RolloutStatus
 from bot.slack.rollout_blocks import rollout_status_blocks
-from domain.build_health import judge
+from domain.build_health import describe_limits, judge
 from domain.health_limits import Comparison, Unit
 from domain.mrkdwn import escape
 from domain.rollout_models import BuildHealth, RolloutState, Thresholds, Verdict
@@ -168,6 +168,20 @@ def test_the_monitor_defaults_are_defined_once(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("PURCHASEBOT_MONITOR_INTERVAL_SECONDS", "10")
     thresholds = Thresholds.model_validate(Settings().monitor_overrides)
     assert thresholds == Thresholds(check_interval_seconds=10)
+
+
+def test_the_window_is_five_minutes_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The design's window (the last 5 minutes) and the decision sample, both settings."""
+    for name in ("WINDOW_SECONDS", "MIN_DECISION_SAMPLE"):
+        monkeypatch.delenv(f"PURCHASEBOT_MONITOR_{name}", raising=False)
+    defaults = Thresholds.model_validate(Settings().monitor_overrides)
+    assert (defaults.window_seconds, defaults.min_decision_sample) == (300, 10)
+    assert "over the last 300 s" in describe_limits(defaults)
+    monkeypatch.setenv("PURCHASEBOT_MONITOR_WINDOW_SECONDS", "60")
+    monkeypatch.setenv("PURCHASEBOT_MONITOR_MIN_DECISION_SAMPLE", "25")
+    thresholds = Thresholds.model_validate(Settings().monitor_overrides)
+    assert thresholds == Thresholds(window_seconds=60, min_decision_sample=25)
+    assert "over the last 60 s" in status_text(thresholds)
 
 
 def test_a_controller_state_stored_before_the_limit_model_still_decodes() -> None:
