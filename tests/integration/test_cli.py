@@ -69,6 +69,10 @@ async def test_unreachable_server_is_explained(tmp_path: Path) -> None:
     assert "The Temporal server at 127.0.0.1:1 cannot be reached" in done.stderr
     assert "set TEMPORAL_ADDRESS" not in done.stderr, "it is set: say so, not to set it"
     assert "Traceback" not in done.stderr
+    # A pipeline's rollout step tells "cannot reach Temporal" (1) from "refused" (2).
+    rollout = run_cli(env, "rollout", "ramp", "B", "10")
+    assert rollout.returncode == 1, rollout.stderr
+    assert "The Temporal server at 127.0.0.1:1 cannot be reached" in rollout.stderr
 
 
 async def test_an_invalid_product_is_reported_and_exits_non_zero(

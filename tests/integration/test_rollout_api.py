@@ -1,5 +1,5 @@
 """The rollout control API over real HTTP, driving the real controller on the dev server with
-two builds of one Worker Deployment: what a deploy pipeline does without Slack."""
+two and three builds of one Worker Deployment: what a deploy pipeline does without Slack."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from tests.integration.slack_world import API_TOKENS, _free_port
 from tests.integration.test_rollout_targets import filed_builds
 from tests.integration.test_rollouts import results, two_builds
 from tests.integration.world import poll_until
+from workflows.purchase_approval import PurchaseApprovalWorkflow
 
 
 class _NotifierAlerts:
@@ -202,3 +203,24 @@ async def test_a_pipeline_rolls_out_to_a_department_and_back_over_http(
 
         await poll_until(announced, 10, "the rollback's ops alert, naming the API caller")
         assert not any("<@api:" in a for a in world.notifier.ops_alerts())
+
+        # A third build: C is promoted, then rolled back to a build named by the pipeline (B,
+        # itself rolled back: only with `override`), not to A, where the default would go.
+        await world.start_build("C", PurchaseApprovalWorkflow)
+        assert (await api.call("POST", "/rollout/promote", {"build_id": "C"}))[0] == 200
+        back_to_b = {"to_build_id": "B", "reason": "C breaks Finance"}
+        status, answer = await api.call("POST", "/rollback", back_to_b)
+        assert status == 409 and "`B` was rolled back" in answer["message"], answer
+        assert (await world.admin.deployments.describe()).current_build == "C"
+        status, answer = await api.call("POST", "/rollback", {**back_to_b, "override": True})
+        assert (status, answer["status"], answer["build_id"], answer["previous_build_id"]) == (
+            200,
+            "rolled_back",
+            "C",
+            "B",
+        ), answer
+        await world.until_new_requests_run_on("B")
+        _, shown = await api.call("GET", "/rollout")
+        assert shown["deployment"]["current_build"] == "B"
+        assert "C" in shown["controller"]["rolled_back_builds"]
+        assert "B" not in shown["controller"]["rolled_back_builds"]

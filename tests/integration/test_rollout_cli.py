@@ -164,6 +164,20 @@ async def test_a_pipeline_rolls_out_to_one_department_then_back_to_a_named_build
         unknown = await cli_.run("department", "B", "Sales")
         assert unknown.code == 2 and "No one is in department `Sales`" in unknown.err
 
+        # A plan, driven and ended from the pipeline (exit 2 for what is refused).
+        bad_steps = await cli_.run("plan", "B", "10,lots")
+        assert bad_steps.code == 2 and "not a list of percentages" in bad_steps.err
+        planned = await cli_.run("plan", "B", "50,100", "--interval", "600")
+        assert planned.code == 0 and "Plan started for `B`: 50%, 100%" in planned.out
+        for action, state in (("pause", "paused"), ("resume", "running")):
+            done = await cli_.run(action, "--reason", "ci")
+            assert (done.code, done.out.strip()) == (0, f"Plan for `B` is {state}."), done
+        beside_plan = await cli_.run("department", "B", "marketing")
+        assert beside_plan.code == 2 and "abort it first" in beside_plan.err
+        assert (await cli_.run("abort")).code == 0
+        assert (await cli_.run("abort")).code == 2
+        assert (await world.admin.deployments.describe()).ramping_build is None
+
         first = await cli_.run("department", "B", "marketing")
         assert first.code == 0 and "every new request of department Marketing" in first.out
         # The CLI is another process: this one sees the target within FRESH_FOR_SECONDS.
