@@ -117,9 +117,12 @@ class RolloutActivities:
         base = f"{build}AND StartTime > '{window_since.isoformat()}'"
         counts = await self._counts(base)
         all_counts = await self._counts(to_date) if window_since > input.since else counts
-        # Flags come in late (a manager looks later): their share is of the ramp's approvals.
+        # Flags come in late (a manager looks later), and the controller keeps every flag of the
+        # build: their share is of all the build's auto-approvals. Not of those since the watch
+        # began: a promotion restarts the watch, and the ramp's flags divided by the few
+        # approvals since would fail a healthy build.
         auto = await self._client.count_workflows(
-            f"{to_date} AND ExecutionStatus = 'Completed' AND ReviewPath = 'auto_approved'"
+            f"{build}AND ExecutionStatus = 'Completed' AND ReviewPath = 'auto_approved'"
         )
         # Latency of the system alone: requests that waited for a person are left out.
         durations = [

@@ -142,6 +142,38 @@ async def test_one_flag_on_a_fresh_ramp_does_not_roll_it_back(
         assert failed.problems == ["auto-approvals flagged as wrong 33.3% > 5%"], failed
 
 
+async def test_the_ramps_flags_are_judged_with_its_approvals_after_a_promotion(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """A promotion restarts the watch. The flag given during the ramp (1 of 4 auto-approvals:
+    25 % <= 30 %) must not then be divided by the 2 approvals since the promotion (50 %: one
+    failed check would roll the healthy build back)."""
+    thresholds = Thresholds(
+        check_interval_seconds=0.5,
+        min_sample=2,
+        failure_limit=1,
+        min_decision_sample=2,
+        max_flagged_rate=0.3,
+    )
+    async with deployment_world(dev_env.client, tmp_path, thresholds) as world:
+        await world.enable_automated_review()
+        await world.start_build("A", PurchaseApprovalWorkflow)
+        await world.admin.promote("A", "UOLIVIA")
+        await world.start_build("B", PurchaseApprovalWorkflow)
+        await world.admin.ramp("B", 100, "UOLIVIA")
+        await world.until_new_requests_run_on("B")
+        approved = await auto_approved_on_b(world, 4)
+        await world.admin.flag_wrong(approved[0], "B", "UCARLOS")
+        ramped = await first_check_with(world, flagged=1, auto_approved=4)
+        assert ramped.verdict is Verdict.PASS and ramped.flags_judged, ramped.problems
+
+        await world.admin.promote("B", "UOLIVIA")
+        await auto_approved_on_b(world, 2)
+        promoted = await first_check_with(world, flagged=1, auto_approved=6)
+        assert promoted.verdict is Verdict.PASS, promoted.problems
+        assert (await world.admin.deployments.describe()).current_build == "B"
+
+
 async def auto_approved_on_b(world: DeploymentWorld, count: int) -> list[str]:
     """`count` requests auto-approved on build B; their request ids."""
     handles = [
