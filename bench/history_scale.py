@@ -67,7 +67,7 @@ from bench.workflow_latency import FLOOR_QUEUE, floor_runner, steps_of
 from bot.purchase_service import PurchaseService
 from bot.worker import build_worker
 from domain.directory import Directory
-from domain.history_shards import SHARD_WORKFLOW_ID_PREFIX
+from domain.history_shards import HISTORY_SHARDS, SHARD_WORKFLOW_ID_PREFIX, shard_of
 from domain.models import AutomatedReviewInput, Money, ProductInfo, PurchaseRequest, PurchaseStatus
 from domain.percentiles import nearest_rank
 from entities.history_store import (
@@ -86,7 +86,7 @@ BOOK_INFO = ProductInfo(
     vendor="amazon.es",
     url=BOOK[0],
 )
-REVIEW_SAMPLES = 300
+REVIEW_SAMPLES = 600
 PATH_SAMPLES = 30
 # Closed requests are added in steps, the review's own-outcome read measured after each.
 CLOSED_STEP = 20_000
@@ -177,6 +177,24 @@ class Probe:
         self.service = PurchaseService(client, directory, task_queue=settings.task_queue)
         self.employees = employees
         self.not_auto_approved = 0
+        # An installation with no history at all: a store whose shards were never created.
+        self.no_shards = HistoryStore(client, settings.control_task_queue, "bench-no-history-")
+        self.nothing = UserHistorySource(client, self.no_shards)
+
+    async def know_every_shard_is_empty(self) -> None:
+        """What a worker of an installation without history knows once its reviews have
+        touched every shard: each does not exist (cached, confirmed, no call per review). The
+        full store's worker knows the same of its shards after `warm()`."""
+        await self.no_shards.warm()  # follows the (empty) change feed: what it caches is trusted
+        seen: set[int] = set()
+        n = 0
+        while len(seen) < HISTORY_SHARDS:
+            batch = [f"N{m:06d}" for m in range(n, n + 200)]
+            n += 200
+            await asyncio.gather(
+                *(self.nothing.user_history(e, now=datetime.now(UTC)) for e in batch)
+            )
+            seen.update(shard_of(e) for e in batch)
 
     def new_store(self, *, cold: bool) -> HistoryStore:
         """The store as a worker has it, with a cache of its own: `cold` never fills it in the
@@ -229,11 +247,7 @@ class Probe:
         nobody has heard of, read through a store whose shards were never created: no imported
         record and no closed request."""
         rng = random.Random(15)
-        nothing = UserHistorySource(
-            self.client,
-            HistoryStore(self.client, self.settings.control_task_queue, "bench-no-history-"),
-        )
-        with_history, without = full(self.history), full(nothing)
+        with_history, without = full(self.history), full(self.nothing)
         full_ms: list[float] = []
         empty_ms: list[float] = []
         for n in range(20 + REVIEW_SAMPLES):
@@ -419,6 +433,7 @@ async def run(
     read = await probe.store.warm()
     took = time.monotonic() - began
     say(f"{load()}. A worker's cache warmed: {read} shard runs read in {took:.1f} s")
+    await probe.know_every_shard_is_empty()
     # The full history first with only the few requests closed so far, then again once the
     # closed requests are there: a run cut short still reports the first.
     visible = (await client.count_workflows("WorkflowType = 'PurchaseApprovalWorkflow'")).count

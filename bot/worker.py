@@ -35,6 +35,7 @@ from domain.directory import Directory
 from domain.history_shards import SHARD_WORKFLOW_ID_PREFIX
 from entities.delegations import DELEGATIONS_WORKFLOW_ID, DelegationsWorkflow
 from entities.feature_flags import FLAGS_WORKFLOW_ID, FeatureFlagsWorkflow
+from entities.history_changes import HistoryChangesWorkflow
 from entities.history_shard import HistoryShardWorkflow
 from entities.history_store import HistoryStore
 from entities.imported_history import ImportedHistoryWorkflow
@@ -53,6 +54,7 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 PURCHASE_WORKFLOWS: Sequence[type] = (PurchaseApprovalWorkflow,)
 CONTROL_WORKFLOWS: Sequence[type] = (
     HistoryShardWorkflow,
+    HistoryChangesWorkflow,
     # The old single history entity: kept until every installation has migrated (its running
     # instance is read and retired by entities.history_migration).
     ImportedHistoryWorkflow,

@@ -5,16 +5,19 @@ installation that never imported anything has no shard workflows at all.
 Reads need no worker: a shard continues as new after every batch it adds, in the same workflow
 task, so its current run's start event holds its whole state (~35 KB at 1,000 records).
 
-The review's read (`summary`) asks the server which run of the requester's shard is current
-(`describe`: ~3 ms found, ~1.7 ms not found, measured at load ~10) and reads that run's start
-event only when this process has not cached it (`entities.history_cache`): a run's start never
-changes, so a cached run is exact for as long as it is current, and a batch makes a new run at
-once (read your writes). Reading the start event itself costs ~3x a NOT_FOUND at 35 KB
-(measured: 4.9-5.9 ms vs 1.2-1.7 ms), which is what kept the review 3.3x slower with history
-than without. `exact_summary` reads the shard's current run from its history every time (no
-cache). A run that has accepted a batch without continuing (a full shard's refused batch, or
-a run started by a build before shards continued after every batch) is never cached: it is
-asked with the query, so no read misses a record its run holds.
+The review's read (`summary`) needs the requester's shard's current run. While this process
+follows the shards' change feed (`entities.history_follower`: every batch is announced there,
+checked about twice a second), a run it has cached and confirmed current is used as it is: the
+review asks the server nothing. Otherwise it asks which run is current (`describe`: ~3 ms found,
+~1.7 ms not found, measured at load ~10) and reads that run's start event only when this process
+has not cached it (`entities.history_cache`): a run's start never changes, so a cached run is
+exact for as long as it is current. A batch makes a new run at once; this process sees its own
+batches at once, other workers within ~1.5 s (TRUSTED_FOR_SECONDS). Reading the start event
+itself costs ~3x a NOT_FOUND at 35 KB (measured: 4.9-5.9 ms vs 1.2-1.7 ms), which is what kept
+the review 3.3x slower with history than without. `exact_summary` reads the shard's current run
+from its history every time (no cache). A run that has accepted a batch without continuing (a
+full shard's refused batch, or a run started by a build before shards continued after every
+batch) is never cached: it is asked with the query, so no read misses a record its run holds.
 """
 
 from __future__ import annotations
@@ -54,7 +57,9 @@ from domain.history_shards import (
 from domain.refusal import Refused
 from domain.review_rules import UserHistory
 from entities.client import query_entity, update_entity
-from entities.history_cache import ShardCache
+from entities.history_cache import NO_RUN, ShardCache
+from entities.history_changes import HistoryChangesWorkflow, ShardChangeLog
+from entities.history_follower import ShardChangeFollower
 from entities.history_shard import HistoryShardWorkflow
 
 log = logging.getLogger(__name__)
@@ -70,6 +75,9 @@ AT_REST_EVENTS = 16
 # A read of a shard run this process has not cached (a new worker, or an import since) starts a
 # refresh of every shard in the background, at most this often: a warm worker reads no shard.
 REFRESH_EVERY_SECONDS = 60.0
+# A change the feed never announced (a writer that stopped between its batch and the signal) is
+# seen within this long: a run confirmed longer ago is confirmed again.
+RECONFIRM_AFTER_SECONDS = 300.0
 REFRESH_CONCURRENCY = 4
 REFRESHING = "history shard cache refreshing"
 REFRESHED = "history shard cache refreshed:"
@@ -95,12 +103,18 @@ class HistoryStore:
         cache: ShardCache | None = None,
         refresh_every_seconds: float | None = REFRESH_EVERY_SECONDS,
     ) -> None:
-        """`refresh_every_seconds`: None never refreshes in the background (a benchmark's cold
-        reads)."""
+        """`refresh_every_seconds`: None never refreshes in the background nor follows the
+        change feed (a benchmark's cold reads: every read asks the server)."""
         self._client = client
         self._task_queue = task_queue
         self._id_prefix = id_prefix
         self._cache = cache or ShardCache()
+        self._changes_id = f"{id_prefix}changes"
+        self._follower = (
+            None
+            if refresh_every_seconds is None
+            else ShardChangeFollower(client, self._changes_id, self._forget)
+        )
         self._refreshing: asyncio.Task[int] | None = None
         self._refresh_every = refresh_every_seconds
         self._refreshed_at = float("-inf")
@@ -114,18 +128,29 @@ class HistoryStore:
         """Adds the batch, creating the shard if needed. Raises Refused with the shard's reason
         (full, malformed); nothing of the batch is added then."""
         input = AddShardRecordsInput(shard=shard, records=records, imported_by=imported_by)
-        created = await self._create(input)
-        if created is not None:
-            return created
-        return await update_entity(
-            self._client,
-            HistoryShardWorkflow.add_records,
-            input,
-            run=HistoryShardWorkflow.run,
-            initial=HistoryShardState(shard=shard),
-            workflow_id=self.workflow_id(shard),
+        result = await self._create(input)
+        if result is None:
+            result = await update_entity(
+                self._client,
+                HistoryShardWorkflow.add_records,
+                input,
+                run=HistoryShardWorkflow.run,
+                initial=HistoryShardState(shard=shard),
+                workflow_id=self.workflow_id(shard),
+                task_queue=self._task_queue,
+            )
+        # The shard is a new run now: this process reads it afresh at once, the other
+        # workers once they hear it from the feed.
+        self._cache.drop(shard)
+        await self._client.start_workflow(
+            HistoryChangesWorkflow.run,
+            ShardChangeLog(),
+            id=self._changes_id,
             task_queue=self._task_queue,
+            start_signal=HistoryChangesWorkflow.changed.__name__,
+            start_signal_args=[[shard]],
         )
+        return result
 
     async def _create(self, input: AddShardRecordsInput) -> AddShardRecordsResult | None:
         """A shard that does not exist yet starts with the batch as its state, checked and
@@ -158,16 +183,39 @@ class HistoryStore:
         shard's current run (cached per run); none when the shard was never created. RPC
         errors propagate: the caller must not mistake them for 'no history'."""
         shard = shard_of(employee_id)
+        trusted = self._trusted(shard)
+        if trusted is not None:
+            return trusted.summary(employee_id, now=now)
+        confirmed = time.monotonic()
         run_id = await self.current_run(shard)
         if run_id is None:
+            self._cache.put(shard, NO_RUN, _nothing(shard), verified_at=confirmed)
             return NO_HISTORY
-        summaries = self._cache.get(shard, run_id)
+        summaries = self._cache.get(shard, run_id, verified_at=confirmed)
         if summaries is None:
             self._refresh_soon()
-            summaries = await self._load(shard, run_id)
+            summaries = await self._load(shard, run_id, confirmed)
             if summaries is None:
                 return await self.exact_summary(employee_id, now=now)
         return summaries.summary(employee_id, now=now)
+
+    def _trusted(self, shard: int) -> ShardSummaries | None:
+        """The shard's cached run, if it may be used without asking the server (see the module
+        docstring)."""
+        if self._follower is None:
+            return None
+        following_since = self._follower.trusted_since()
+        if following_since is None:
+            return None
+        reconfirm = time.monotonic() - RECONFIRM_AFTER_SECONDS
+        trusted = self._cache.trusted(shard, confirmed_since=max(following_since, reconfirm))
+        if trusted is None:
+            self._refresh_soon()
+        return trusted
+
+    def _forget(self, shards: list[int] | None) -> None:
+        for shard in shards or ():
+            self._cache.drop(shard)
 
     async def current_run(self, shard: int) -> str | None:
         """The run id of the shard's current run (None: no such shard), from the server's
@@ -191,27 +239,33 @@ class HistoryStore:
         return described.workflow_execution_info.execution.run_id
 
     async def warm(self, concurrency: int = REFRESH_CONCURRENCY) -> int:
-        """Cache every shard's current run that is not cached yet; returns how many were read."""
+        """Cache every shard's current run, confirmed with the server (the shards are found in
+        visibility, which may lag: a run is cached only as `describe` names it); returns how
+        many runs were read. Follows the change feed first, so what it caches is trusted."""
+        if self._follower is not None:
+            await self._follower.follow()
         query = (
             "WorkflowType = 'HistoryShardWorkflow' AND ExecutionStatus = 'Running'"
             f" AND WorkflowId STARTS_WITH '{self._id_prefix}'"
         )
-        stale = [
-            (int(found.id.removeprefix(self._id_prefix)), found.run_id)
+        shards = {
+            int(found.id.removeprefix(self._id_prefix))
             async for found in self._client.list_workflows(query)
-        ]
+        }
         gate = asyncio.Semaphore(concurrency)
 
-        async def read(shard: int, run_id: str) -> bool:
+        async def read(shard: int) -> bool:
             async with gate:
-                if self._cache.get(shard, run_id) is not None:
+                confirmed = time.monotonic()
+                run_id = await self.current_run(shard)
+                if run_id is None or self._cache.get(shard, run_id, verified_at=confirmed):
                     return False
                 try:
-                    return await self._load(shard, run_id) is not None
+                    return await self._load(shard, run_id, confirmed) is not None
                 except ShardUnreadable:
                     return False  # the review reports it for that shard's requesters
 
-        return sum(await asyncio.gather(*(read(shard, run) for shard, run in stale)))
+        return sum(await asyncio.gather(*(read(shard) for shard in shards)))
 
     def cached(self, shard: int) -> bool:
         return shard in self._cache
@@ -237,8 +291,9 @@ class HistoryStore:
         log.info("%s %d shard runs read in %.1f s", REFRESHED, read, time.monotonic() - began)
         return read
 
-    async def _load(self, shard: int, run_id: str) -> ShardSummaries | None:
-        """The run's start state, cached; None when that run holds more (see the docstring)."""
+    async def _load(self, shard: int, run_id: str, confirmed: float) -> ShardSummaries | None:
+        """The run's start state, cached as confirmed current at `confirmed`; None when that
+        run holds more (see the docstring)."""
         try:
             state = await self._stored_state(shard, run_id)
         except _AskTheShard:
@@ -246,7 +301,7 @@ class HistoryStore:
         if state is None:
             return None
         summaries = ShardSummaries(state)
-        self._cache.put(shard, run_id, summaries)
+        self._cache.put(shard, run_id, summaries, verified_at=confirmed)
         return summaries
 
     async def exact_summary(self, employee_id: str, *, now: datetime) -> UserHistory:
@@ -333,3 +388,7 @@ class HistoryStore:
         async for found in self._client.list_workflows(query, limit=1):
             return int(found.id.removeprefix(self._id_prefix))
         return None
+
+
+def _nothing(shard: int) -> ShardSummaries:
+    return ShardSummaries(HistoryShardState(shard=shard))

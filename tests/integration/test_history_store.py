@@ -331,3 +331,40 @@ async def test_the_review_reads_each_shard_run_once_and_a_new_batch_once_more(
     assert await fresh.warm() == len(shards)
     await poll_until(all_read, 10, "a fresh store to cache every shard")
     assert await fresh.summary("E2", now=NOW) == one
+
+
+async def test_a_worker_answers_from_confirmed_shards_and_hears_other_workers_batches(
+    store: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another worker (its own store and cache) follows the shards' change feed: once it has
+    confirmed a shard's run, its reads ask the server nothing; a batch the importer adds later
+    reaches its reads through the feed."""
+    await store.add(shard_of("E1"), [ShardRecord.of(_record("E1", "2026-11-01"))], imported_by="t")
+    worker = HistoryStore(store._client, store._task_queue, store._id_prefix)
+    assert await worker.warm() == 1
+    asked = 0
+    describe = worker.current_run
+
+    async def counted(shard: int) -> str | None:
+        nonlocal asked
+        asked += 1
+        return await describe(shard)
+
+    monkeypatch.setattr(worker, "current_run", counted)
+    one = UserHistory(previous_purchases=1, rejected_last_30_days=0)
+
+    async def read_without_asking() -> bool:
+        before = asked
+        return await worker.summary("E1", now=NOW) == one and asked == before
+
+    await poll_until(read_without_asking, 10, "a read answered from the confirmed cache")
+
+    await store.add(
+        shard_of("E1"), [ShardRecord.of(_record("E1", "2026-11-20", "rejected"))], imported_by="t"
+    )
+
+    async def heard() -> bool:
+        found = await worker.summary("E1", now=NOW)
+        return found == UserHistory(previous_purchases=1, rejected_last_30_days=1)
+
+    await poll_until(heard, 10, "the other worker to hear the batch from the feed")
