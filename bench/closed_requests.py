@@ -1,6 +1,6 @@
-"""Closed purchase requests in bulk, as the review's own-outcomes listing sees them.
+"""Closed purchase requests in bulk, as the review's own-outcome counts see them.
 
-The listing (`UserHistorySource.own_outcomes`) reads one thing: the rows of the server's
+The counts (`UserHistorySource.own_outcomes`) read one thing: the rows of the server's
 visibility store for `EmployeeId = X`. Producing 100,000 closed requests through the server
 (a start each, closed by the server) ran at 20-28/s on this machine under load: over an hour.
 So one real closed request is started through the API (type `PurchaseApprovalWorkflow`, its
@@ -8,7 +8,7 @@ So one real closed request is started through the API (type `PurchaseApprovalWor
 wrote for it in the dev server's SQLite visibility table is read back, and copies of that row
 are inserted with their own workflow id, run id, times, employee and outcome: the same columns,
 the same search-attribute mapping (the installation's own `KeywordNN` columns), the same
-indexes. The listing and visibility counts see them exactly as real requests (checked: the
+indexes. The review's and the server's visibility counts see them exactly as real requests (checked: the
 server's own count of closed requests of the type grows by as many). They have no history on
 the server: nothing but visibility readers can use them, and only the own-outcomes reads are
 measured on them. Inserted a few thousand rows per transaction, so the server's own writes to
