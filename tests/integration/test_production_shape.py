@@ -140,6 +140,40 @@ async def test_the_production_shape_end_to_end(shape: ProductionShape) -> None:
         lambda m: m.channel == ops and m.user == ws.bot_user_id and "rolled back" in m.text, 30
     )
     assert "from build `b2`" in alert.text and "tests in production" in alert.text
+    first = alert.text.split("from build `b2` to `")[1].split("`")[0]
+
+    # 5. From Slack as from the API: a second /rollback says there is nothing to roll back; the
+    # rolled-back build goes to one department only with `override`; `/rollback to <build>`.
+    await ops_command(shape, "/rollback", "again", "Nothing to roll back")
+    await ops_command(shape, "/rollout", "b2 department IT", "`b2` was rolled back")
+    await ops_command(
+        shape, "/rollout", "b2 department IT override", "every new request of department IT"
+    )
+    await ops_command(shape, "/rollback", "to b2", "the build being rolled back")
+    await ops_command(
+        shape,
+        "/rollback",
+        f"to {first} IT saw trouble",
+        f"new requests now run on `{first}` instead of `b2`",
+    )
+    alert = await ws.wait_for_message(
+        lambda m: m.channel == ops and "for department IT" in m.text and "IT saw trouble" in m.text,
+        30,
+    )
+    assert f"from build `b2` for department IT to `{first}`" in alert.text
+
+
+async def ops_command(shape: ProductionShape, command: str, text: str, answer: str) -> Message:
+    """An ops command from the ops channel, and its answer (not an earlier one)."""
+    ws = shape.ws
+    seen = {m.ts for m in ws.ephemeral_messages("UOLIVIA")}
+    await ws.send_command("UOLIVIA", command, text, channel=ws.channel_id("purchasing-ops"))
+    return await ws.wait_for_message(
+        lambda m: (
+            m.ephemeral_to == "UOLIVIA" and m.ts not in seen and answer in m.text + str(m.blocks)
+        ),
+        30,
+    )
 
 
 async def stop_and_time(process: subprocess.Popen[bytes]) -> float:
