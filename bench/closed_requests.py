@@ -8,10 +8,10 @@ So one real closed request is started through the API (type `PurchaseApprovalWor
 wrote for it in the dev server's SQLite visibility table is read back, and copies of that row
 are inserted with their own workflow id, run id, times, employee and outcome: the same columns,
 the same search-attribute mapping (the installation's own `KeywordNN` columns), the same
-indexes. The review's and the server's visibility counts see them exactly as real requests (checked: the
-server's own count of closed requests of the type grows by as many). They have no history on
-the server: nothing but visibility readers can use them, and only the own-outcomes reads are
-measured on them. Inserted a few thousand rows per transaction, so the server's own writes to
+indexes. The review's and the server's visibility counts see them exactly as real requests
+(checked: the server's own count of closed requests of the type grows by as many). They have
+no history on the server: nothing but visibility readers can use them, and only the own-outcome
+reads are measured on them. Inserted a few thousand rows per transaction, so the server's own writes to
 the same file wait milliseconds at most.
 """
 
