@@ -11,8 +11,8 @@ the same search-attribute mapping (the installation's own `KeywordNN` columns), 
 indexes. The review's and the server's visibility counts see them exactly as real requests
 (checked: the server's own count of closed requests of the type grows by as many). They have
 no history on the server: nothing but visibility readers can use them, and only the own-outcome
-reads are measured on them. Inserted a few thousand rows per transaction, so the server's own writes to
-the same file wait milliseconds at most.
+reads are measured on them. Inserted a few thousand rows per transaction, so the server's own
+writes to the same file wait milliseconds at most.
 """
 
 from __future__ import annotations
