@@ -58,7 +58,9 @@ def add_rollout_parser(sub: Any) -> None:
     plan.add_argument("build")
     plan.add_argument("steps", help="comma-separated percentages ending at 100: 10,25,50,100")
     plan.add_argument("--interval", type=float, default=600, help="seconds between steps")
-    for waits in (ramp, dept, plan):
+    promote = cmds.add_parser("promote", help="make a build current")
+    promote.add_argument("build")
+    for waits in (ramp, dept, plan, promote):
         waits.add_argument(
             "--wait",
             type=float,
@@ -66,8 +68,6 @@ def add_rollout_parser(sub: Any) -> None:
             metavar="SECONDS",
             help="wait up to this long for the build's workers to poll, instead of refusing",
         )
-    promote = cmds.add_parser("promote", help="make a build current")
-    promote.add_argument("build")
     for moves in (ramp, dept, plan, promote):
         moves.add_argument(
             "--override", action="store_true", help="send traffic to a build that was rolled back"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,14 +113,8 @@ async def test_a_pipeline_rolls_out_with_the_cli_across_three_builds(
 
         # The next build is being deployed: --wait blocks until its workers poll.
         waiting = asyncio.create_task(cli_.run("ramp", "C", "10", "--wait", "40"))
-        said: list[str] = []
-
-        async def cli_waits() -> bool:
-            said.append(cli_.capsys.readouterr().err)
-            return "for a worker of build 'C' to poll" in "".join(said)
-
         # Proof that --wait blocks: it says so while build C does not exist yet.
-        await poll_until(cli_waits, 20, "the CLI to wait for build C")
+        await poll_until(said_waiting(cli_, "C"), 20, "the CLI to wait for build C")
         await world.start_build("C", PurchaseApprovalWorkflow)
         ramped_c = await waiting
         assert ramped_c.code == 0, ramped_c.err
@@ -158,8 +152,14 @@ async def test_a_pipeline_rolls_out_to_one_department_then_back_to_a_named_build
 ) -> None:
     async with deployment_world(dev_env.client, tmp_path) as world:
         cli_ = pipeline_env(world, tmp_path)
+        # The first deploy: the pipeline promotes build A while its workers are still starting.
+        waiting = asyncio.create_task(cli_.run("promote", "A", "--wait", "40"))
+        await poll_until(said_waiting(cli_, "A"), 20, "the CLI to wait for build A")
         await world.start_build("A", PurchaseApprovalWorkflow)
-        assert (await cli_.run("promote", "A")).code == 0
+        promoted = await waiting
+        assert promoted.code == 0 and "`A` is now current" in promoted.out, promoted.err
+        timed_out = await cli_.run("promote", "never", "--wait", "0.5")
+        assert timed_out.code == EXIT_WAIT_TIMED_OUT and "nothing changed" in timed_out.err
         await world.start_build("B", PurchaseApprovalWorkflow)
         unknown = await cli_.run("department", "B", "Sales")
         assert unknown.code == 2 and "No one is in department `Sales`" in unknown.err
@@ -193,3 +193,14 @@ async def test_a_pipeline_rolls_out_to_one_department_then_back_to_a_named_build
         alerts = world.notifier.ops_alerts()
         assert any("`cli:pipeline` (CLI) rolled back from build `B` to `A`" in a for a in alerts)
         assert not any("<@cli:" in a for a in alerts)
+
+
+def said_waiting(cli_: Cli, build: str) -> Callable[[], Awaitable[bool]]:
+    """Whether the running `--wait` command said it waits for `build`'s workers."""
+    said: list[str] = []
+
+    async def waits() -> bool:
+        said.append(cli_.capsys.readouterr().err)
+        return f"for a worker of build '{build}' to poll" in "".join(said)
+
+    return waits
