@@ -18,6 +18,7 @@ import getpass
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from appconfig.settings import Settings
@@ -178,6 +179,7 @@ async def _status(admin: RolloutAdmin, *, as_json: bool) -> str:
                     "versions": {v.build_id: v.status for v in d.versions},
                 },
                 "controller": c.model_dump(mode="json"),
+                "healthy_builds": c.healthy_builds(datetime.now(UTC)),
             },
             indent=2,
         )

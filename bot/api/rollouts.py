@@ -4,7 +4,7 @@ build polling, a plan that does not end at 100, nothing to roll back) is a JSON 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Self
 
 from pydantic import BaseModel, Field, model_validator
@@ -112,6 +112,10 @@ class RolloutStatusAnswer(BaseModel):
 
     deployment: DeploymentAnswer
     controller: RolloutState
+    healthy_builds: list[str] = Field(
+        description="builds that were healthy as current, the most recently current first: a "
+        "rollback of the current build goes to the first of them that is not current"
+    )
     flags_problem: str | None = Field(
         default=None, description="why the feature flags cannot be read, if they cannot"
     )
@@ -221,6 +225,7 @@ def rollout_endpoints(
                 ],
             ),
             controller=shown.controller,
+            healthy_builds=shown.controller.healthy_builds(datetime.now(UTC)),
             flags_problem=await flags.unreadable_reason() if flags else None,
         )
 

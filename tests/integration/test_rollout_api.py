@@ -224,3 +224,5 @@ async def test_a_pipeline_rolls_out_to_a_department_and_back_over_http(
         assert shown["deployment"]["current_build"] == "B"
         assert "C" in shown["controller"]["rolled_back_builds"]
         assert "B" not in shown["controller"]["rolled_back_builds"]
+        # Where the next rollback would go, as /rollout status shows it: not C (rolled back).
+        assert shown["healthy_builds"] == ["B", "A"]

@@ -109,6 +109,7 @@ async def test_a_pipeline_rolls_out_with_the_cli_across_three_builds(
         shown = json.loads((await cli_.run("status", "--json")).out)
         assert shown["deployment"]["ramping_build"] == "B"
         assert shown["controller"]["events"][-1]["actor"] == "cli:pipeline"
+        assert shown["healthy_builds"] == ["A"]
         assert (await cli_.run("promote", "B")).code == 0
 
         # The next build is being deployed: --wait blocks until its workers poll.
