@@ -117,12 +117,7 @@ async def test_one_flag_on_a_fresh_ramp_does_not_roll_it_back(
         check_interval_seconds=0.5, min_sample=2, failure_limit=1, min_decision_sample=3
     )
     async with deployment_world(dev_env.client, tmp_path, thresholds) as world:
-        await world.enable_automated_review()
-        await world.start_build("A", PurchaseApprovalWorkflow)
-        await world.admin.promote("A", "UOLIVIA")
-        await world.start_build("B", PurchaseApprovalWorkflow)
-        await world.admin.ramp("B", 100, "UOLIVIA")
-        await world.until_new_requests_run_on("B")
+        await reviewed_ramp_to_b(world)
 
         approved = await auto_approved_on_b(world, 2)
         await world.admin.flag_wrong(approved[0], "B", "UCARLOS")
@@ -156,12 +151,7 @@ async def test_the_ramps_flags_are_judged_with_its_approvals_after_a_promotion(
         max_flagged_rate=0.3,
     )
     async with deployment_world(dev_env.client, tmp_path, thresholds) as world:
-        await world.enable_automated_review()
-        await world.start_build("A", PurchaseApprovalWorkflow)
-        await world.admin.promote("A", "UOLIVIA")
-        await world.start_build("B", PurchaseApprovalWorkflow)
-        await world.admin.ramp("B", 100, "UOLIVIA")
-        await world.until_new_requests_run_on("B")
+        await reviewed_ramp_to_b(world)
         approved = await auto_approved_on_b(world, 4)
         await world.admin.flag_wrong(approved[0], "B", "UCARLOS")
         ramped = await first_check_with(world, flagged=1, auto_approved=4)
@@ -172,6 +162,16 @@ async def test_the_ramps_flags_are_judged_with_its_approvals_after_a_promotion(
         promoted = await first_check_with(world, flagged=1, auto_approved=6)
         assert promoted.verdict is Verdict.PASS, promoted.problems
         assert (await world.admin.deployments.describe()).current_build == "B"
+
+
+async def reviewed_ramp_to_b(world: DeploymentWorld) -> None:
+    """Automated review on (so requests can be auto-approved), A current, B ramped to 100 %."""
+    await world.enable_automated_review()
+    await world.start_build("A", PurchaseApprovalWorkflow)
+    await world.admin.promote("A", "UOLIVIA")
+    await world.start_build("B", PurchaseApprovalWorkflow)
+    await world.admin.ramp("B", 100, "UOLIVIA")
+    await world.until_new_requests_run_on("B")
 
 
 async def auto_approved_on_b(world: DeploymentWorld, count: int) -> list[str]:
