@@ -39,8 +39,9 @@ class Settings(BaseSettings):
     control_task_queue: str = "purchasebot-control"
     # Worker Deployment (Worker Versioning). Empty deployment name: an unversioned worker.
     deployment_name: str = "purchasebot"
-    # The deployment monitor (used when the rollout controller is first created). Unset: the
-    # monitor's own default, defined once on `Thresholds` (domain/rollout_models.py).
+    # The deployment monitor. Every process applies them to the running rollout controller at
+    # its start (the last to start wins). Unset: the monitor's own default, defined once on
+    # `Thresholds` (domain/rollout_models.py), which also bounds them (MONITOR_FIELDS below).
     monitor_interval_seconds: float | None = None
     monitor_min_sample: int | None = None
     monitor_failure_limit: int | None = None
@@ -125,13 +126,7 @@ class Settings(BaseSettings):
     @property
     def monitor_overrides(self) -> dict[str, float]:
         """The monitor settings that are set, under their `Thresholds` field names."""
-        named = {
-            "check_interval_seconds": self.monitor_interval_seconds,
-            "min_sample": self.monitor_min_sample,
-            "failure_limit": self.monitor_failure_limit,
-            "window_seconds": self.monitor_window_seconds,
-            "min_decision_sample": self.monitor_min_decision_sample,
-        }
+        named = {field: getattr(self, name) for field, name in MONITOR_FIELDS.items()}
         return {name: value for name, value in named.items() if value is not None}
 
     @property
@@ -145,3 +140,14 @@ class Settings(BaseSettings):
     @property
     def temporal_db(self) -> Path:
         return self.data_dir / "temporal.db"
+
+
+# The monitor settings: `Thresholds` field -> the Settings field (PURCHASEBOT_<upper case>).
+MONITOR_FIELDS = {
+    "check_interval_seconds": "monitor_interval_seconds",
+    "min_sample": "monitor_min_sample",
+    "failure_limit": "monitor_failure_limit",
+    "window_seconds": "monitor_window_seconds",
+    "min_decision_sample": "monitor_min_decision_sample",
+}
+MONITOR_ENV = {field: f"PURCHASEBOT_{name.upper()}" for field, name in MONITOR_FIELDS.items()}

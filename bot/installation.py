@@ -8,6 +8,7 @@ so any number of processes can start at once, in any order.
 from __future__ import annotations
 
 import logging
+import socket
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -15,16 +16,33 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from appconfig.files import ReloadingFile
-from appconfig.settings import Settings
+from appconfig.settings import MONITOR_ENV, Settings
 from bot.flags_admin import FlagsAdmin
 from bot.rollout_admin import RolloutAdmin
 from bot.rules_admin import RulesAdmin, load_initial_rules
 from domain.directory import Directory
 from domain.feature_flags import load_flags_file
-from domain.rollout_models import Thresholds
+from domain.refusal import Refused
+from domain.rollout_models import Thresholds, settings_change
 from workflows.names import CUSTOM_SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
+
+
+class InvalidMonitorSettings(Exception):
+    """PURCHASEBOT_MONITOR_* values the monitor cannot use; the message names them."""
+
+
+def monitor_thresholds(settings: Settings) -> Thresholds:
+    """This process's monitor thresholds: its PURCHASEBOT_MONITOR_* values, the defaults where
+    unset, checked by the rules the controller's Update checks them by."""
+    try:
+        return Thresholds().with_settings(settings.monitor_overrides)
+    except ValueError as err:
+        text = str(err)
+        for field, env in MONITOR_ENV.items():  # name each value as ops set it
+            text = text.replace(f"{field} = ", f"{env} = ")
+        raise InvalidMonitorSettings(text) from None
 
 
 def rollout_admin_for(client: Client, settings: Settings) -> RolloutAdmin:
@@ -32,7 +50,7 @@ def rollout_admin_for(client: Client, settings: Settings) -> RolloutAdmin:
         client,
         control_task_queue=settings.control_task_queue,
         deployment_name=settings.deployment_name,
-        thresholds=Thresholds.model_validate(settings.monitor_overrides),
+        thresholds=monitor_thresholds(settings),
         directory=ReloadingFile(settings.directory, Directory),
     )
 
@@ -41,9 +59,12 @@ async def ensure_installation(client: Client, settings: Settings) -> None:
     """Search attributes (where the server allows it), the feature flags entity from
     `settings.flags` and the review rules entity from `settings.rules` (never overwriting what
     people changed since) and the rollout controller. Raises ConfigFileError when the flags or
-    rules file is invalid: a process must not start on it."""
+    rules file is invalid, InvalidMonitorSettings for a monitor setting out of bounds: a process
+    must not start on it. A running controller gets this process's monitor settings from
+    `apply_monitor_settings`, once a control worker serves it."""
     initial_flags = load_flags_file(settings.flags)
     initial_rules = load_initial_rules(settings.rules)
+    monitor_thresholds(settings)
     await ensure_search_attributes(client)
     if await FlagsAdmin(client, settings.control_task_queue).ensure(initial_flags):
         print(f"Feature flags initialised from {settings.flags}.", flush=True)
@@ -51,6 +72,31 @@ async def ensure_installation(client: Client, settings: Settings) -> None:
         print(f"Review rules initialised from {settings.rules} (v1).", flush=True)
     if settings.deployment_name:
         await rollout_admin_for(client, settings).ensure_controller()
+
+
+async def apply_monitor_settings(client: Client, settings: Settings, process: str) -> None:
+    """The running controller takes this process's monitor settings (PURCHASEBOT_MONITOR_*,
+    defaults where unset) when they differ from its own: the last process to start applies its
+    settings. Audited as a controller event and announced in the ops channel by the controller.
+    Waits for a control worker: `up` and `worker` call it once theirs polls, `bot` in the
+    background. A refusal is logged: the controller keeps its settings."""
+    if not settings.deployment_name:
+        return
+    actor = f"{process}@{socket.gethostname()}"
+    try:
+        result = await rollout_admin_for(client, settings).apply_monitor_settings(actor)
+    except (Refused, RPCError) as err:
+        # The process serves on; the controller keeps its settings, and the log says so.
+        log.error("monitor settings of %s not applied by the rollout controller: %s", actor, err)
+        print(f"Monitor settings NOT applied by the rollout controller: {err}", flush=True)
+        return
+    if result.changed:
+        line = (
+            f"Monitor settings changed by {actor}: {settings_change(result.before, result.after)}"
+            " (the last process to start applies its settings)."
+        )
+        log.info(line)
+        print(line, flush=True)
 
 
 async def ensure_search_attributes(client: Client) -> None:

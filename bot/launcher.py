@@ -32,7 +32,7 @@ from appconfig.settings import RunMode, Settings
 from bot.dev_server import STARTUP_SECONDS, EmbeddedTemporal
 from bot.health import serve_probes
 from bot.history_import import import_history_records, read_history_file
-from bot.installation import ensure_installation
+from bot.installation import apply_monitor_settings, ensure_installation
 from bot.metrics import PrometheusExport
 from bot.slack.connection import open_slack, start_bot, web_client
 from bot.slack.notifier import SlackNotifier
@@ -262,6 +262,7 @@ async def up(settings: Settings, *, import_history: Path | None) -> None:
         await start_bot(settings, client, slack, stack, metrics)
 
         async def first_steps() -> None:
+            await apply_monitor_settings(client, settings, "up")
             if records:
                 result = await import_history_records(
                     history_store(client, settings), records, imported_by="up"
@@ -284,7 +285,11 @@ async def worker(settings: Settings) -> None:
     )
     client = await connect(wait_seconds=CONNECT_SECONDS, runtime=runtime)
     await ensure_installation(client, settings)
-    await run_worker(client, settings, notifier)
+
+    async def first_steps() -> None:
+        await apply_monitor_settings(client, settings, "worker")
+
+    await run_worker(client, settings, notifier, once_polling=first_steps)
 
 
 async def bot(settings: Settings) -> None:
@@ -293,5 +298,8 @@ async def bot(settings: Settings) -> None:
         metrics = PrometheusExport.start()
         client = await connect(wait_seconds=CONNECT_SECONDS, runtime=metrics.runtime)
         await ensure_installation(client, settings)
+        # Needs a control worker, which a bot does not run: in the background, not before serving.
+        settings_sync = asyncio.create_task(apply_monitor_settings(client, settings, "bot"))
+        stack.callback(settings_sync.cancel)
         await start_bot(settings, client, slack, stack, metrics)
         await asyncio.Event().wait()

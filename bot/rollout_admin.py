@@ -7,10 +7,12 @@ unversioned control task queue, so it never depends on the builds it moves traff
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio.client import Client
 from temporalio.runtime import Runtime
+from temporalio.service import RPCError
 from temporalio.workflow import UpdateMethodMultiParam
 
 from activities.worker_deployments import DeploymentView, WorkerDeployments
@@ -23,6 +25,8 @@ from domain.rollout_models import (
     ActorInput,
     DepartmentInput,
     FlagWrongInput,
+    MonitorSettingsInput,
+    MonitorSettingsResult,
     PlanInput,
     PromoteInput,
     RampInput,
@@ -38,6 +42,10 @@ from workflows.rollout_controller import RolloutControllerWorkflow
 
 P = TypeVar("P")
 R = TypeVar("R")
+
+# Reading the controller before changing its monitor settings: a query needs a control worker;
+# when none answers in this time, the Update is sent anyway (it waits for one).
+QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -88,16 +96,32 @@ class RolloutAdmin:
             # start reads the target again instead of waiting for its copy to go stale.
             self.routing.forget()
 
-    async def ensure_controller(self) -> None:
-        """Start the controller unless it runs: every process does this at start-up, so the
-        monitor's thresholds come from the process settings, not from whoever called first."""
-        await start_entity(
+    async def ensure_controller(self) -> bool:
+        """Start the controller unless it runs (no worker needed); True if this started it,
+        with this process's thresholds. Every process does this at start-up."""
+        return await start_entity(
             self._client,
             RolloutControllerWorkflow.run,
             self._initial(),
             workflow_id=rollout_controller_id(self.deployments.name),
             task_queue=self._task_queue,
         )
+
+    async def apply_monitor_settings(self, actor: str) -> MonitorSettingsResult:
+        """Give the running controller this process's monitor settings (the last process to
+        start wins). Read first: with nothing to change, no Update reaches its history. Waits
+        for a control worker. Raises Refused when the controller refuses a value."""
+        wanted = self._thresholds.settings()
+        try:
+            current = (await self._controller(rpc_timeout=QUERY_TIMEOUT)).thresholds.settings()
+        except RPCError:
+            current = None  # no control worker answered yet: the Update waits for one
+        if current == wanted:
+            return MonitorSettingsResult(
+                changed=False, before=current, after=wanted, message="Monitor settings unchanged."
+            )
+        change = MonitorSettingsInput(settings=wanted, actor=actor)
+        return await self._update(RolloutControllerWorkflow.apply_monitor_settings, change)
 
     async def ramp(
         self, build_id: str, percent: float, actor: str, *, override: bool = False
@@ -178,10 +202,14 @@ class RolloutAdmin:
 
     async def status(self) -> RolloutStatus:
         """Before the first rollout the controller does not exist: it reads as a fresh one."""
-        controller = await query_entity(
+        controller = await self._controller()
+        return RolloutStatus(deployment=await self.deployments.describe(), controller=controller)
+
+    async def _controller(self, rpc_timeout: timedelta | None = None) -> RolloutState:
+        return await query_entity(
             self._client,
             rollout_controller_id(self.deployments.name),
             RolloutControllerWorkflow.state,
             missing=self._initial(),
+            rpc_timeout=rpc_timeout,
         )
-        return RolloutStatus(deployment=await self.deployments.describe(), controller=controller)

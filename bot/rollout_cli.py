@@ -26,6 +26,7 @@ from bot.installation import rollout_admin_for
 from bot.ops_audit import OpsAuditLog
 from bot.rollout_admin import RolloutAdmin, RolloutStatus
 from bot.temporal_client import connect
+from domain.build_health import describe_monitor
 from domain.refusal import Refused
 from domain.rollout_models import BuildHealth
 
@@ -200,6 +201,7 @@ def status_text(shown: RolloutStatus) -> str:
     lines += [f"  {v.build_id}: {v.status}" for v in d.versions]
     for health in c.health.values():
         lines += health_lines(health)
+    lines.append(f"Monitor: {describe_monitor(c.thresholds)}")
     if c.plan is not None:
         steps = ",".join(f"{s:g}" for s in c.plan.steps)
         lines.append(f"Plan for {c.plan.build_id}: {c.plan.status.value}, steps {steps}")

@@ -48,6 +48,15 @@ def describe_limits(thresholds: Thresholds) -> str:
     )
 
 
+def describe_monitor(thresholds: Thresholds) -> str:
+    """The monitor's settings in force (they change when a process starts with others)."""
+    return (
+        f"checks every {thresholds.check_interval_seconds:g} s, "
+        f"{thresholds.failure_limit} failed checks in a row roll back; limits: "
+        + describe_limits(thresholds)
+    )
+
+
 def readings(health: BuildHealth) -> str:
     """A judged build's value for every limit."""
     return " · ".join(limit.reading(health) for limit in Thresholds.declared_limits().values())

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from domain.health_limits import Comparison, Limit, Unit
 from domain.models import AuditEntry
@@ -46,15 +47,20 @@ class Thresholds(BaseModel):
             meaning="running, but their workflow tasks keep failing",
         ),
     ] = 0
-    min_sample: int = 5  # fewer closed requests than this: the check is inconclusive
+    # The monitor settings (MONITOR_SETTINGS): a process's PURCHASEBOT_MONITOR_* values, applied
+    # to the running controller at its start. Their bounds are the one rule both the process and
+    # the controller's Update check.
+    # Fewer closed requests than this: the check is inconclusive.
+    min_sample: int = Field(default=5, ge=1)
     # Fewer auto-approvals than this: decision quality (flags) is not judged yet, so one flag
     # on a fresh ramp cannot roll a build back.
-    min_decision_sample: int = 10
+    min_decision_sample: int = Field(default=10, ge=0)
     # Errors, success and latency are judged on the requests started in the last window (and
     # since the rollout began): a regression that starts late is not diluted by healthy hours.
-    window_seconds: float = 300.0
-    failure_limit: int = 3  # this many failed checks in a row roll back automatically
-    check_interval_seconds: float = 30.0
+    window_seconds: float = Field(default=300.0, gt=0)
+    # This many failed checks in a row roll back automatically.
+    failure_limit: int = Field(default=3, ge=1)
+    check_interval_seconds: float = Field(default=30.0, gt=0)
 
     @classmethod
     def declared_limits(cls) -> dict[str, Limit]:
@@ -69,6 +75,32 @@ class Thresholds(BaseModel):
     def limits(self) -> list[tuple[Limit, float]]:
         """Every enforced limit with its bound."""
         return [(limit, getattr(self, name)) for name, limit in self.declared_limits().items()]
+
+    def settings(self) -> dict[str, float]:
+        """The monitor settings (MONITOR_SETTINGS) in force, by field name."""
+        return {name: getattr(self, name) for name in MONITOR_SETTINGS}
+
+    def with_settings(self, settings: Mapping[str, float]) -> Thresholds:
+        """These thresholds with `settings` (monitor settings by field name) applied, validated
+        by the model's own rules. Raises ValueError with one line per refused value."""
+        unknown = sorted(set(settings) - set(MONITOR_SETTINGS))
+        if unknown:
+            raise ValueError(f"Not monitor settings: {', '.join(unknown)}.")
+        try:
+            return Thresholds.model_validate({**self.model_dump(), **settings})
+        except ValidationError as err:
+            problems = [f"{e['loc'][0]} = {e['input']!r}: {e['msg']}" for e in err.errors()]
+            raise ValueError("Invalid monitor settings: " + "; ".join(problems) + ".") from None
+
+
+# The Thresholds fields a process sets from its environment (PURCHASEBOT_MONITOR_*).
+MONITOR_SETTINGS = (
+    "check_interval_seconds",
+    "min_sample",
+    "failure_limit",
+    "window_seconds",
+    "min_decision_sample",
+)
 
 
 class RampToDate(BaseModel):
@@ -261,6 +293,30 @@ class RollbackInput(ActorInput):
         default=None, description="where new requests go; default: the last healthy build"
     )
     override: bool = False  # roll back to a build that was itself rolled back
+
+
+class MonitorSettingsInput(BaseModel):
+    """A process's monitor settings (its PURCHASEBOT_MONITOR_* values, defaults where unset),
+    for the running controller: the last process to start applies its settings."""
+
+    settings: dict[str, float] = Field(description="MONITOR_SETTINGS field -> value")
+    actor: str = Field(description="the process that applies them, e.g. `worker@host`")
+
+
+class MonitorSettingsResult(BaseModel):
+    changed: bool
+    before: dict[str, float]
+    after: dict[str, float]
+    message: str
+
+
+def settings_change(before: Mapping[str, float], after: Mapping[str, float]) -> str:
+    """The changed monitor settings, `name X -> Y` each (for the event, the alert, the log)."""
+    return ", ".join(
+        f"{name} {before[name]:g} -> {after[name]:g}"
+        for name in MONITOR_SETTINGS
+        if name in before and name in after and before[name] != after[name]
+    )
 
 
 class FlagWrongInput(BaseModel):

@@ -34,6 +34,8 @@ with workflow.unsafe.imports_passed_through():
         DepartmentInput,
         DepartmentTarget,
         FlagWrongInput,
+        MonitorSettingsInput,
+        MonitorSettingsResult,
         OpsAlertInput,
         Plan,
         PlanInput,
@@ -48,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         RoutingAction,
         RoutingInput,
         Verdict,
+        settings_change,
     )
     from workflows.patches import Patch
 
@@ -529,6 +532,37 @@ class RolloutControllerWorkflow:
                 input.actor, "auto_approval_flagged", f"{input.request_id} on {input.build_id}"
             )
         return RolloutActionResult(message="Thanks: recorded as a wrong auto-approval.")
+
+    @workflow.update
+    async def apply_monitor_settings(self, input: MonitorSettingsInput) -> MonitorSettingsResult:
+        """A process's PURCHASEBOT_MONITOR_* values, sent at its start: the last process to
+        start wins. A new handler, and state only until the alert: no history recorded before
+        it holds this Update, so no patch; the next check (woken now) reads the thresholds."""
+        before = self._state.thresholds.settings()
+        thresholds = self._state.thresholds.with_settings(input.settings)
+        after = thresholds.settings()
+        if after == before:
+            return MonitorSettingsResult(
+                changed=False, before=before, after=after, message="Monitor settings unchanged."
+            )
+        self._state.thresholds = thresholds
+        change = settings_change(before, after)
+        self._event(input.actor, "monitor_settings_changed", change)
+        self._wake = True  # a shorter interval or another window applies now, not next check
+        await self._alert(
+            f":gear: Monitor settings changed by {mention(input.actor)} "
+            f"(the last process to start applies its settings): {escape(change)}."
+        )
+        return MonitorSettingsResult(
+            changed=True,
+            before=before,
+            after=after,
+            message=f"Monitor settings changed by {input.actor}: {change}.",
+        )
+
+    @apply_monitor_settings.validator
+    def _validate_monitor_settings(self, input: MonitorSettingsInput) -> None:
+        self._state.thresholds.with_settings(input.settings)  # the dry run: raises if refused
 
     @workflow.query
     def state(self) -> RolloutState:

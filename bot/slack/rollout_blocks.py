@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from bot.history_health import HistoryHealth
 from bot.rollout_admin import RolloutStatus
 from bot.slack.blocks import Block, context, header, text, when
-from domain.build_health import describe_limits, readings
+from domain.build_health import describe_limits, describe_monitor, readings
 from domain.mrkdwn import escape
 from domain.rollout_models import BuildHealth
 
@@ -79,6 +79,8 @@ def rollout_status_blocks(status: RolloutStatus, flags_problem: str | None = Non
                 + escape(f"(limits: {describe_limits(t)})")
             )
         )
+    else:
+        blocks.append(context("Monitor: " + escape(describe_monitor(c.thresholds))))
     if c.plan is not None:
         p = c.plan
         steps = " → ".join(f"*{s:g}%*" if i == p.step else f"{s:g}%" for i, s in enumerate(p.steps))
