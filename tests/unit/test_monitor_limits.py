@@ -14,13 +14,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from activities.worker_deployments import DeploymentView
-from appconfig.settings import Settings
+from appconfig.settings import MONITOR_ENV, MONITOR_FIELDS, Settings
 from bot.rollout_admin import RolloutStatus
 from bot.slack.rollout_blocks import rollout_status_blocks
 from domain.build_health import describe_limits, judge
 from domain.health_limits import Comparison, Unit
 from domain.mrkdwn import escape
-from domain.rollout_models import BuildHealth, RolloutState, Thresholds, Verdict
+from domain.rollout_models import (
+    MONITOR_SETTINGS,
+    BuildHealth,
+    RolloutState,
+    Thresholds,
+    Verdict,
+    settings_change,
+)
 
 AT = datetime(2026, 11, 28, tzinfo=UTC)
 # Every bound moved away from its default, so a display that hard-codes a default is caught.
@@ -214,3 +221,25 @@ def test_a_controller_state_stored_before_the_limit_model_still_decodes() -> Non
     assert state.thresholds == Thresholds(check_interval_seconds=60.0)
     assert state.health["B"].error_rate == 0.1
     assert "error rate &lt;= 5%" in status_text(state.thresholds, state.health["B"])  # mrkdwn
+
+
+def test_every_monitor_setting_is_a_process_setting_with_bounds() -> None:
+    """One list: the Thresholds fields a process sets, each with its environment variable."""
+    assert set(MONITOR_FIELDS) == set(MONITOR_SETTINGS) == set(MONITOR_ENV)
+    assert MONITOR_ENV["window_seconds"] == "PURCHASEBOT_MONITOR_WINDOW_SECONDS"
+    for name in MONITOR_SETTINGS:
+        with pytest.raises(ValueError, match=f"{name} = -1"):
+            Thresholds().with_settings({name: -1})
+
+
+def test_monitor_settings_apply_over_the_other_limits() -> None:
+    strict = Thresholds(max_error_rate=0.01)
+    changed = strict.with_settings({"window_seconds": 60, "min_sample": 2})
+    assert (changed.window_seconds, changed.min_sample, changed.max_error_rate) == (60, 2, 0.01)
+    with pytest.raises(ValueError, match=r"min_sample = 2\.5: Input should be a valid integer"):
+        strict.with_settings({"min_sample": 2.5})
+    with pytest.raises(ValueError, match="Not monitor settings: max_error_rate"):
+        strict.with_settings({"max_error_rate": 0.5})  # a limit, not a process setting
+    assert settings_change(strict.settings(), changed.settings()) == (
+        "min_sample 5 -> 2, window_seconds 300 -> 60"
+    )
