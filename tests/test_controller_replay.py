@@ -103,6 +103,22 @@ async def test_patched_history_fails_on_controller_code_from_before_the_patch(
         await replayer(CODE_BEFORE_PATCH[patch]).replay_workflow(load(path))
 
 
+# Updates added without a patch (new handlers change no earlier command): a history holding one
+# fails on code without its handler, as controllers that took one would if the control worker
+# went back to such code. The frozen v1 code has none of them.
+NEW_UPDATES = {"apply_monitor_settings": "monitor-settings-change"}
+
+
+@pytest.mark.parametrize(("update", "scenario"), NEW_UPDATES.items())
+async def test_history_with_a_new_update_fails_on_code_without_its_handler(
+    update: str, scenario: str
+) -> None:
+    history = load(history_file("current", scenario))
+    assert update in history.to_json()
+    with pytest.raises(NondeterminismError):
+        await replayer(ControllerV1Workflow).replay_workflow(history)
+
+
 @pytest_asyncio.fixture(scope="module")
 async def regenerated(dev_env: WorkflowEnvironment) -> dict[str, WorkflowHistory]:
     """Every scenario run again: by the current code, and (when recording) by the frozen code

@@ -536,8 +536,9 @@ class RolloutControllerWorkflow:
     @workflow.update
     async def apply_monitor_settings(self, input: MonitorSettingsInput) -> MonitorSettingsResult:
         """A process's PURCHASEBOT_MONITOR_* values, sent at its start: the last process to
-        start wins. A new handler, and state only until the alert: no history recorded before
-        it holds this Update, so no patch; the next check (woken now) reads the thresholds."""
+        start wins. A new handler: no history recorded before it holds this Update, and the
+        commands of run() and of the other handlers do not change, so no patch. The next check
+        reads the new thresholds."""
         before = self._state.thresholds.settings()
         thresholds = self._state.thresholds.with_settings(input.settings)
         after = thresholds.settings()
@@ -548,11 +549,14 @@ class RolloutControllerWorkflow:
         self._state.thresholds = thresholds
         change = settings_change(before, after)
         self._event(input.actor, "monitor_settings_changed", change)
-        self._wake = True  # a shorter interval or another window applies now, not next check
         await self._alert(
             f":gear: Monitor settings changed by {mention(input.actor)} "
             f"(the last process to start applies its settings): {escape(change)}."
         )
+        # A check now, with the new settings (a shorter interval need not wait out the old
+        # one). After the alert: one activity at a time, so a history's commands come in one
+        # order (the replay corpus compares them).
+        self._wake = True
         return MonitorSettingsResult(
             changed=True,
             before=before,

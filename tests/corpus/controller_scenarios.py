@@ -28,6 +28,8 @@ from domain.rollout_models import (
     AnalyzeInput,
     BuildHealth,
     DepartmentInput,
+    MonitorSettingsInput,
+    MonitorSettingsResult,
     OpsAlertInput,
     PromoteInput,
     RampInput,
@@ -125,7 +127,11 @@ class Controller:
     legacy: bool  # frozen code from before rollback-to-healthy-v1: rollback takes ActorInput
 
     async def update(self, name: str, arg: BaseModel) -> Any:
-        result = RollbackResult if name == "rollback" else RolloutActionResult
+        results: dict[str, type[BaseModel]] = {
+            "rollback": RollbackResult,
+            "apply_monitor_settings": MonitorSettingsResult,
+        }
+        result = results.get(name, RolloutActionResult)
         return await self.handle.execute_update(name, arg, result_type=result)
 
     async def rollback(self, reason: str, to_build: str | None = None) -> None:
@@ -187,6 +193,18 @@ async def three_builds_rollback(c: Controller) -> None:
     await c.wait_for("rolled_back", 2)
 
 
+async def monitor_settings_change(c: Controller) -> None:
+    """A process starts with another window while a build is watched: the next check uses it."""
+    await c.update("ramp", RampInput(build_id="B", percent=50, actor=OPS))
+    await c.wait_for("ramped")
+    await poll_until(lambda: settled(c.handle), 20, "the ramp's check to finish")
+    settings = THRESHOLDS.settings() | {"window_seconds": 60.0}
+    await c.update(
+        "apply_monitor_settings", MonitorSettingsInput(settings=settings, actor="worker@recording")
+    )
+    await c.wait_for("monitor_settings_changed")
+
+
 Scenario = Callable[[Controller], Awaitable[None]]
 # generation -> scenario name -> scenario. `current` is what the current code records (the drift
 # gate compares it); `v1` and `v0` were recorded once by the frozen code from before the
@@ -198,6 +216,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "check-cannot-run": check_cannot_run,
         "department-rollout": department_rollout,
         "three-builds-rollback": three_builds_rollback,
+        "monitor-settings-change": monitor_settings_change,
     },
     "v1": {
         "ramp-promote-rollback": ramp_promote_rollback,
