@@ -163,6 +163,31 @@ async def test_the_production_shape_end_to_end(shape: ProductionShape) -> None:
     assert f"from build `b2` for department IT to `{first}`" in alert.text
 
 
+async def test_a_worker_started_with_another_window_changes_the_running_monitor(
+    shape: ProductionShape,
+) -> None:
+    """PURCHASEBOT_MONITOR_WINDOW_SECONDS on an installation whose controller runs: the last
+    process to start applies its settings (audited, told in the ops channel, shown by `rollout
+    status`); a value out of bounds stops the process, naming it, and changes nothing."""
+    bad = shape.processes.start("w-bad", "worker", PURCHASEBOT_MONITOR_WINDOW_SECONDS="0")
+    assert await asyncio.to_thread(bad.wait, 60) == 2
+    refused = shape.processes.output("w-bad")
+    assert "PURCHASEBOT_MONITOR_WINDOW_SECONDS = 0.0: Input should be greater than 0" in refused
+    assert "Traceback" not in refused
+
+    worker = shape.processes.start("w-window", "worker", PURCHASEBOT_MONITOR_WINDOW_SECONDS="120")
+    await wait_for_output(shape.processes, "w-window", "Worker polling", 60)
+    assert "Monitor settings changed by worker@" in shape.processes.output("w-window")
+    status = await asyncio.to_thread(run_cli, cli_env(shape), "rollout", "status")
+    assert "over the last 120 s" in status.stdout, status.stdout + status.stderr
+    ops = shape.ws.channel_id("purchasing-ops")
+    alert = await shape.ws.wait_for_message(
+        lambda m: m.channel == ops and "Monitor settings changed by" in m.text, 30
+    )
+    assert "window_seconds 300 -" in alert.text and "120" in alert.text
+    await stop_and_time(worker)
+
+
 async def ops_command(shape: ProductionShape, command: str, text: str, answer: str) -> Message:
     """An ops command from the ops channel, and its answer (not an earlier one)."""
     ws = shape.ws
