@@ -5,6 +5,7 @@ no worker build is needed (no rollout runs), only the control worker."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -140,3 +141,23 @@ async def test_an_invalid_monitor_setting_is_refused_and_changes_nothing(
         status = await rollout_admin_for(client, good).status()
         assert status.controller.thresholds.window_seconds == 120
         assert status.controller.events == []
+
+
+async def test_a_process_started_before_any_control_worker_applies_its_settings_once_one_polls(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """As `bot` does (it runs no worker): the settings wait for a control worker, in the
+    background, and are applied when one polls."""
+    client = dev_env.client
+    first = process_settings(tmp_path, window_seconds=300)
+    assert await rollout_admin_for(client, first).ensure_controller()  # no worker yet
+    later = first.model_copy(update={"monitor_window_seconds": 90.0})
+    applying = asyncio.create_task(apply_monitor_settings(client, later, "bot"))
+    # With no control worker nothing can answer: the call waits (it neither fails nor gives up).
+    done, _ = await asyncio.wait({applying}, timeout=0.5)
+    assert not done
+    async with control_worker(client, first):
+        await asyncio.wait_for(applying, 30)
+        status = await rollout_admin_for(client, first).status()
+    assert status.controller.thresholds.window_seconds == 90
+    assert [e.action for e in status.controller.events] == ["monitor_settings_changed"]
