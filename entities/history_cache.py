@@ -52,6 +52,11 @@ class ShardCache:
         self._runs.move_to_end(shard)
         return cached.summaries
 
+    def run_of(self, shard: int) -> str | None:
+        """The cached run's id (NO_RUN: cached as not existing), or None if not cached."""
+        cached = self._runs.get(shard)
+        return None if cached is None else cached.run_id
+
     def put(
         self, shard: int, run_id: str, summaries: ShardSummaries, *, verified_at: float
     ) -> None:

@@ -209,7 +209,9 @@ class HistoryStore:
             return None
         reconfirm = time.monotonic() - RECONFIRM_AFTER_SECONDS
         trusted = self._cache.trusted(shard, confirmed_since=max(following_since, reconfirm))
-        if trusted is None:
+        if trusted is None and self._cache.run_of(shard) not in (None, NO_RUN):
+            # A shard run confirmed too long ago: the background refresh confirms every shard
+            # again, so the next reviews need not ask one by one.
             self._refresh_soon()
         return trusted
 
