@@ -33,9 +33,9 @@ NOTHING_YET = ShardChanges(seq=0, shards=[])
 
 class ShardChangeFollower:
     def __init__(
-        self, client: Client, workflow_id: str, forget: Callable[[list[int] | None], None]
+        self, client: Client, workflow_id: str, forget: Callable[[list[int]], None]
     ) -> None:
-        """`forget(shards)`: drop those shards from the cache (None: every shard)."""
+        """`forget(shards)`: drop those shards from the cache."""
         self._client = client
         self._workflow_id = workflow_id
         self._forget = forget

@@ -215,8 +215,8 @@ class HistoryStore:
             self._refresh_soon()
         return trusted
 
-    def _forget(self, shards: list[int] | None) -> None:
-        for shard in shards or ():
+    def _forget(self, shards: list[int]) -> None:
+        for shard in shards:
             self._cache.drop(shard)
 
     async def current_run(self, shard: int) -> str | None:
