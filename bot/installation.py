@@ -7,12 +7,13 @@ so any number of processes can start at once, in any order.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from appconfig.files import ReloadingFile
@@ -85,6 +86,12 @@ async def apply_monitor_settings(client: Client, settings: Settings, process: st
     actor = f"{process}@{socket.gethostname()}"
     try:
         result = await rollout_admin_for(client, settings).apply_monitor_settings(actor)
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError from None  # the process stops (the SDK renames it)
+        log.error("monitor settings of %s: no answer from the rollout controller", actor)
+        return
     except (Refused, RPCError) as err:
         # The process serves on; the controller keeps its settings, and the log says so.
         log.error("monitor settings of %s not applied by the rollout controller: %s", actor, err)

@@ -45,7 +45,7 @@ R = TypeVar("R")
 
 # Reading the controller before changing its monitor settings: a query needs a control worker;
 # when none answers in this time, the Update is sent anyway (it waits for one).
-QUERY_TIMEOUT = timedelta(seconds=5)
+QUERY_TIMEOUT = timedelta(seconds=2)
 
 
 @dataclass(frozen=True)

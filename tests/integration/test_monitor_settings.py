@@ -23,7 +23,7 @@ from bot.installation import (
     ensure_installation,
     rollout_admin_for,
 )
-from bot.rollout_admin import RolloutAdmin
+from bot.rollout_admin import QUERY_TIMEOUT, RolloutAdmin
 from bot.rollout_cli import status_text
 from bot.slack.rollout_blocks import rollout_status_blocks
 from bot.worker import build_control_activities, build_control_worker
@@ -161,3 +161,20 @@ async def test_a_process_started_before_any_control_worker_applies_its_settings_
         status = await rollout_admin_for(client, first).status()
     assert status.controller.thresholds.window_seconds == 90
     assert [e.action for e in status.controller.events] == ["monitor_settings_changed"]
+
+
+async def test_a_process_stopping_before_any_control_worker_polls_just_stops(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """`bot` stopping while its settings still wait for a worker: cancelled, not an error."""
+    client = dev_env.client
+    first = process_settings(tmp_path, window_seconds=300)
+    assert await rollout_admin_for(client, first).ensure_controller()  # no worker ever
+    later = first.model_copy(update={"monitor_window_seconds": 90.0})
+    applying = asyncio.create_task(apply_monitor_settings(client, later, "bot"))
+    # Past the read (no worker answers it): the Update is waiting when the process stops.
+    done, _ = await asyncio.wait({applying}, timeout=QUERY_TIMEOUT.total_seconds() + 0.5)
+    assert not done
+    applying.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await applying
