@@ -10,7 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
@@ -151,3 +151,17 @@ MONITOR_FIELDS = {
     "min_decision_sample": "monitor_min_decision_sample",
 }
 MONITOR_ENV = {field: f"PURCHASEBOT_{name.upper()}" for field, name in MONITOR_FIELDS.items()}
+
+
+def settings_problems(err: ValidationError) -> str:
+    """What a person reads when a setting cannot be used: each setting by the name it is set
+    under (never its value: it may be a secret), what is wrong, and what to do."""
+    lines = []
+    for problem in err.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else "?"
+        name = field if field.isupper() else f"PURCHASEBOT_{field.upper()}"
+        lines.append(f"  {name}: {problem['msg']}")
+    return (
+        "A setting cannot be used:\n" + "\n".join(lines) + "\n"
+        "Fix it in the environment (or the .env file) and start again."
+    )

@@ -18,10 +18,11 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from appconfig.files import ConfigFileError, ReloadingFile
-from appconfig.settings import Settings
+from appconfig.settings import Settings, settings_problems
 from bot import launcher
 from bot.api.tokens import BadTokenConfig
 from bot.audit_cli import add_audit_parser, cmd_audit
@@ -366,7 +367,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as err:
+        print(settings_problems(err), file=sys.stderr)
+        return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Rotated: nothing anyone sends (a flood of refused requests included) fills the disk.
     log_file = RotatingFileHandler(

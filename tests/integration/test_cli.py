@@ -75,6 +75,18 @@ async def test_unreachable_server_is_explained(tmp_path: Path) -> None:
     assert "The Temporal server at 127.0.0.1:1 cannot be reached" in rollout.stderr
 
 
+async def test_a_setting_that_cannot_be_used_is_named_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    env = process_env(make_settings(tmp_path, "T0", None), "127.0.0.1:1")
+    env |= {"PURCHASEBOT_MONITOR_WINDOW_SECONDS": "five minutes", "PORT": "x"}
+    done = run_cli(env, "status", "PR-12345678")
+    assert done.returncode == 2
+    assert "PURCHASEBOT_MONITOR_WINDOW_SECONDS: Input should be a valid number" in done.stderr
+    assert "PORT: Input should be a valid integer" in done.stderr
+    assert "Traceback" not in done.stderr and "five minutes" not in done.stderr
+
+
 async def test_an_invalid_product_is_reported_and_exits_non_zero(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
