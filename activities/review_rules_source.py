@@ -15,13 +15,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.rules_shadow import ReviewRulesSnapshot
 from domain.rules_versions import RulesVersion
+from entities.client import entity_version
 from entities.review_rules import RULES_WORKFLOW_ID, ReviewRulesWorkflow
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ class LiveRules:
         self._workflow_id = workflow_id
         self._last: ReviewRulesSnapshot | None = None
         # (run id, history length) of the entity when `_last` was queried.
-        self._read_at: tuple[str, int] | None = None
+        self._read_at: tuple[str, int] | None = None  # `entity_version`
 
     async def current(self) -> RulesVersion:
         return (await self.for_review()).active
@@ -49,15 +48,9 @@ class LiveRules:
         entity has not changed since, else one query."""
         handle = self._client.get_workflow_handle_for(ReviewRulesWorkflow.run, self._workflow_id)
         try:
-            described = await self._client.workflow_service.describe_workflow_execution(
-                DescribeWorkflowExecutionRequest(
-                    namespace=self._client.namespace,
-                    execution=WorkflowExecution(workflow_id=self._workflow_id),
-                ),
-                timeout=QUERY_TIMEOUT,
+            read_at = await entity_version(
+                self._client, self._workflow_id, rpc_timeout=QUERY_TIMEOUT
             )
-            info = described.workflow_execution_info
-            read_at = (info.execution.run_id, info.history_length)
             if read_at == self._read_at and self._last is not None:
                 return self._last
             try:

@@ -1,12 +1,14 @@
-"""A worker's view of the history shards' change feed (`entities.history_changes`): when the
-shard runs it has cached can be trusted without asking the server, and which to forget.
+"""A worker's view of the history shards' change feed (`entities.history_changes`): when the shard
+runs it has cached can be trusted without asking the server, and which to forget.
 
 Checks run in the background, started by the reviews themselves (at most one at a time, about
 twice a second while reviews come): nothing runs when nobody reviews, and a review never waits
-for a check. A cached shard is trusted only while the last check is recent and only if the
-shard was read after this worker started following: a change the feed reported before that
-is not in the cursor. If checks fail (no control worker, the server slow), trust lapses and
-every review asks the server which run is current, as before.
+for a check. A check asks the server whether the feed changed (`entity_version`: no worker) and
+queries the feed (through a control worker) only when it did: a busy control worker, right after
+an import, does not make trust lapse while nothing changes. A cached shard is trusted only while
+the last check is recent and only if the shard was read after this worker started following: a
+change the feed reported before that is not in the cursor. If checks fail (no control worker,
+the server slow), trust lapses and every review asks the server which run is current, as before.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import timedelta
 
 from temporalio.client import Client
 
-from entities.client import query_entity
+from entities.client import entity_version, query_entity
 from entities.history_changes import WHERE_WE_ARE, HistoryChangesWorkflow, ShardChanges
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ class ShardChangeFollower:
         self._workflow_id = workflow_id
         self._forget = forget
         self._cursor: int | None = None
+        self._heard_at: tuple[str, int] | None = None  # the feed's `entity_version` at the cursor
         self._following_since: float | None = None
         self._checked_at = float("-inf")
         self._started_at = float("-inf")
@@ -67,15 +70,21 @@ class ShardChangeFollower:
 
     async def _check(self, started: float) -> None:
         try:
-            changes = await query_entity(
-                self._client,
-                self._workflow_id,
-                HistoryChangesWorkflow.since,
-                args=[WHERE_WE_ARE if self._cursor is None else self._cursor],
-                # Nothing has changed since the feed exists: every batch creates it.
-                missing=NOTHING_YET,
-                rpc_timeout=CHECK_TIMEOUT,
+            version = await entity_version(
+                self._client, self._workflow_id, rpc_timeout=CHECK_TIMEOUT
             )
+            if self._cursor is not None and version == self._heard_at:
+                changes = ShardChanges(seq=self._cursor, shards=[])  # nothing signalled since
+            else:
+                changes = await query_entity(
+                    self._client,
+                    self._workflow_id,
+                    HistoryChangesWorkflow.since,
+                    args=[WHERE_WE_ARE if self._cursor is None else self._cursor],
+                    # Nothing has changed since the feed exists: every batch creates it.
+                    missing=NOTHING_YET,
+                    rpc_timeout=CHECK_TIMEOUT,
+                )
         except Exception as err:  # a failed check only lets trust lapse; the next one retries
             if not self._failing:
                 log.warning("history shard changes unreadable, reviews ask each shard: %s", err)
@@ -84,10 +93,11 @@ class ShardChangeFollower:
         if self._failing:
             log.info("history shard changes readable again")
             self._failing = False
-        if self._cursor is None or changes.shards is None:
-            # Shards read before this point may have changed unheard: trust only later reads.
+        if self._cursor is None or changes.shards is None or changes.seq < self._cursor:
+            # Shards read before this point may have changed unheard (not following yet, too
+            # far behind, or a feed started anew): trust only later reads.
             self._following_since = started
         if changes.shards:
             self._forget(changes.shards)
-        self._cursor = changes.seq
+        self._cursor, self._heard_at = changes.seq, version
         self._checked_at = started

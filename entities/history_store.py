@@ -122,6 +122,11 @@ class HistoryStore:
     def workflow_id(self, shard: int) -> str:
         return f"{self._id_prefix}{shard:04d}"
 
+    @property
+    def changes_workflow_id(self) -> str:
+        """The shards' change feed (`entities.history_changes`)."""
+        return self._changes_id
+
     async def add(
         self, shard: int, records: list[ShardRecord], *, imported_by: str
     ) -> AddShardRecordsResult:

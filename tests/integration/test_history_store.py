@@ -36,6 +36,7 @@ from domain.history_shards import (
 from domain.imported_history_models import ImportedHistoryState, ImportHistoryInput
 from domain.models import Money
 from domain.review_rules import UserHistory
+from entities.history_follower import TRUSTED_FOR_SECONDS
 from entities.history_migration import migrate_legacy_history
 from entities.history_store import HistoryStore
 from entities.imported_history import ImportedHistoryWorkflow
@@ -368,3 +369,43 @@ async def test_a_worker_answers_from_confirmed_shards_and_hears_other_workers_ba
         return found == UserHistory(previous_purchases=1, rejected_last_30_days=1)
 
     await poll_until(heard, 10, "the other worker to hear the batch from the feed")
+
+
+async def test_a_worker_keeps_its_trust_while_the_feed_is_unchanged_even_with_no_control_worker(
+    dev_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The feed is checked with the server alone while it has not changed: a control worker
+    that is away (or busy) does not send every review back to asking for each shard."""
+    client = dev_env.client
+    queue = f"test-history-{uuid.uuid4().hex[:8]}"
+    prefix = f"test-shard-{uuid.uuid4().hex[:8]}-"
+    worker = HistoryStore(client, queue, prefix)
+    async with build_control_worker(client, queue):
+        importer = HistoryStore(client, queue, prefix)
+        await importer.add(
+            shard_of("E1"), [ShardRecord.of(_record("E1", "2026-11-01"))], imported_by="t"
+        )
+        feed = client.get_workflow_handle(importer.changes_workflow_id)
+
+        async def feed_at_rest() -> bool:
+            described = await feed.describe()
+            return not described.raw_description.HasField("pending_workflow_task")
+
+        await poll_until(feed_at_rest, 10, "the feed to take in the batch's announcement")
+        assert await worker.warm() == 1  # follows the feed from here, confirms the shard
+
+    asked = 0
+
+    async def counted(shard: int) -> str | None:
+        nonlocal asked
+        asked += 1
+        return None
+
+    monkeypatch.setattr(worker, "current_run", counted)
+    one = UserHistory(previous_purchases=1, rejected_last_30_days=0)
+    # Twice as long as trust lasts without a successful check: every check in it must succeed.
+    until = time.monotonic() + 2 * TRUSTED_FOR_SECONDS
+    while time.monotonic() < until:
+        assert await worker.summary("E1", now=NOW) == one
+        assert asked == 0, "a review asked the server: the feed check failed without a worker"
+        await asyncio.sleep(0.05)  # reviews arriving over time, not a wait for anything
