@@ -142,6 +142,12 @@ class Settings(BaseSettings):
         return self.data_dir / "temporal.db"
 
 
+def env_name(field: str) -> str:
+    """The environment variable a Settings field is read from (an alias such as `PORT` is its
+    own name)."""
+    return field if field.isupper() else f"PURCHASEBOT_{field.upper()}"
+
+
 # The monitor settings: `Thresholds` field -> the Settings field (PURCHASEBOT_<upper case>).
 MONITOR_FIELDS = {
     "check_interval_seconds": "monitor_interval_seconds",
@@ -150,7 +156,7 @@ MONITOR_FIELDS = {
     "window_seconds": "monitor_window_seconds",
     "min_decision_sample": "monitor_min_decision_sample",
 }
-MONITOR_ENV = {field: f"PURCHASEBOT_{name.upper()}" for field, name in MONITOR_FIELDS.items()}
+MONITOR_ENV = {field: env_name(name) for field, name in MONITOR_FIELDS.items()}
 
 
 def settings_problems(err: ValidationError) -> str:
@@ -159,8 +165,7 @@ def settings_problems(err: ValidationError) -> str:
     lines = []
     for problem in err.errors():
         field = str(problem["loc"][0]) if problem["loc"] else "?"
-        name = field if field.isupper() else f"PURCHASEBOT_{field.upper()}"
-        lines.append(f"  {name}: {problem['msg']}")
+        lines.append(f"  {env_name(field)}: {problem['msg']}")
     return (
         "A setting cannot be used:\n" + "\n".join(lines) + "\n"
         "Fix it in the environment (or the .env file) and start again."
