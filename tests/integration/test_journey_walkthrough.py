@@ -148,6 +148,11 @@ async def test_part_2_two_levels_a_delegate_at_the_second_and_a_hand_over(sw: Sl
 
     book = await files(sw, BOOK)  # 5
     asked = await sw.bot_message_to("UCARLOS", book)
+
+    async def waits_for_carlos() -> bool:  # the message can arrive before the workflow knows it
+        return book in await sw.world.service.waiting_for(["UCARLOS"])
+
+    await poll_until(waits_for_carlos, 15, f"{book} to wait for UCARLOS")
     await sw.send_command(
         "UOLIVIA", "/purchase", f"reassign {book} <@UGEORGE|george> Carlos is at a conference"
     )
