@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 PREFIX = "/api/"
 # A body larger than this is refused before it is parsed.
 MAX_BODY_BYTES = 256 * 1024
+# What the audit trail keeps of each value a call sent.
+AUDITED_VALUE_CHARS = 200
 M = TypeVar("M", bound=BaseModel)
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 
@@ -195,6 +197,7 @@ class Api:
     def _serve(self, endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def serve(request: web.Request) -> web.Response:
             caller: ApiCaller | None = None
+            call: ApiCall | None = None
             try:
                 caller = self._identify(request)
                 _check_role(caller, endpoint)
@@ -206,12 +209,14 @@ class Api:
                 )
                 answer = await endpoint.handle(call)
             except ApiError as err:
-                await self._audited(endpoint, request, caller, "api_change_refused", err.message)
+                await self._audited(
+                    endpoint, request, caller, call, "api_change_refused", err.message
+                )
                 raise
             except Exception:  # logged by the JSON-error middleware, answered as a 500
-                await self._audited(endpoint, request, caller, "api_change_failed", "")
+                await self._audited(endpoint, request, caller, call, "api_change_failed", "")
                 raise
-            await self._audited(endpoint, request, caller, "api_change", "")
+            await self._audited(endpoint, request, caller, call, "api_change", "")
             return json_answer(answer)
 
         return serve
@@ -230,17 +235,37 @@ class Api:
         endpoint: Endpoint,
         request: web.Request,
         caller: ApiCaller | None,
+        call: ApiCall | None,
         action: str,
         why: str,
     ) -> None:
         if not endpoint.changes:
             return
         actor = caller.actor if caller else "api:unauthenticated"
-        detail = f"{request.method} {request.rel_url.path}" + (f": {why}" if why else "")
+        asked = _asked(call) if call else ""
+        detail = " ".join(part for part in (request.method, request.rel_url.path, asked) if part)
+        detail += f": {why}" if why else ""
         try:
             await self._audit.record(actor, action, detail)
         except Exception:  # the caller still gets its answer; ops see the log
             log.exception("could not audit %s by %s", detail, actor)
+
+
+def _asked(call: ApiCall) -> str:
+    """What a call asked for, as the audit trail records it (as a Slack command's text is):
+    each field the caller set in its query and body, `name=<JSON value>`, long values cut (a
+    whole rules document is kept by the rules' versions, not here). Bodies carry no secrets:
+    tokens travel in the Authorization header."""
+    fields: dict[str, object] = {}
+    for model in (call.query, call.body):
+        if model is not None:
+            fields.update(model.model_dump(mode="json", exclude_unset=True))
+    return " ".join(f"{name}={_cut(value)}" for name, value in fields.items())
+
+
+def _cut(value: object) -> str:
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text if len(text) <= AUDITED_VALUE_CHARS else text[: AUDITED_VALUE_CHARS - 1] + "…"
 
 
 def _check_role(caller: ApiCaller, endpoint: Endpoint) -> None:

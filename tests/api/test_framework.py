@@ -130,7 +130,38 @@ BODY = {"department": "IT", "limits": {"max_amount": "500"}}
 async def test_a_change_by_the_right_role_is_answered_and_audited(served: Served) -> None:
     status, answer = await served.call("PUT", "/api/things/IT", json=BODY)
     assert (status, answer) == (200, {"status": "success", "department": "IT"})
-    assert served.trail.entries == [("api:ops-1", "api_change", "PUT /api/things/IT")]
+    assert served.trail.entries == [
+        (
+            "api:ops-1",
+            "api_change",
+            'PUT /api/things/IT department="IT" limits={"max_amount":"500"}',
+        )
+    ]
+
+
+async def test_the_audit_records_what_was_asked_cutting_long_values(served: Served) -> None:
+    """As a Slack command's text is: the fields the caller set (query and body), long values
+    cut; a refusal after the body was read says what was refused."""
+    long_name = "X" * 500
+    body = {"department": long_name, "limits": {"max_amount": "7"}}
+    status, _ = await served.call("PUT", f"/api/things/{long_name}", json=body, params=DRY)
+    assert status == 200
+    cut = '"' + "X" * 198 + "…"  # 200 characters of its JSON
+    assert served.trail.entries[-1][1:] == (
+        "api_change",
+        f'PUT /api/things/{long_name} dry_run=true department={cut} limits={{"max_amount":"7"}}',
+    )
+    body["department"] = "HR"
+    status, _ = await served.call("PUT", "/api/things/IT", json=body)
+    assert status == 400
+    assert served.trail.entries[-1][1:] == (
+        "api_change_refused",
+        'PUT /api/things/IT department="HR" limits={"max_amount":"7"}: '
+        "The body's department is not the path's.",
+    )
+
+
+DRY = {"dry_run": "true"}
 
 
 async def test_who_am_i_names_the_caller(served: Served) -> None:

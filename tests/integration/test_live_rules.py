@@ -134,7 +134,7 @@ async def test_a_change_through_the_api_reaches_the_next_review_audited_and_anno
     assert not review.auto_approved and review.rules_version.startswith("v2 (")
     assert "v2" in ops_messages(sw)[-1] and "api:ops-1" in ops_messages(sw)[-1]
     audit = [(e.actor, e.action, e.detail) for e in await sw.ops_audit.entries()]
-    assert ("api:ops-1", "api_change", "PUT /api/rules/IT") in audit
+    assert ("api:ops-1", "api_change", 'PUT /api/rules/IT max_amount="20"') in audit
 
     status, answer = await api(sw, "GET", "/rules/it", Role.AUDITOR)
     assert status == 200 and answer["effective"]["max_amount"] == "20"

@@ -143,7 +143,8 @@ async def test_a_pipeline_ramps_promotes_and_rolls_back_over_http(
         assert any("rolled back from build `B` to `A`" in a for a in alerts)
         assert any("pipeline: smoke test failed" in a for a in alerts)
         audited = [(e.actor, e.action, e.detail) for e in await api.audit.entries()]
-        assert ("api:ops-1", "api_change", "POST /api/rollback") in audited
+        rollback = 'POST /api/rollback build_id="B" reason="pipeline: smoke test failed"'
+        assert ("api:ops-1", "api_change", rollback) in audited
         assert ("api:auditor-3", "api_change_refused") in [(a, b) for a, b, _ in audited]
         assert ("api:unauthenticated", "api_change_refused") in [(a, b) for a, b, _ in audited]
 
