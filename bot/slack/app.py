@@ -8,10 +8,12 @@ from typing import Any, Protocol
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
+from temporalio.common import MetricMeter
 
 from bot.slack.deps import BotDeps
 from bot.slack.error_answers import error_answer
 from bot.slack.listeners import actions, commands, events, ops, rules_modal, views
+from bot.slack.metered_client import count_slack_errors
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +36,17 @@ def slash_commands() -> tuple[str, ...]:
     return tuple(name for group in LISTENER_GROUPS for name in group.SLASH_COMMANDS)
 
 
-def build_app(client: AsyncWebClient, signing_secret: str, deps: BotDeps) -> AsyncApp:
+def build_app(
+    client: AsyncWebClient, signing_secret: str, deps: BotDeps, meter: MetricMeter | None = None
+) -> AsyncApp:
+    """`meter`: where the listeners' failed Slack calls are counted (see metered_client)."""
     # Signature verification stays on: every request must be signed by Slack (or the local
     # workspace) with the signing secret.
     # process_before_response: the answer leaves when a listener returns; listeners ack first
     # and leave slow work to `deps.after_ack` (see bot/slack/after_ack.py why).
     app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=True)
+    if meter is not None:
+        app.use(count_slack_errors(meter))
     for group in LISTENER_GROUPS:
         group.register(app, deps)
 

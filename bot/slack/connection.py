@@ -37,6 +37,7 @@ from bot.rules_backtest import RulesBacktest
 from bot.slack.after_ack import AfterAck
 from bot.slack.app import build_app, slash_commands
 from bot.slack.deps import BotDeps
+from bot.slack.metered_client import metered
 from bot.slack.ops_alerts import OpsAlerts
 from bot.slack.server import start_http, start_socket_mode
 from bot.web.auth import WebAuth, web_key
@@ -121,6 +122,8 @@ async def start_bot(
     metrics: PrometheusExport | None = None,
 ) -> AsyncApp:
     """`metrics`: the exporter of `temporal`'s runtime, served at `/metrics` on the bot's port."""
+    meter = metrics.runtime.metric_meter if metrics else None
+    slack_client = metered(slack.client, meter) if meter else slack.client
     directory = ReloadingFile(settings.directory, Directory)
     after_ack = AfterAck()
     # Read before anything starts: a broken token setting stops the bot with its reason.
@@ -129,7 +132,7 @@ async def start_bot(
         settings.api_tokens_file,
     )
     alerts = OpsAlerts(
-        slack.client,
+        slack_client,
         channel=settings.ops_channel,
         ops_users=lambda: directory.get().value.ops_users,
     )
@@ -180,7 +183,7 @@ async def start_bot(
         ),
         dashboard=DashboardSource(temporal, rollout, requests),
     )
-    app = build_app(slack.client, slack.signing_secret, deps)
+    app = build_app(slack_client, slack.signing_secret, deps, meter)
     routes: list[Callable[[web.Application], None]] = [dashboard_web(deps, web_auth).add_routes]
     if metrics is not None:
         gauge = RolloutGauge(metrics.runtime.metric_meter, rollout.deployments.describe)

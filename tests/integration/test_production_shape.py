@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
@@ -34,6 +35,7 @@ from tests.integration.production import (
     wait_for_output,
     wait_ready,
 )
+from tests.integration.test_metrics import parse, value
 from tests.integration.world import REPO, poll_until
 
 BOOK = "https://www.amazon.es/dp/1449373321"
@@ -186,6 +188,31 @@ async def test_a_worker_started_with_another_window_changes_the_running_monitor(
     )
     assert "window_seconds 300 -" in alert.text and "120" in alert.text
     await stop_and_time(worker)
+
+
+async def test_the_bots_failed_slack_calls_are_counted_on_its_metrics(
+    shape: ProductionShape,
+) -> None:
+    """The bot's own Web API calls (here the App Home's `views.publish`, made by a listener on
+    the client Bolt gives each request) count their failures in
+    `purchasebot_slack_api_errors_total` on the bot's /metrics, as the workers' calls do."""
+
+    async def counted() -> float:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{shape.bot_url}/metrics") as answer,
+        ):
+            text = await answer.text()
+        return value(parse(text), "purchasebot_slack_api_errors_total", error="invalid_blocks")
+
+    assert await counted() == 0
+    shape.ws.inject_fault("views.publish", "error", error="invalid_blocks")
+    await shape.ws.open_app_home("UALICE")
+
+    async def seen() -> bool:
+        return await counted() == 1
+
+    await poll_until(seen, 30, "the bot's failed views.publish on its /metrics")
 
 
 async def ops_command(shape: ProductionShape, command: str, text: str, answer: str) -> Message:
