@@ -94,9 +94,28 @@ class Dashboard:
             headers={"Authorization": f"Bearer {TOKEN}"},
         ) as response:
             answer: dict[str, Any] = await response.json()
+            if response.status == 503:
+                raise StillBuilding(answer["message"])
             if response.status != 200:
                 raise RuntimeError(f"dashboard answered {response.status}: {answer}")
         return time.perf_counter() - began, answer
+
+    async def first_answer(self) -> tuple[float, dict[str, Any]]:
+        """A fresh bot's first full answer: until its projection is built it answers 503 (how
+        far it is, printed every 30 s) after `PATIENCE`; asked again each second."""
+        last_said = time.monotonic()
+        while True:
+            try:
+                return await self.get()
+            except StillBuilding as building:
+                if time.monotonic() - last_said > 30:
+                    print(f"   {building}", flush=True)
+                    last_said = time.monotonic()
+                await asyncio.sleep(1)
+
+
+class StillBuilding(Exception):
+    """The bot's 503 while its first read of every request runs."""
 
 
 async def start_bot(
@@ -270,8 +289,9 @@ async def run(args: argparse.Namespace, data: Path, stack: AsyncExitStack) -> No
     )
 
     if existing:
-        # Its projection is read from Temporal when the bot starts: the first call waits for it.
-        seconds, answer = await dashboard.get()
+        # Its projection is read from Temporal when the bot starts: until then a call is told
+        # how far it is.
+        seconds, answer = await dashboard.first_answer()
         print(
             f"0. {existing} requests already on the server (--db {args.db}); the bot's start to "
             f"its first answer {time.monotonic() - began:.0f} s (that call {seconds:.1f} s), "
@@ -292,7 +312,7 @@ async def run(args: argparse.Namespace, data: Path, stack: AsyncExitStack) -> No
     print("3. a second bot, started afresh (its projection read from Temporal)", flush=True)
     began = time.monotonic()
     port2, fresh = await start_bot(env, data / "bot-2", stack)
-    first, answer = await Dashboard(http, port2, since).get()
+    first, answer = await Dashboard(http, port2, since).first_answer()
     cold = time.monotonic() - began
     assert answer["counts"]["filed"] == requests, answer["counts"]
     warm, _ = await Dashboard(http, port2, since).get()

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.insight.api import DEFAULT_PERIOD, dashboard_of
 from bot.insight.dashboard import Period
+from bot.insight.projection import DashboardWarming
 from bot.slack import blocks
 from bot.slack.blocks import Block
 from bot.slack.deps import BotDeps
@@ -87,6 +88,8 @@ class HomeTab:
                 figures = await dashboard_of(self._deps.dashboard_source(), period)
         except TimeoutError:
             return [{"type": "divider"}, blocks.text(DASHBOARD_SLOW)]
+        except DashboardWarming as warming:
+            return [{"type": "divider"}, blocks.text(str(warming))]
         except Exception:  # the rest of the Home still shows; ops see the log
             log.exception("App Home dashboard failed for %s", user)
             return [{"type": "divider"}, blocks.text(DASHBOARD_FAILED)]

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from bot.api.framework import ApiError, invalid
 from bot.insight.api import DASHBOARD_ROLES, DashboardQuery, resolve_period, selection_dashboard
+from bot.insight.projection import DashboardWarming
 from bot.insight.source import DashboardSource
 from bot.rollout_admin import RolloutAdmin
 from bot.slack.deps import BotDeps
@@ -136,7 +137,14 @@ class DashboardWeb:
             raise _bad_input(err) from None
         if period.until - period.since > MAX_PERIOD:
             raise Refusal(400, "Period too long", "Choose a period of at most 366 days.")
-        selection, figures = await self.source.read(period.since, period.until, period.department)
+        try:
+            selection, figures = await self.source.read(
+                period.since, period.until, period.department
+            )
+        except DashboardWarming as warming:
+            raise Refusal(
+                503, "The dashboard is being built", str(warming), "Reload this page soon."
+            ) from None
         dashboard = selection_dashboard(period, selection, figures)
         health = (await self.rollout.status()).controller.health
         charts = [

@@ -22,6 +22,7 @@ from bot.announcements import OpsAnnouncer
 from bot.api.app import build_api
 from bot.api.endpoints import api_endpoints
 from bot.api.tokens import ApiTokens, Role
+from bot.insight.source import DashboardSource, RequestsReader
 from bot.ops_audit import OpsAuditLog
 from bot.review_preview import ReviewPreview
 from bot.rollout_admin import RolloutAdmin
@@ -151,6 +152,7 @@ async def _serve_bot(
     audit: OpsAuditLog,
     rollout: RolloutAdmin,
     port: int,
+    requests: RequestsReader | None = None,
 ) -> web.AppRunner:
     directory = ReloadingFile(world.settings.directory, Directory)
     after_ack = AfterAck()
@@ -181,6 +183,7 @@ async def _serve_bot(
         dashboard_links=DashboardLinks(web_auth, f"http://127.0.0.1:{port}"),
         backtest=RulesBacktest(world.client, world.settings.task_queue, world.history),
         delegations=world.delegations,
+        dashboard=DashboardSource(world.client, rollout, requests) if requests else None,
     )
     app = build_app(client, ws.signing_secret, deps)
     api = build_api(tokens, audit, api_endpoints(deps), [dashboard_web(deps, web_auth).add_routes])
@@ -192,8 +195,10 @@ async def _serve_bot(
 
 @asynccontextmanager
 async def slack_world(
-    client: Client, tmp_path: Path, **world_args: Any
+    client: Client, tmp_path: Path, *, requests: RequestsReader | None = None, **world_args: Any
 ) -> AsyncIterator[SlackWorld]:
+    """`requests`: how the dashboard reads the requests (as the bot does, a projection); by
+    default straight from Temporal on every call."""
     # The directory written by running_world has per-test employee ids; Slack ids are the same.
     directory = REPO / "directory.yaml"
     ws = LocalSlackWorkspace(directory, commands=slash_commands(), manifest=REPO / "manifest.yaml")
@@ -212,7 +217,7 @@ async def slack_world(
                 directory=ReloadingFile(world.settings.directory, Directory),
             )
             port = _free_port()
-            runner = await _serve_bot(world, ws, web_client, audit, rollout, port)
+            runner = await _serve_bot(world, ws, web_client, audit, rollout, port, requests)
             bot_url = f"http://127.0.0.1:{port}/slack/events"
             ws.set_request_url(bot_url)
             sw = SlackWorld(world, ws, web_client, audit, rollout, bot_url, runner)
