@@ -18,6 +18,7 @@ instead of counting every request. The controller's flags on auto-approvals are 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -113,12 +114,8 @@ class RequestsProjection:
     async def warm(self) -> None:
         """Built when the bot starts, so the first dashboard call need not wait for it; on a
         failure (logged) the first call tries again."""
-        try:
+        with contextlib.suppress(Exception):  # logged by _build_ended
             await self._start_first_build()
-        except Exception:
-            log.warning(
-                "dashboard projection: first build failed; the next call retries", exc_info=True
-            )
 
     def _start_first_build(self) -> asyncio.Task[None]:
         """One first build at a time, whoever asks first (warm() or a call); a failed one is
@@ -127,6 +124,7 @@ class RequestsProjection:
         if running is None or (running.done() and self._caught_up_at is None):
             self._progress = BuildProgress()
             running = self._first_build = asyncio.create_task(self._build_first())
+            running.add_done_callback(_build_ended)
         return running
 
     async def _build_first(self) -> None:
@@ -165,6 +163,16 @@ class RequestsProjection:
             time.monotonic() - clock,
         )
         return index, began
+
+
+def _build_ended(build: asyncio.Task[None]) -> None:
+    """A failed first build is logged here, whoever waited for it (a call may have stopped
+    waiting): the next call starts another."""
+    if not build.cancelled() and build.exception() is not None:
+        log.warning(
+            "dashboard projection: first build failed; the next call retries",
+            exc_info=build.exception(),
+        )
 
 
 async def _listed(executions: Iterable[WorkflowExecution]) -> AsyncIterator[WorkflowExecution]:
