@@ -118,10 +118,10 @@ class Settings(BaseSettings):
     def fault_injection(self) -> list[str]:
         """The fault-injection settings in force, by environment variable name."""
         active = {
-            "PURCHASEBOT_FAIL_ORDERS": self.fail_orders,
-            "PURCHASEBOT_ORDER_CONFIRMATION_DELAY": self.order_confirmation_delay != 0,
+            "fail_orders": self.fail_orders,
+            "order_confirmation_delay": self.order_confirmation_delay != 0,
         }
-        return [name for name, on in active.items() if on]
+        return [env_name(field) for field, on in active.items() if on]
 
     @property
     def monitor_overrides(self) -> dict[str, float]:
