@@ -149,10 +149,17 @@ class Controller:
 
         await poll_until(seen, 20, f"the controller's {action} event")
 
+    async def check_done(self, after: str) -> None:
+        """The monitor's check that `after` started has run and its next timer is set: an
+        Update sent while the check runs would record the timer before or after the Update,
+        as the timing falls (the drift gate failed on it under load)."""
+        await poll_until(lambda: settled(self.handle), 20, f"the check after {after} to finish")
+
 
 async def ramp_promote_rollback(c: Controller) -> None:
     await c.update("ramp", RampInput(build_id="B", percent=50, actor=OPS))
     await c.wait_for("ramped")
+    await c.check_done("the ramp")
     await c.update("promote", PromoteInput(build_id="B", actor=OPS))
     await c.rollback("late trouble")
     await c.wait_for("rolled_back")
@@ -180,6 +187,7 @@ async def check_cannot_run_before_it_counted(c: Controller) -> None:
 async def department_rollout(c: Controller) -> None:
     await c.update("target_department", DepartmentInput(build_id="B", department="IT", actor=OPS))
     await c.wait_for("department_rollout")
+    await c.check_done("the department rollout")
     await c.rollback("IT saw trouble")
     await c.wait_for("rolled_back")
 
@@ -197,7 +205,7 @@ async def monitor_settings_change(c: Controller) -> None:
     """A process starts with another window while a build is watched: the next check uses it."""
     await c.update("ramp", RampInput(build_id="B", percent=50, actor=OPS))
     await c.wait_for("ramped")
-    await poll_until(lambda: settled(c.handle), 20, "the ramp's check to finish")
+    await c.check_done("the ramp")
     settings = THRESHOLDS.settings() | {"window_seconds": 60.0}
     await c.update(
         "apply_monitor_settings", MonitorSettingsInput(settings=settings, actor="worker@recording")
