@@ -50,10 +50,14 @@ class ShardChangeFollower:
         self._failing = False
 
     async def follow(self) -> None:
-        """Starts following now if not yet (one check, awaited): a cache filled after this
-        returns is trusted as soon as it is confirmed."""
-        if self._cursor is None:
-            await self._check(time.monotonic())
+        """One check now, awaited, after any check already running: every change the feed
+        announced before this call has been heard (its shards forgotten) when it returns, so
+        a shard read after it is not forgotten for an older change (which would cost a read).
+        The first call starts following: a cache filled after it is trusted once confirmed."""
+        running = self._checking
+        if running is not None and not running.done():
+            await running  # a check never raises: it logs and lets trust lapse
+        await self._check(time.monotonic())
 
     def trusted_since(self) -> float | None:
         """The monotonic time from which cached shard reads are trusted (they were read after

@@ -248,7 +248,8 @@ class HistoryStore:
     async def warm(self, concurrency: int = REFRESH_CONCURRENCY) -> int:
         """Cache every shard's current run, confirmed with the server (the shards are found in
         visibility, which may lag: a run is cached only as `describe` names it); returns how
-        many runs were read. Follows the change feed first, so what it caches is trusted."""
+        many runs were read. Hears the change feed first, so what it caches is trusted and no
+        change announced before it makes this worker forget what it read."""
         if self._follower is not None:
             await self._follower.follow()
         query = (
