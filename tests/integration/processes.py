@@ -8,7 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+
 from appconfig.settings import Settings
+from tests.integration.world import poll_until
 
 PURCHASEBOT = str(Path(sys.executable).parent / "purchasebot")
 
@@ -36,6 +42,21 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [PURCHASEBOT, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+
+
+async def wait_until_polled(client: Client, task_queue: str, within: float = 90) -> None:
+    """Until a worker polls `task_queue` for workflow tasks. A process can take tens of seconds
+    to start on a loaded machine; a status query sent before then waits for it and times out."""
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+
+    async def polled() -> bool:
+        return bool((await client.workflow_service.describe_task_queue(request)).pollers)
+
+    await poll_until(polled, within, f"a worker to poll {task_queue}", every=0.2)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

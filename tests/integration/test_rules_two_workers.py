@@ -17,7 +17,7 @@ from bot.rules_admin import RulesAdmin, load_initial_rules
 from domain.directory import Directory
 from domain.models import AutomatedReviewResult
 from tests.conftest import _binary
-from tests.integration.processes import process_env, start_worker, stop
+from tests.integration.processes import process_env, start_worker, stop, wait_until_polled
 from tests.integration.world import make_settings, poll_until
 from workflows.names import CUSTOM_SEARCH_ATTRIBUTES
 
@@ -52,6 +52,8 @@ async def test_a_change_reaches_the_next_review_on_both_worker_processes(
         for queue in queues
     ]
     try:
+        for queue in queues:
+            await wait_until_polled(client, queue)
         directory = ReloadingFile(settings.directory, Directory)
         services = {queue: PurchaseService(client, directory, task_queue=queue) for queue in queues}
         rules = RulesAdmin(
