@@ -19,7 +19,7 @@ from domain.catalog import Catalog
 from domain.directory import Directory
 from domain.models import PurchaseStatus, Stage
 from domain.refusal import Refused
-from tests.integration.processes import process_env, start_worker, stop
+from tests.integration.processes import process_env, start_worker, stop, wait_until_polled
 from tests.integration.world import make_settings, poll_until
 
 
@@ -42,6 +42,7 @@ async def test_worker_killed_mid_order_orders_exactly_once(
     )
     worker = start_worker(env)
     try:
+        await wait_until_polled(dev_env.client, settings.task_queue)
         submitted = await service.submit(
             requester="UNICO", url=f"https://www.amazon.es/dp/{book.asin}", amount=str(book.price)
         )
