@@ -38,10 +38,17 @@ def process_env(settings: Settings, temporal_address: str, **extra: str) -> dict
     return env
 
 
-def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [PURCHASEBOT, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+def start_worker(env: dict[str, str], output: Path | None = None) -> subprocess.Popen[bytes]:
+    """`output`, when given, keeps what the process printed and logged (appended): a test can
+    show it when it fails."""
+    if output is None:
+        return subprocess.Popen(
+            [PURCHASEBOT, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+    with output.open("ab") as sink:
+        return subprocess.Popen(
+            [PURCHASEBOT, "worker"], env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
 
 
 async def wait_until_polled(client: Client, task_queue: str, within: float = 90) -> None:
