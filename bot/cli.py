@@ -29,7 +29,7 @@ from bot.audit_cli import add_audit_parser, cmd_audit
 from bot.department_routing import DepartmentRouting
 from bot.dev_server import EmbeddedServerError
 from bot.history_file_import import FileImportReport, import_history_file
-from bot.installation import InvalidMonitorSettings
+from bot.installation import InvalidMonitorSettings, MissingSearchAttributes
 from bot.launcher import RefusedToStart
 from bot.progress import TerminalProgress
 from bot.purchase_service import PurchaseService
@@ -82,6 +82,7 @@ USER_ERRORS = (
     RefusedToStart,
     BadTokenConfig,
     InvalidMonitorSettings,
+    MissingSearchAttributes,
 )
 
 

@@ -10,9 +10,16 @@ import sys
 import time
 from pathlib import Path
 
+from temporalio.common import SearchAttributeIndexedValueType
+
 from workflows.names import CUSTOM_SEARCH_ATTRIBUTES
 
 STARTUP_SECONDS = 30.0
+# The types of our search attributes as `temporal server start-dev --search-attribute` names them.
+CLI_TYPES = {
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+}
 SQLITE_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
 # The dev server lets a namespace make ~100 visibility calls a second and refuses the rest; the
 # SDK then retries after ~1 s. Every review makes two (the requester's own outcomes), App Home
@@ -81,7 +88,7 @@ class EmbeddedTemporal:
         # production runs a real Temporal cluster (see *Beyond one machine*).
         args += SQLITE_PRAGMAS + VISIBILITY_RPS
         for key in CUSTOM_SEARCH_ATTRIBUTES:
-            args += ["--search-attribute", f"{key.name}=Keyword"]
+            args += ["--search-attribute", f"{key.name}={CLI_TYPES[key.indexed_value_type]}"]
         log_file = (self.db_file.parent / "temporal-server.log").open("ab")
         self._process = await asyncio.create_subprocess_exec(
             temporal_binary(), *args, stdout=log_file, stderr=log_file

@@ -12,7 +12,10 @@ import logging
 import socket
 
 from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
@@ -32,6 +35,11 @@ log = logging.getLogger(__name__)
 
 class InvalidMonitorSettings(Exception):
     """PURCHASEBOT_MONITOR_* values the monitor cannot use; the message names them."""
+
+
+class MissingSearchAttributes(Exception):
+    """The namespace lacks search attributes the workflows set: every request would stop at
+    the first one it sets (the server fails the workflow task, again and again)."""
 
 
 def monitor_thresholds(settings: Settings) -> Thresholds:
@@ -108,17 +116,35 @@ async def apply_monitor_settings(client: Client, settings: Settings, process: st
 
 async def ensure_search_attributes(client: Client) -> None:
     """Register our search attributes. Temporal Cloud refuses this API: there, create them once
-    with `tcld` or the Cloud UI (see the README); a refusal is logged, not fatal."""
+    with `tcld` or the Cloud UI (see the README); a refusal is logged. Then raises
+    MissingSearchAttributes when the namespace still lacks one (an upgrade that brings a new one
+    to Cloud): the process must not start workflows that would stop at it."""
+    wanted = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type)
+        for key in CUSTOM_SEARCH_ATTRIBUTES
+    }
     try:
         await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
-                    for key in CUSTOM_SEARCH_ATTRIBUTES
-                },
-            )
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=wanted)
         )
     except RPCError as err:
         if "already" not in err.message.lower():
             log.warning("could not register search attributes (%s); see the README", err.message)
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+    except RPCError as err:  # not allowed to look: the registration's log line has to do
+        log.warning("could not list search attributes (%s)", err.message)
+        return
+    missing = [
+        f"{name} ({IndexedValueType.Name(kind).removeprefix('INDEXED_VALUE_TYPE_')})"
+        for name, kind in wanted.items()
+        if listed.custom_attributes.get(name) != kind
+    ]
+    if missing:
+        raise MissingSearchAttributes(
+            f"Namespace {client.namespace} lacks the search attribute(s) {', '.join(missing)}: "
+            "create them (Temporal Cloud: the Cloud UI or `tcld namespace search-attributes "
+            "add`; see the README), then start again."
+        )

@@ -48,7 +48,7 @@ from domain.refusal import NotFound, Refused
 from domain.request_ids import new_request_id as new_request_id  # re-exported for callers
 from domain.workflow_ids import purchase_workflow_id, purchases_query, request_id_of
 from entities.client import refusal
-from workflows.names import APPROVER, EMPLOYEE_ID, TASK_QUEUE
+from workflows.names import APPROVER, DECIDERS, EMPLOYEE_ID, TASK_QUEUE
 from workflows.purchase_approval import PurchaseApprovalWorkflow
 
 T = TypeVar("T")
@@ -255,15 +255,29 @@ class PurchaseService:
 
     async def waiting_for(self, approvers: Sequence[str], *, limit: int | None = None) -> list[str]:
         """The ids of this task queue's running requests that wait for one of `approvers`
-        (the `Approver` search attribute: requests since delegation-v1, or reassigned)."""
+        (the `Approver` search attribute: requests since delegation-v1, or reassigned): what
+        a delegation hands over."""
+        return await self._running_naming(approvers, [APPROVER.name], limit)
+
+    async def decidable_by(self, person: str, *, limit: int | None = None) -> list[str]:
+        """The ids of this task queue's running requests that `person` may decide: those that
+        wait for them (`Approver`) and, since deciders-listed-v1, those of a second-level pool
+        they are in (`Deciders`)."""
+        return await self._running_naming([person], [APPROVER.name, DECIDERS.name], limit)
+
+    async def _running_naming(
+        self, people: Sequence[str], attributes: Sequence[str], limit: int | None
+    ) -> list[str]:
+        """Running requests of this task queue whose `attributes` name one of `people` (a
+        KeywordList attribute matches when it holds one)."""
         # Only Slack ids go into the query: nothing to quote, nothing to inject.
-        ids = [a for a in approvers if is_slack_id(a)]
+        ids = [p for p in people if is_slack_id(p)]
         if not ids:
             return []
-        names = ", ".join(f"'{a}'" for a in ids)
+        names = ", ".join(f"'{p}'" for p in ids)
+        naming = " OR ".join(f"{attribute} IN ({names})" for attribute in attributes)
         query = purchases_query(
-            f"ExecutionStatus = 'Running' AND TaskQueue = '{self._task_queue}' AND "
-            f"{APPROVER.name} IN ({names})"
+            f"ExecutionStatus = 'Running' AND TaskQueue = '{self._task_queue}' AND ({naming})"
         )
         listing = self._client.list_workflows(query, limit=limit)
         return [request_id_of(w.id) async for w in listing]

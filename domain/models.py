@@ -393,6 +393,9 @@ class StatusResult(BaseModel):
     first_approval: ApprovalResult | None = None
     # Whom the approver stands in for (a delegation, since delegation-v1 / reassign-v1).
     on_behalf_of: str = ""
+    # Everyone who may decide now: the approver and, at the second level, the eligible pool.
+    # Empty from builds that predate the field (their only decider is `approver`).
+    deciders: list[str] = Field(default_factory=list)
 
 
 class OpsAuditState(BaseModel):

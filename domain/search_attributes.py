@@ -26,6 +26,11 @@ PRODUCT_VENDOR = SearchAttributeKey.for_keyword("ProductVendor")
 # Who a waiting request waits for now (since delegation-v1; reassign-v1 keeps it current): how a
 # delegation finds the requests already waiting for the delegator.
 APPROVER = SearchAttributeKey.for_keyword("Approver")
+# Everyone who may decide a waiting request now (since deciders-listed-v1): its approver and, at
+# the second level, every eligible approver of the pool. A Keyword holds one of them only; this
+# list is how each one's App Home finds the request. KeywordList: `Deciders = 'U1'` matches a
+# list that holds U1.
+DECIDERS = SearchAttributeKey.for_keyword_list("Deciders")
 CUSTOM_SEARCH_ATTRIBUTES = (
     EMPLOYEE_ID,
     DEPARTMENT,
@@ -35,4 +40,5 @@ CUSTOM_SEARCH_ATTRIBUTES = (
     PRODUCT_CATEGORY,
     PRODUCT_VENDOR,
     APPROVER,
+    DECIDERS,
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from domain.search_attributes import (
     APPROVER,
     CUSTOM_SEARCH_ATTRIBUTES,
+    DECIDERS,
     DEPARTMENT,
     EMPLOYEE_ID,
     PRODUCT_CATEGORY,
@@ -20,6 +21,7 @@ __all__ = [
     "APPROVAL_TIMEOUT_DAYS",
     "APPROVER",
     "CUSTOM_SEARCH_ATTRIBUTES",
+    "DECIDERS",
     "DEPARTMENT",
     "EMPLOYEE_ID",
     "PRODUCT_CATEGORY",

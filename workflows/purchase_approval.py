@@ -115,6 +115,12 @@ JOURNEY_PATCH = Patch(
     "who decided); every earlier approval message (first level, escalated or handed from) ends "
     "showing the outcome",
 )
+DECIDERS_PATCH = Patch(
+    "deciders-listed-v1",
+    "everyone who may decide a waiting request (its approver and, at the second level, every "
+    "eligible approver of the pool) is kept in the `Deciders` search attribute (KeywordList) "
+    "whenever the `Approver` is: each of them finds the request in their App Home",
+)
 PATCHES: tuple[Patch, ...] = (
     AUTOMATED_REVIEW_PATCH,
     REVIEW_FLAGS_PATCH,
@@ -127,6 +133,7 @@ PATCHES: tuple[Patch, ...] = (
     DELEGATION_PATCH,
     REASSIGN_PATCH,
     JOURNEY_PATCH,
+    DECIDERS_PATCH,
 )
 
 
@@ -160,6 +167,7 @@ class PurchaseApprovalWorkflow(
         self._delegating = workflow.patched(DELEGATION_PATCH.id)
         self._reassignable = workflow.patched(REASSIGN_PATCH.id)
         self._journey_v2 = workflow.patched(JOURNEY_PATCH.id)
+        self._deciders_listed = workflow.patched(DECIDERS_PATCH.id)
         filed_at = workflow.now()
         self._record(request.requester, "requested", f"{request.quantity} x {request.product_url}")
 

@@ -1,8 +1,10 @@
 """The requests waiting for one person's decision, read from Temporal.
 
 Since delegation-v1 every request names whom it waits for in the `Approver` search attribute
-(reassign-v1 and escalations keep it current), so one visibility query finds them, wherever the
-requester sits (a delegate's or a reassigned request, outside the person's chain). Requests
+(reassign-v1 and escalations keep it current), and since deciders-listed-v1 everyone who may
+decide it in `Deciders` (the second level's pool), so one visibility query finds them, wherever
+the requester sits (a delegate's, a reassigned or a second-level request, outside the person's
+chain). Requests
 started before delegation-v1 have no `Approver`: for those, visibility lists the running requests
 of everyone below the person in the management chain (an escalation goes up that chain, so it
 stays inside it). Each request's `status` query then says whether it waits for a decision and by
@@ -28,9 +30,10 @@ CONCURRENT_QUERIES = 8
 
 
 def waits_for(status: StatusResult, user: str) -> bool:
-    # Builds from before `approver` was in the status: the manager, the usual approver.
-    approver = status.approver or status.request.manager
-    return status.stage is Stage.AWAITING_APPROVAL and status.approval is None and approver == user
+    # Builds from before `deciders` was in the status: the approver alone; from before
+    # `approver` was: the manager, the usual approver.
+    deciders = status.deciders or [status.approver or status.request.manager]
+    return status.stage is Stage.AWAITING_APPROVAL and status.approval is None and user in deciders
 
 
 async def approvals_waiting_for(user: str, deps: BotDeps) -> list[StatusResult]:
@@ -39,7 +42,7 @@ async def approvals_waiting_for(user: str, deps: BotDeps) -> list[StatusResult]:
     # The chain query runs first: `Approver` goes from unset to set once (when the request is
     # first asked) and stays set, so a request asked between the two queries is in one of them.
     older = await older_in_chain(user, directory, deps.temporal, MAX_SCANNED)
-    named = await deps.service.waiting_for([user], limit=MAX_SCANNED)
+    named = await deps.service.decidable_by(user, limit=MAX_SCANNED)
     # Requests naming the person come first in the scan; none is listed twice.
     running = (named + [r for r in older if r not in named])[:MAX_SCANNED]
     gate = asyncio.Semaphore(CONCURRENT_QUERIES)

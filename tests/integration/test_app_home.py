@@ -6,7 +6,7 @@ buttons (same handlers, same refusals), ops and finance see the dashboard's figu
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +32,7 @@ from tests.integration.test_purchase_paths import cheap, price_of
 from tests.integration.world import poll_until
 
 WAIT = 15
+LAPTOP = "https://www.amazon.es/dp/B0CX23V2ZK"  # 1199 EUR: two need a second approval
 
 
 @pytest_asyncio.fixture
@@ -157,6 +158,49 @@ async def test_a_request_reassigned_outside_the_chain_is_decided_from_that_perso
     await wait_home(sw, "UFIONA", f"You approved `{request_id}`")
     status = await sw.world.service.status(request_id)
     assert status.approval is not None and status.approval.decided_by == "UFIONA"
+
+
+async def test_every_second_level_approver_finds_the_request_in_their_home(
+    sw: SlackWorld,
+) -> None:
+    """Above the second-approval threshold the department head (Helen) and each finance user
+    (Fiona, George) are asked: the `Deciders` search attribute lists the request in each one's
+    Home, not in the first approver's; a decision from one Home ends it for the others."""
+    submitted = await sw.world.service.submit(
+        requester="UNICO", url=LAPTOP, amount="2398.00", quantity=2
+    )
+    request_id = submitted.request.request_id
+    service = sw.world.service
+
+    def decidable_by(person: str) -> Callable[[], Awaitable[bool]]:
+        async def listed() -> bool:
+            return request_id in await service.decidable_by(person)
+
+        return listed
+
+    await poll_until(decidable_by("UCARLOS"), WAIT, f"{request_id} to ask UCARLOS")
+    await service.decide(request_id, user="UCARLOS", approve=True)
+    pool = ["UHELEN", "UFIONA", "UGEORGE"]
+    for person in pool:
+        await poll_until(decidable_by(person), WAIT, f"{person} among the deciders")
+    status = await service.status(request_id)
+    assert (status.level, status.approval, sorted(status.deciders)) == (2, None, sorted(pool))
+
+    block = f"home-decision-{request_id}"
+    homes = {person: await open_home(sw, person, request_id) for person in pool}
+    for home in homes.values():
+        assert (block, blocks.APPROVE_ACTION, request_id) in buttons(home)
+    carlos = await open_home(sw, "UCARLOS", "Nothing is waiting for your decision")
+    assert request_id not in str(carlos["blocks"])
+
+    await sw.ws.click_view_button(
+        "UFIONA", homes["UFIONA"]["id"], blocks.APPROVE_ACTION, block_id=block
+    )
+    await wait_home(sw, "UFIONA", f"You approved `{request_id}`")
+    decided = await service.status(request_id)
+    assert decided.approval is not None and decided.approval.decided_by == "UFIONA"
+    george = await open_home(sw, "UGEORGE", "Nothing is waiting for your decision")
+    assert request_id not in str(george["blocks"])
 
 
 async def test_requests_from_before_delegation_v1_are_found_through_the_chain(

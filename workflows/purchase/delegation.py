@@ -1,13 +1,16 @@
 """Who stands in for an approver who is away (since DELEGATION_PATCH; for escalation targets
 and second-level approvers too since JOURNEY_PATCH), and the `Approver` search attribute
-through which a new delegation finds the requests already waiting.
+through which a new delegation finds the requests already waiting (with `Deciders` since
+DECIDERS_PATCH: everyone who may decide, for their App Home).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -18,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
         DelegateLookupResult,
         JourneyStep,
     )
-    from workflows.names import APPROVER
+    from workflows.names import APPROVER, DECIDERS
 
 from workflows.purchase.activity_options import (
     LOOKUP_RETRY,
@@ -80,5 +83,10 @@ class DelegationSteps(Messages):
         self._approver, self._on_behalf_of = found.approver, found.on_behalf_of
 
     def _publish_approver(self) -> None:
-        """Visibility knows whom each waiting request waits for: a new delegation finds them."""
-        workflow.upsert_search_attributes([APPROVER.value_set(self._approver)])
+        """Visibility knows whom each waiting request waits for: a new delegation finds them.
+        Since DECIDERS_PATCH it also knows everyone who may decide it (the second level's
+        pool): each of them finds it in their App Home."""
+        updates: list[SearchAttributeUpdate[Any]] = [APPROVER.value_set(self._approver)]
+        if self._deciders_listed:
+            updates.append(DECIDERS.value_set(self._deciders()))
+        workflow.upsert_search_attributes(updates)

@@ -29,16 +29,6 @@ class LevelRules(AskingSteps):
     def _second_level_due(self) -> bool:
         return self._levels == 2 and self._approval is not None and self._approval.approved
 
-    def _first_approvers(self) -> list[str]:
-        """Who may not give the second approval: whoever gave the first, and since JOURNEY_PATCH
-        the person they stood in for (nobody approves both levels, also not by delegation)."""
-        first = self._first_approval
-        if self._level < 2 or first is None:
-            return []
-        if self._journey_v2 and first.on_behalf_of:
-            return [first.decided_by, first.on_behalf_of]
-        return [first.decided_by]
-
     def _level_refusal(self, who: str) -> str | None:
         """A decision by an approver of the other level."""
         if self._levels < 2:

@@ -84,6 +84,9 @@ class PurchaseState:
         # themselves); every earlier approval message is updated with the outcome.
         self._journey_v2 = False
         self._second_deciders: dict[str, str] = {}
+        # Since DECIDERS_PATCH: everyone who may decide is kept in the `Deciders` search
+        # attribute beside the `Approver`.
+        self._deciders_listed = False
 
     def _record(
         self, actor: str, action: str, detail: str = "", *, rules_version: str = ""
@@ -116,6 +119,26 @@ class PurchaseState:
     def _message_key(self, what: str) -> str:
         return f"{workflow.info().workflow_id}:{what}"
 
+    def _first_approvers(self) -> list[str]:
+        """Who may not give the second approval: whoever gave the first, and since JOURNEY_PATCH
+        the person they stood in for (nobody approves both levels, also not by delegation)."""
+        first = self._first_approval
+        if self._level < 2 or first is None:
+            return []
+        if self._journey_v2 and first.on_behalf_of:
+            return [first.decided_by, first.on_behalf_of]
+        return [first.decided_by]
+
+    def _deciders(self) -> list[str]:
+        """Who may decide now, as the decision rules allow (`_may_decide`, `_level_refusal`):
+        the approver and, at the second level, the pool and whoever was asked in a pool
+        member's place, less whoever gave (or stood in for) the first approval."""
+        people = [self._approver]
+        if self._level == 2:
+            barred = self._first_approvers()
+            people += [p for p in (*self._second_pool, *self._second_deciders) if p not in barred]
+        return list(dict.fromkeys(people))
+
     def _snapshot(self) -> StatusResult:
         """What `status` answers: the request, where it stands, its audit trail and journey."""
         return StatusResult(
@@ -134,4 +157,5 @@ class PurchaseState:
             levels=self._levels,
             first_approval=self._first_approval,
             on_behalf_of=self._on_behalf_of,
+            deciders=self._deciders(),
         )
