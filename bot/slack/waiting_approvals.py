@@ -4,11 +4,10 @@ Since delegation-v1 every request names whom it waits for in the `Approver` sear
 (reassign-v1 and escalations keep it current), and since deciders-listed-v1 everyone who may
 decide it in `Deciders` (the second level's pool), so one visibility query finds them, wherever
 the requester sits (a delegate's, a reassigned or a second-level request, outside the person's
-chain). Requests
-started before delegation-v1 have no `Approver`: for those, visibility lists the running requests
-of everyone below the person in the management chain (an escalation goes up that chain, so it
-stays inside it). Each request's `status` query then says whether it waits for a decision and by
-whom."""
+chain). Requests started before delegation-v1 have no `Approver`: for those, visibility lists
+the running requests of everyone below the person in the management chain (an escalation goes
+up that chain, so it stays inside it). Each request's `status` query then says whether it waits
+for a decision and by whom."""
 
 from __future__ import annotations
 

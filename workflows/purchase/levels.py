@@ -1,6 +1,7 @@
 """Approval levels, since LEVELS_PATCH: above the department's threshold (read with the
 approval plan) a second approval follows the first. The rules of the levels: who may decide at
-which level, on whose behalf, and who may not give the second approval.
+which level and on whose behalf. Who may not give the second approval (`_first_approvers`) and
+who may decide now (`_deciders`) are in `state.py`: the status answers with them too.
 """
 
 from __future__ import annotations
