@@ -341,11 +341,15 @@ def status_blocks(status: StatusResult) -> list[Block]:
 
 
 def assignment_lines(status: StatusResult) -> list[str]:
-    """Whom a waiting request waits for now, and for whom they stand in (a delegation)."""
+    """Whom a waiting request waits for now, and for whom they stand in (a delegation); at
+    the second level, everyone else of the pool who may decide it too."""
     if not status.approver or status.stage is not Stage.AWAITING_APPROVAL or status.approval:
         return []
     instead = f" on behalf of {mention(status.on_behalf_of)}" if status.on_behalf_of else ""
-    return [f"Waiting for {mention(status.approver)}{instead}"]
+    people = [f"{mention(status.approver)}{instead}"]
+    people += [mention(p) for p in status.deciders if p != status.approver]
+    named = people[0] if len(people) == 1 else f"{', '.join(people[:-1])} or {people[-1]}"
+    return [f"Waiting for {named}"]
 
 
 def _input(block_id: str, label: str, element: Block, *, optional: bool = False) -> Block:

@@ -165,7 +165,8 @@ async def test_every_second_level_approver_finds_the_request_in_their_home(
 ) -> None:
     """Above the second-approval threshold the department head (Helen) and each finance user
     (Fiona, George) are asked: the `Deciders` search attribute lists the request in each one's
-    Home, not in the first approver's; a decision from one Home ends it for the others."""
+    Home, not in the first approver's, and each may see its status; a decision from one Home
+    ends it for the others."""
     submitted = await sw.world.service.submit(
         requester="UNICO", url=LAPTOP, amount="2398.00", quantity=2
     )
@@ -185,6 +186,10 @@ async def test_every_second_level_approver_finds_the_request_in_their_home(
         await poll_until(decidable_by(person), WAIT, f"{person} among the deciders")
     status = await service.status(request_id)
     assert (status.level, status.approval, sorted(status.deciders)) == (2, None, sorted(pool))
+    # Fiona is neither the requester, their manager nor the `Approver`: asked, she may look.
+    await sw.send_command("UFIONA", "/purchase", f"status {request_id}")
+    shown = await sw.ephemeral_to("UFIONA", "Waiting for")
+    assert "Waiting for <@UHELEN>, <@UFIONA> or <@UGEORGE>" in str(shown.blocks), shown.blocks
 
     block = f"home-decision-{request_id}"
     homes = {person: await open_home(sw, person, request_id) for person in pool}

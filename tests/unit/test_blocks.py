@@ -23,6 +23,8 @@ from domain.models import (
     PurchaseRequest,
     PurchaseResult,
     PurchaseStatus,
+    Stage,
+    StatusResult,
 )
 from domain.rollout_models import RolloutState
 from tests.integration.world import REPO
@@ -138,3 +140,29 @@ def test_rollout_status_says_whether_the_feature_flags_can_be_read() -> None:
     problem = "The feature flags entity purchasebot-feature-flags does not exist"
     shown = str(rollout_status_blocks(status, flags_problem=problem))
     assert "Feature flags unreadable" in shown and problem in shown
+
+
+def test_status_names_everyone_who_may_decide() -> None:
+    waiting = StatusResult(
+        request_id=REQUEST.request_id,
+        stage=Stage.AWAITING_APPROVAL,
+        request=REQUEST,
+        approver="UCARLOS",
+        deciders=["UCARLOS"],
+    )
+    assert blocks.assignment_lines(waiting) == ["Waiting for <@UCARLOS>"]
+    # Builds from before `deciders`: the approver alone.
+    older = waiting.model_copy(update={"deciders": []})
+    assert blocks.assignment_lines(older) == ["Waiting for <@UCARLOS>"]
+    delegated = waiting.model_copy(update={"approver": "UDIANA", "on_behalf_of": "UCARLOS"})
+    delegated.deciders = ["UDIANA"]
+    assert blocks.assignment_lines(delegated) == ["Waiting for <@UDIANA> on behalf of <@UCARLOS>"]
+    second = waiting.model_copy(
+        update={
+            "level": 2,
+            "levels": 2,
+            "approver": "UHELEN",
+            "deciders": ["UHELEN", "UFIONA", "UGEORGE"],
+        }
+    )
+    assert blocks.assignment_lines(second) == ["Waiting for <@UHELEN>, <@UFIONA> or <@UGEORGE>"]
