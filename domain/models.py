@@ -397,6 +397,13 @@ class StatusResult(BaseModel):
     # Empty from builds that predate the field (their only decider is `approver`).
     deciders: list[str] = Field(default_factory=list)
 
+    def involves(self, person: str) -> bool:
+        """The requester, their manager, and everyone asked to decide it, now or at any step of
+        its way (a first approver, an approver it was handed from, a delegate who decided)."""
+        asked = (event.person for event in self.journey)
+        named = (self.request.requester, self.request.manager, self.approver, *self.deciders)
+        return person in {*named, *asked}
+
 
 class OpsAuditState(BaseModel):
     entries: list[AuditEntry] = Field(default_factory=list)

@@ -17,6 +17,8 @@ from domain.models import (
     ApprovalResult,
     AutomatedReviewResult,
     CodePath,
+    JourneyEvent,
+    JourneyStep,
     Money,
     PlaceOrderResult,
     ProductInfo,
@@ -166,3 +168,25 @@ def test_status_names_everyone_who_may_decide() -> None:
         }
     )
     assert blocks.assignment_lines(second) == ["Waiting for <@UHELEN>, <@UFIONA> or <@UGEORGE>"]
+
+
+def test_whoever_was_asked_to_decide_may_look_at_a_request() -> None:
+    asked = [
+        JourneyEvent(at=NOW, step=JourneyStep.DELEGATED, person="UDIANA", level=1),
+        JourneyEvent(at=NOW, step=JourneyStep.DECIDED, person="UDIANA", level=1),
+        JourneyEvent(at=NOW, step=JourneyStep.ASKED, person="UHELEN", level=2),
+    ]
+    second = StatusResult(
+        request_id=REQUEST.request_id,
+        stage=Stage.AWAITING_APPROVAL,
+        request=REQUEST,
+        approver="UHELEN",
+        deciders=["UHELEN", "UFIONA"],
+        journey=asked,
+        level=2,
+        levels=2,
+    )
+    # The requester, their manager, the delegate who gave the first approval, and the pool.
+    for person in ("UNICO", "UCARLOS", "UDIANA", "UHELEN", "UFIONA"):
+        assert second.involves(person), person
+    assert not second.involves("UBOB")

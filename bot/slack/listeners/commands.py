@@ -120,9 +120,7 @@ async def _answer(
         return await _my_requests(user, deps)
     status = await deps.service.status(parsed.request_id)
     directory = deps.directory.get().value
-    # Everyone asked to decide may look, the second level's whole pool included.
-    involved = (status.request.requester, status.request.manager, status.approver, *status.deciders)
-    if user not in involved and not directory.is_ops(user):
+    if not status.involves(user) and not directory.is_ops(user):
         raise Refused("You can only see your own requests and the ones you approve.")
     return blocks.status_blocks(status)
 
