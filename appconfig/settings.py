@@ -138,6 +138,11 @@ class Settings(BaseSettings):
         return self.data_dir / "notifications.db"
 
     @property
+    def dashboard_snapshot(self) -> Path:
+        """The dashboard projection's rows, so a restarted bot need not read every request."""
+        return self.data_dir / "dashboard-projection.db"
+
+    @property
     def temporal_db(self) -> Path:
         return self.data_dir / "temporal.db"
 

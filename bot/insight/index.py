@@ -7,7 +7,7 @@ hour's rows are counted one by one. The last few answers are kept until a row ch
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -91,6 +91,9 @@ class RequestIndex:
 
     def __len__(self) -> int:
         return len(self._runs)
+
+    def __iter__(self) -> Iterator[ReadRequest]:
+        return iter(self._runs.values())
 
     def get(self, run_id: str) -> ReadRequest | None:
         return self._runs.get(run_id)

@@ -7,8 +7,11 @@ mean 100,000 history reads per call. It is a cache of Temporal, never a record o
 - kept current by asking visibility, on each use, only for the requests started or closed since
   the last catch-up (less `OVERLAP`, for visibility's lag): a closed execution never changes,
   and a running one changes only by closing;
-- lost with the process: a restarted bot rebuilds it; `rebuild()` throws it away and reads it
-  all again on demand, and a test checks it agrees with reading Temporal directly.
+- kept on disk too when given a `ProjectionSnapshot` (bot/insight/snapshot.py): a restarted
+  bot starts from it when the server still holds what it held (visibility's count of the
+  requests started before it, less `OVERLAP`, is unchanged) and catches up from there; else,
+  or without one, it reads everything again. `rebuild()` throws it away and reads it all
+  again on demand, and a test checks it agrees with reading Temporal directly.
 
 What it holds is a `RequestIndex` (bot/insight/index.py): per-hour totals, so a call sums them
 instead of counting every request. The controller's flags on auto-approvals are not kept:
@@ -29,8 +32,9 @@ from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError
 
 from bot.insight.changes import changed_since
-from bot.insight.index import RequestIndex
-from bot.insight.source import is_closed, read_requests
+from bot.insight.index import ReadRequest, RequestIndex
+from bot.insight.snapshot import Check, ProjectionSnapshot, Snapshot
+from bot.insight.source import is_closed, read_requests, started_before
 from domain.workflow_ids import purchases_query
 
 log = logging.getLogger(__name__)
@@ -71,8 +75,12 @@ class RequestsProjection:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         overlap: timedelta = OVERLAP,
         patience: timedelta = PATIENCE,
+        snapshot: ProjectionSnapshot | None = None,
     ) -> None:
         self._client = client
+        self._snapshot = snapshot
+        # How the first build got its rows: "snapshot" or "temporal" (for the log and tests).
+        self.first_built_from: str | None = None
         self._now = now
         self._overlap = overlap
         self._patience = patience.total_seconds()
@@ -107,9 +115,12 @@ class RequestsProjection:
             began = self._now()
             changed = await changed_since(self._client, caught_up_at - self._overlap)
             stale = [e for e in changed if self._needs_read(e.run_id or e.id, closed=is_closed(e))]
-            async for read in read_requests(self._client, _listed(stale)):
+            reads = [read async for read in read_requests(self._client, _listed(stale))]
+            for read in reads:
                 self._index.put(read)
             self._caught_up_at = began
+            if self._snapshot is not None:
+                await asyncio.to_thread(self._snapshot.save_changed, reads, began)
 
     async def warm(self) -> None:
         """Built when the bot starts, so the first dashboard call need not wait for it; on a
@@ -134,8 +145,17 @@ class RequestsProjection:
         except RPCError:  # only the "of about" of a warming answer is lost
             log.warning("dashboard projection: requests not counted", exc_info=True)
         async with self._lock:
-            if self._caught_up_at is None:
-                self._index, self._caught_up_at = await self._read_all(self._progress)
+            if self._caught_up_at is not None:
+                return
+            kept = await self._kept_snapshot()
+            if kept is not None:
+                self._index, self._caught_up_at = RequestIndex(kept.rows), kept.caught_up_at
+                self.first_built_from = "snapshot"
+                log.info("dashboard projection: %d requests from the snapshot", len(kept.rows))
+                return
+            self._index, self._caught_up_at = await self._read_all(self._progress)
+            self.first_built_from = "temporal"
+            await self._save_all()
 
     async def rebuild(self) -> int:
         """Read every request from Temporal again and replace what is kept; returns the count.
@@ -144,7 +164,40 @@ class RequestsProjection:
         async with self._lock:
             # Current as of `began`: the next call catches up from there.
             self._index, self._caught_up_at = index, began
+            await self._save_all()
         return len(index)
+
+    async def _kept_snapshot(self) -> Snapshot | None:
+        """The snapshot, when there is one and the server still holds what it held when every
+        row was written (a reset server, or requests deleted by retention: it is not used)."""
+        if self._snapshot is None:
+            return None
+        kept = await asyncio.to_thread(self._snapshot.load)
+        if kept is None:
+            return None
+        counted = (await self._client.count_workflows(started_before(kept.check.before))).count
+        if counted != kept.check.count:
+            log.warning(
+                "dashboard projection: snapshot not used (it counted %d requests before %s, "
+                "Temporal counts %d now); reading everything",
+                kept.check.count,
+                kept.check.before.isoformat(),
+                counted,
+            )
+            return None
+        return kept
+
+    async def _save_all(self) -> None:
+        """Every row on disk, with what visibility counts before the overlap: the requests
+        started since may not be listed yet (visibility's lag), those before are."""
+        caught_up_at = self._caught_up_at
+        if self._snapshot is None or caught_up_at is None:
+            return
+        before = caught_up_at - self._overlap
+        counted = await self._client.count_workflows(started_before(before))
+        rows: list[ReadRequest] = list(self._index)
+        check = Check(before, counted.count)
+        await asyncio.to_thread(self._snapshot.save_all, rows, caught_up_at, check)
 
     def _needs_read(self, run_id: str, *, closed: bool) -> bool:
         known = self._index.get(run_id)

@@ -26,6 +26,7 @@ from bot.delegations_admin import DelegationsAdmin
 from bot.flags_admin import FlagsAdmin
 from bot.health import serve_probes
 from bot.insight.projection import RequestsProjection
+from bot.insight.snapshot import ProjectionSnapshot
 from bot.insight.source import DashboardSource
 from bot.installation import rollout_admin_for
 from bot.metrics import PrometheusExport, RolloutGauge, mount_metrics
@@ -146,7 +147,10 @@ async def start_bot(
     )
     catalog = ReloadingFile(settings.catalog, Catalog)
     rollout = rollout_admin_for(temporal, settings)
-    requests = RequestsProjection(temporal)
+    source = f"{temporal.service_client.config.target_host}/{temporal.namespace}"
+    requests = RequestsProjection(
+        temporal, snapshot=ProjectionSnapshot(settings.dashboard_snapshot, source)
+    )
     warming = asyncio.create_task(requests.warm())
     stack.callback(warming.cancel)
     service = PurchaseService(
