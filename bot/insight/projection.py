@@ -8,10 +8,10 @@ mean 100,000 history reads per call. It is a cache of Temporal, never a record o
   the last catch-up (less `OVERLAP`, for visibility's lag): a closed execution never changes,
   and a running one changes only by closing;
 - kept on disk too when given a `ProjectionSnapshot` (bot/insight/snapshot.py): a restarted
-  bot starts from it when the server still holds what it held (visibility's count of the
-  requests started before it, less `OVERLAP`, is unchanged) and catches up from there; else,
-  or without one, it reads everything again. `rebuild()` throws it away and reads it all
-  again on demand, and a test checks it agrees with reading Temporal directly.
+  bot starts from it (when it was read from this very namespace) and catches up from there,
+  as a running bot does; else, or without one, it reads everything again. `rebuild()` throws
+  it away and reads it all again on demand, and a test checks it agrees with reading Temporal
+  directly.
 
 What it holds is a `RequestIndex` (bot/insight/index.py): per-hour totals, so a call sums them
 instead of counting every request. The controller's flags on auto-approvals are not kept:
@@ -28,13 +28,14 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError
 
 from bot.insight.changes import changed_since
 from bot.insight.index import ReadRequest, RequestIndex
-from bot.insight.snapshot import Check, ProjectionSnapshot, Snapshot
-from bot.insight.source import is_closed, read_requests, started_before
+from bot.insight.snapshot import ProjectionSnapshot, Snapshot
+from bot.insight.source import is_closed, read_requests
 from domain.workflow_ids import purchases_query
 
 log = logging.getLogger(__name__)
@@ -168,36 +169,25 @@ class RequestsProjection:
         return len(index)
 
     async def _kept_snapshot(self) -> Snapshot | None:
-        """The snapshot, when there is one and the server still holds what it held when every
-        row was written (a reset server, or requests deleted by retention: it is not used)."""
         if self._snapshot is None:
             return None
-        kept = await asyncio.to_thread(self._snapshot.load)
-        if kept is None:
-            return None
-        counted = (await self._client.count_workflows(started_before(kept.check.before))).count
-        if counted != kept.check.count:
-            log.warning(
-                "dashboard projection: snapshot not used (it counted %d requests before %s, "
-                "Temporal counts %d now); reading everything",
-                kept.check.count,
-                kept.check.before.isoformat(),
-                counted,
-            )
-            return None
-        return kept
+        return await asyncio.to_thread(self._snapshot.load, await self._source())
 
     async def _save_all(self) -> None:
-        """Every row on disk, with what visibility counts before the overlap: the requests
-        started since may not be listed yet (visibility's lag), those before are."""
         caught_up_at = self._caught_up_at
         if self._snapshot is None or caught_up_at is None:
             return
-        before = caught_up_at - self._overlap
-        counted = await self._client.count_workflows(started_before(before))
         rows: list[ReadRequest] = list(self._index)
-        check = Check(before, counted.count)
-        await asyncio.to_thread(self._snapshot.save_all, rows, caught_up_at, check)
+        source = await self._source()
+        await asyncio.to_thread(self._snapshot.save_all, rows, caught_up_at, source)
+
+    async def _source(self) -> str:
+        """The namespace by name and id: a snapshot read from another is not used."""
+        namespace = self._client.namespace
+        described = await self._client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=namespace)
+        )
+        return f"{namespace}/{described.namespace_info.id}"
 
     def _needs_read(self, run_id: str, *, closed: bool) -> bool:
         known = self._index.get(run_id)

@@ -4,10 +4,8 @@ requests took minutes). A cache of a cache: never a record of its own.
 
 - Written after the first build and a rebuild (every row), and after each catch-up (the rows
   read anew), with the moment the projection was current as of.
-- Used only when it was written for the same Temporal server and namespace, in this format,
-  and when visibility still counts as many requests started before its `Check` as it did when
-  every row was written (`RequestsProjection` checks). Else it is thrown away and everything
-  is read again, as before.
+- Used only when it was read from the same namespace (by name and id: a reset or another
+  server has another id) and is of this format. Else everything is read again, as before.
 - Plain sqlite3 in a thread (`asyncio.to_thread`): writing 100,000 rows takes a second, which
   the event loop must not wait for.
 """
@@ -42,59 +40,39 @@ CREATE TABLE IF NOT EXISTS rows ({_COLUMNS.replace("run_id", "run_id TEXT PRIMAR
 
 
 @dataclass(frozen=True)
-class Check:
-    """What visibility counted, when the rows were all written: requests started before
-    `before`. The same count later means the server still holds those requests (not another
-    or a reset server, nothing deleted by retention)."""
-
-    before: datetime
-    count: int
-
-
-@dataclass(frozen=True)
 class Snapshot:
     rows: list[ReadRequest]
     caught_up_at: datetime
-    check: Check
 
 
 class ProjectionSnapshot:
-    def __init__(self, path: Path, source: str) -> None:
-        """`source`: the Temporal server and namespace the rows were read from."""
+    def __init__(self, path: Path) -> None:
         self._path = path
-        self._source = source
 
-    def load(self) -> Snapshot | None:
-        """None when there is none, or it is of another source or format, or unreadable."""
+    def load(self, source: str) -> Snapshot | None:
+        """None when there is none, or it was read from another `source` (see `save_all`), or
+        is of another format, or unreadable."""
         if not self._path.exists():
             return None
         try:
             with closing(sqlite3.connect(self._path)) as db:
                 meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-                if meta.get("format") != FORMAT or meta.get("source") != self._source:
+                if meta.get("format") != FORMAT or meta.get("source") != source:
                     return None
                 rows = [_row(values) for values in db.execute(f"SELECT {_COLUMNS} FROM rows")]
-            check = Check(datetime.fromisoformat(meta["checked_before"]), int(meta["count"]))
-            return Snapshot(rows, datetime.fromisoformat(meta["caught_up_at"]), check)
+            return Snapshot(rows, datetime.fromisoformat(meta["caught_up_at"]))
         except (sqlite3.Error, KeyError, ValueError):
             return None
 
-    def save_all(self, rows: Iterable[ReadRequest], caught_up_at: datetime, check: Check) -> None:
-        """Every row, replacing what was kept."""
-        self._write(
-            rows,
-            {
-                "format": FORMAT,
-                "source": self._source,
-                "caught_up_at": caught_up_at.isoformat(),
-                "checked_before": check.before.isoformat(),
-                "count": str(check.count),
-            },
-            replace=True,
-        )
+    def save_all(self, rows: Iterable[ReadRequest], caught_up_at: datetime, source: str) -> None:
+        """Every row, replacing what was kept. `source` names what they were read from: the
+        namespace and its id (a reset server, or another namespace of the same name, has
+        another id)."""
+        meta = {"format": FORMAT, "source": source, "caught_up_at": caught_up_at.isoformat()}
+        self._write(rows, meta, replace=True)
 
     def save_changed(self, rows: Iterable[ReadRequest], caught_up_at: datetime) -> None:
-        """The rows read anew (added, or replacing the same run's); the check stays."""
+        """The rows read anew (added, or replacing the same run's)."""
         self._write(rows, {"caught_up_at": caught_up_at.isoformat()}, replace=False)
 
     def _write(self, rows: Iterable[ReadRequest], meta: dict[str, str], *, replace: bool) -> None:

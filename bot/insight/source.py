@@ -53,10 +53,6 @@ def period_query(since: datetime, until: datetime, department: str | None) -> st
     return purchases_query(condition)
 
 
-def started_before(at: datetime) -> str:
-    return purchases_query(f"StartTime < {_quoted(at.isoformat())}")
-
-
 def is_closed(execution: WorkflowExecution) -> bool:
     return execution.status not in (None, WorkflowExecutionStatus.RUNNING)
 

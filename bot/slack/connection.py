@@ -147,9 +147,8 @@ async def start_bot(
     )
     catalog = ReloadingFile(settings.catalog, Catalog)
     rollout = rollout_admin_for(temporal, settings)
-    source = f"{temporal.service_client.config.target_host}/{temporal.namespace}"
     requests = RequestsProjection(
-        temporal, snapshot=ProjectionSnapshot(settings.dashboard_snapshot, source)
+        temporal, snapshot=ProjectionSnapshot(settings.dashboard_snapshot)
     )
     warming = asyncio.create_task(requests.warm())
     stack.callback(warming.cancel)
