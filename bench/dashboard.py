@@ -18,7 +18,9 @@ production mode, as deployed. The period asked is the dashboard's default, the l
    them must ask Temporal. Every dashboard answer must count exactly the requests produced;
 3. unless `--skip-cold`: a second `purchasebot bot` process started afresh, timed from its
    start to its first dashboard answer (its projection built from Temporal: every request
-   read), and its resident memory then.
+   read), and its resident memory then;
+4. the first bot stopped and started again on its own data directory, timed from its start to
+   its first answer (its projection from its snapshot, then caught up), and its memory then.
 
 `.venv/bin/python -m bench.dashboard [--requests 100000] [--calls 30] [--db FILE] [--skip-cold]`
 """
@@ -52,7 +54,7 @@ from bench.support import (
     wait_for_output,
     wait_healthy,
 )
-from bot.dev_server import temporal_binary
+from bot.dev_server import CLI_TYPES, temporal_binary
 from bot.insight.projection import RequestsProjection
 from bot.insight.source import period_query
 from bot.slack.app import slash_commands
@@ -251,7 +253,7 @@ async def run(args: argparse.Namespace, data: Path, stack: AsyncExitStack) -> No
         dev_server_extra_args=[
             arg
             for key in CUSTOM_SEARCH_ATTRIBUTES
-            for arg in ("--search-attribute", f"{key.name}=Keyword")
+            for arg in ("--search-attribute", f"{key.name}={CLI_TYPES[key.indexed_value_type]}")
         ]
         + (
             ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off"]
@@ -307,8 +309,30 @@ async def run(args: argparse.Namespace, data: Path, stack: AsyncExitStack) -> No
     answers, floor, requests = await measure(client, dashboard, args.calls)
     report(answers, floor, requests, bot.pid)
 
-    if args.skip_cold:
-        return
+    if not args.skip_cold:
+        await cold_start(http, env, data, stack, since, requests)
+
+    print("4. the first bot restarted (its projection from its snapshot)", flush=True)
+    stop(bot)
+    began = time.monotonic()
+    port, again = await start_bot(env, data / "bot", stack)
+    first, answer = await Dashboard(http, port, since).first_answer()
+    restarted = time.monotonic() - began
+    assert answer["counts"]["filed"] == requests, answer["counts"]
+    print(
+        f"   start to first answer {restarted:.1f} s (that call {first:.2f} s); bot RSS "
+        f"{rss_mb(again.pid):.0f} MB; {load()}"
+    )
+
+
+async def cold_start(
+    http: aiohttp.ClientSession,
+    env: dict[str, str],
+    data: Path,
+    stack: AsyncExitStack,
+    since: datetime,
+    requests: int,
+) -> None:
     print("3. a second bot, started afresh (its projection read from Temporal)", flush=True)
     began = time.monotonic()
     port2, fresh = await start_bot(env, data / "bot-2", stack)
@@ -320,6 +344,7 @@ async def run(args: argparse.Namespace, data: Path, stack: AsyncExitStack) -> No
         f"   start to first answer {cold:.0f} s (that call {first:.1f} s); next call "
         f"{warm * 1000:.0f} ms; bot RSS {rss_mb(fresh.pid):.0f} MB; {load()}"
     )
+    stop(fresh)
 
 
 def main() -> None:
