@@ -34,7 +34,7 @@ from temporalio.service import RPCError
 
 from bot.insight.changes import changed_since
 from bot.insight.index import ReadRequest, RequestIndex
-from bot.insight.snapshot import ProjectionSnapshot, Snapshot
+from bot.insight.snapshot import ProjectionSnapshot
 from bot.insight.source import is_closed, read_requests
 from domain.workflow_ids import purchases_query
 
@@ -150,9 +150,9 @@ class RequestsProjection:
                 return
             kept = await self._kept_snapshot()
             if kept is not None:
-                self._index, self._caught_up_at = RequestIndex(kept.rows), kept.caught_up_at
+                self._index, self._caught_up_at = kept
                 self.first_built_from = "snapshot"
-                log.info("dashboard projection: %d requests from the snapshot", len(kept.rows))
+                log.info("dashboard projection: %d requests from the snapshot", len(kept[0]))
                 return
             self._index, self._caught_up_at = await self._read_all(self._progress)
             self.first_built_from = "temporal"
@@ -168,10 +168,19 @@ class RequestsProjection:
             await self._save_all()
         return len(index)
 
-    async def _kept_snapshot(self) -> Snapshot | None:
-        if self._snapshot is None:
+    async def _kept_snapshot(self) -> tuple[RequestIndex, datetime] | None:
+        """The snapshot's index (read and indexed in a thread: a second at 100,000 requests,
+        which the event loop must not wait for), if it was read from this namespace."""
+        snapshot = self._snapshot
+        if snapshot is None:
             return None
-        return await asyncio.to_thread(self._snapshot.load, await self._source())
+        source = await self._source()
+
+        def indexed() -> tuple[RequestIndex, datetime] | None:
+            kept = snapshot.load(source)
+            return None if kept is None else (RequestIndex(kept.rows), kept.caught_up_at)
+
+        return await asyncio.to_thread(indexed)
 
     async def _save_all(self) -> None:
         caught_up_at = self._caught_up_at
