@@ -5,13 +5,15 @@ requests took minutes). A cache of a cache: never a record of its own.
 - Written after the first build and a rebuild (every row), and after each catch-up (the rows
   read anew), with the moment the projection was current as of.
 - Used only when it was read from the same namespace (by name and id: a reset or another
-  server has another id) and is of this format. Else everything is read again, as before.
+  server has another id) and written by code that derives the rows as this code does
+  (`FORMAT`). Else everything is read again, as before.
 - Plain sqlite3 in a thread (`asyncio.to_thread`): writing 100,000 rows takes a second, which
   the event loop must not wait for.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 import sys
@@ -22,13 +24,25 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+from bot.insight import facts as facts_code
+from bot.insight import source as source_code
 from bot.insight.facts import Fate, RequestFacts
 from bot.insight.index import ReadRequest
 
 log = logging.getLogger(__name__)
 
-# Bumped whenever a row's meaning changes: a snapshot of another format is rebuilt.
-FORMAT = "1"
+
+def _code_format() -> str:
+    """The rows are derived facts, not Temporal's data: a snapshot written by code that derived
+    them otherwise (this module, `facts.py`, `source.py`) is not used, and everything is read
+    again once after such a change is deployed."""
+    digest = hashlib.sha256()
+    for module in (facts_code, source_code, sys.modules[__name__]):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+FORMAT = _code_format()
 _COLUMNS = (
     "run_id, start_us, closed, flaggable, request_id, department, filed_at, amount, currency, "
     "fate, reviewed, review_seconds, confidence, decision_seconds"
