@@ -120,7 +120,7 @@ class RequestsProjection:
             for read in reads:
                 self._index.put(read)
             self._caught_up_at = began
-            if self._snapshot is not None:
+            if self._snapshot is not None and reads:  # nothing read: what it holds still holds
                 await asyncio.to_thread(self._snapshot.save_changed, reads, began)
 
     async def warm(self) -> None:
