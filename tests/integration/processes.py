@@ -41,11 +41,7 @@ def process_env(settings: Settings, temporal_address: str, **extra: str) -> dict
 def start_worker(env: dict[str, str], output: Path | None = None) -> subprocess.Popen[bytes]:
     """`output`, when given, keeps what the process printed and logged (appended): a test can
     show it when it fails."""
-    if output is None:
-        return subprocess.Popen(
-            [PURCHASEBOT, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-    with output.open("ab") as sink:
+    with (output or Path(os.devnull)).open("ab") as sink:
         return subprocess.Popen(
             [PURCHASEBOT, "worker"], env=env, stdout=sink, stderr=subprocess.STDOUT
         )
