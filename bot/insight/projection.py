@@ -172,9 +172,9 @@ class RequestsProjection:
         """The snapshot's index (read and indexed in a thread: a second at 100,000 requests,
         which the event loop must not wait for), if it was read from this namespace."""
         snapshot = self._snapshot
-        if snapshot is None:
+        source = await self._source() if snapshot is not None else None
+        if snapshot is None or source is None:
             return None
-        source = await self._source()
 
         def indexed() -> tuple[RequestIndex, datetime] | None:
             kept = snapshot.load(source)
@@ -188,14 +188,20 @@ class RequestsProjection:
             return
         rows: list[ReadRequest] = list(self._index)
         source = await self._source()
-        await asyncio.to_thread(self._snapshot.save_all, rows, caught_up_at, source)
+        if source is not None:
+            await asyncio.to_thread(self._snapshot.save_all, rows, caught_up_at, source)
 
-    async def _source(self) -> str:
-        """The namespace by name and id: a snapshot read from another is not used."""
+    async def _source(self) -> str | None:
+        """The namespace by name and id: a snapshot read from another is not used. None when
+        the server cannot say: then no snapshot is read or written, and the rows read stay."""
         namespace = self._client.namespace
-        described = await self._client.workflow_service.describe_namespace(
-            DescribeNamespaceRequest(namespace=namespace)
-        )
+        try:
+            described = await self._client.workflow_service.describe_namespace(
+                DescribeNamespaceRequest(namespace=namespace)
+            )
+        except RPCError as err:
+            log.warning("dashboard snapshot skipped: namespace not described (%s)", err.message)
+            return None
         return f"{namespace}/{described.namespace_info.id}"
 
     def _needs_read(self, run_id: str, *, closed: bool) -> bool:
