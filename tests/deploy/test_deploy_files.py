@@ -58,6 +58,9 @@ def test_compose_runs_temporal_on_postgresql_the_ui_the_bot_and_two_workers() ->
     [mount] = services["temporal"]["volumes"]
     assert (DEPLOY / mount.split(":")[0]).exists()
     assert (DEPLOY / "purchasebot.env.example").exists()
+    # The bot's data directory (its dashboard snapshot) is a named volume: kept across deploys.
+    assert "bot-data:/var/lib/purchasebot" in services["bot"]["volumes"]
+    assert "bot-data" in compose["volumes"]
     example = (DEPLOY / "purchasebot.env.example").read_text()
     assert "SLACK_BOT_TOKEN=" in example and "SLACK_SIGNING_SECRET=" in example
 
@@ -92,6 +95,10 @@ def test_bot_manifests_are_valid_kubernetes_with_probes() -> None:
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
     assert "TEMPORAL_ADDRESS" in env_of(deployment)
+    # The data directory (the image's PURCHASEBOT_DATA_DIR) outlives a container restart.
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert "emptyDir" in volumes[mounts["/var/lib/purchasebot"]]
 
 
 def test_each_build_gets_its_own_valid_worker_deployment_and_the_shared_config() -> None:
