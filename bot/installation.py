@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Mapping
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -137,14 +138,30 @@ async def ensure_search_attributes(client: Client) -> None:
     except RPCError as err:  # not allowed to look: the registration's log line has to do
         log.warning("could not list search attributes (%s)", err.message)
         return
-    missing = [
-        f"{name} ({IndexedValueType.Name(kind).removeprefix('INDEXED_VALUE_TYPE_')})"
-        for name, kind in wanted.items()
-        if listed.custom_attributes.get(name) != kind
-    ]
-    if missing:
+    problems = search_attribute_problems(wanted, dict(listed.custom_attributes))
+    if problems:
         raise MissingSearchAttributes(
-            f"Namespace {client.namespace} lacks the search attribute(s) {', '.join(missing)}: "
-            "create them (Temporal Cloud: the Cloud UI or `tcld namespace search-attributes "
-            "add`; see the README), then start again."
+            f"Namespace {client.namespace} {'; '.join(problems)}: the workflows set these "
+            "search attributes. Create the missing ones (Temporal Cloud: the Cloud UI or `tcld "
+            "namespace search-attributes add`; see the README), then start again."
         )
+
+
+def search_attribute_problems(
+    wanted: Mapping[str, IndexedValueType.ValueType],
+    has: Mapping[str, IndexedValueType.ValueType],
+) -> list[str]:
+    """What the namespace lacks, and what it has with another type, of `wanted`."""
+    missing = [f"{name} ({_type(kind)})" for name, kind in wanted.items() if name not in has]
+    other = [
+        f"{name} as {_type(has[name])} where {_type(kind)} is needed"
+        for name, kind in wanted.items()
+        if name in has and has[name] != kind
+    ]
+    return ([f"lacks {', '.join(missing)}"] if missing else []) + (
+        [f"has {', '.join(other)}"] if other else []
+    )
+
+
+def _type(kind: IndexedValueType.ValueType) -> str:
+    return IndexedValueType.Name(kind).removeprefix("INDEXED_VALUE_TYPE_")

@@ -33,7 +33,7 @@ from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError
 
 from bot.insight.changes import changed_since
-from bot.insight.index import ReadRequest, RequestIndex
+from bot.insight.index import RequestIndex
 from bot.insight.snapshot import ProjectionSnapshot
 from bot.insight.source import is_closed, read_requests
 from domain.workflow_ids import purchases_query
@@ -172,8 +172,10 @@ class RequestsProjection:
         """The snapshot's index (read and indexed in a thread: a second at 100,000 requests,
         which the event loop must not wait for), if it was read from this namespace."""
         snapshot = self._snapshot
-        source = await self._source() if snapshot is not None else None
-        if snapshot is None or source is None:
+        if snapshot is None:
+            return None
+        source = await self._source()
+        if source is None:
             return None
 
         def indexed() -> tuple[RequestIndex, datetime] | None:
@@ -186,7 +188,7 @@ class RequestsProjection:
         caught_up_at = self._caught_up_at
         if self._snapshot is None or caught_up_at is None:
             return
-        rows: list[ReadRequest] = list(self._index)
+        rows = list(self._index)
         source = await self._source()
         if source is not None:
             await asyncio.to_thread(self._snapshot.save_all, rows, caught_up_at, source)

@@ -16,7 +16,7 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
-from bot.installation import ensure_search_attributes
+from bot.installation import ensure_search_attributes, search_attribute_problems
 from domain.search_attributes import DECIDERS
 from tests.conftest import _binary
 from tests.integration.processes import process_env, run_cli
@@ -57,5 +57,18 @@ async def test_a_worker_refuses_to_start_when_an_attribute_has_another_type(
         address = env.client.service_client.config.target_host
         done = run_cli(process_env(settings, address), "worker")
     assert done.returncode == 2, done
-    assert "lacks the search attribute(s) Deciders (KEYWORD_LIST)" in done.stderr, done.stderr
+    assert "has Deciders as KEYWORD where KEYWORD_LIST is needed" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_the_message_names_what_is_missing_and_what_has_another_type() -> None:
+    keyword, listed = (
+        IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+    )
+    wanted = {"Approver": keyword, "Deciders": listed, "Department": keyword}
+    assert search_attribute_problems(wanted, wanted) == []
+    assert search_attribute_problems(wanted, {"Deciders": keyword}) == [
+        "lacks Approver (KEYWORD), Department (KEYWORD)",
+        "has Deciders as KEYWORD where KEYWORD_LIST is needed",
+    ]
